@@ -1,0 +1,58 @@
+# tweetcare — `make demo` runs the main job on the embedded data, `make test` runs the tests.
+# Everything is installed by the targets below: a venv with the locked Python dependencies
+# and the JVM jars (Kafka broker, Spark's Kafka connector) resolved from Maven Central.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(abspath $(VENV)/bin)
+export PATH := $(BIN):$(PATH)
+UV_VERSION := 0.9.30
+MVN := mvn -q -B -s jvm/settings.xml
+
+.DEFAULT_GOAL := help
+.PHONY: help install jars data demo test test-unit lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## create .venv with the locked dependencies
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip sync -p $(PY) requirements.lock
+	$(VENV)/bin/uv pip install -p $(PY) --no-deps -e .
+	touch $@
+
+jars: .jars/kafka/.resolved .jars/spark/.resolved ## resolve the Kafka broker and Spark connector jars
+
+.jars/kafka/.resolved: jvm/kafka-broker/pom.xml jvm/settings.xml
+	rm -rf .jars/kafka && $(MVN) -f jvm/kafka-broker/pom.xml validate
+	touch $@
+
+.jars/spark/.resolved: jvm/spark-kafka/pom.xml jvm/settings.xml
+	rm -rf .jars/spark && $(MVN) -f jvm/spark-kafka/pom.xml validate
+	touch $@
+
+data: install ## generate the default synthetic tweets into data/ (checked against data.dvc)
+	$(VENV)/bin/tweetcare data generate
+	$(VENV)/bin/dvc status data.dvc
+
+demo: install jars ## the main job: data, dvc repro, Kafka, BentoML, Spark, replay, summary
+	$(VENV)/bin/tweetcare demo
+
+test: install jars ## lint, import contracts, unit and integration tests
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest
+
+test-unit: install ## only the fast unit tests
+	$(PY) -m pytest tests/unit
+
+lint: install ## ruff check and format check
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+clean: ## stop services and remove generated state (keeps .venv and .jars)
+	-$(VENV)/bin/tweetcare stream stop; $(VENV)/bin/tweetcare serve stop; $(VENV)/bin/tweetcare kafka stop
+	rm -rf .tweetcare lake tickets.db artifacts metrics reports

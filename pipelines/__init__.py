@@ -1,0 +1,1 @@
+"""DVC stages: each module is one stage of dvc.yaml, a plain function plus a `python -m` entry."""

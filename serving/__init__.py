@@ -1,0 +1,1 @@
+"""BentoML services that load registered models from MLflow and answer over HTTP."""

@@ -1,0 +1,66 @@
+"""Start and stop `bentoml serve` as a pid-file managed process.
+
+Shared by the CLI, the batching benchmark and the test fixtures so all three run the server the
+same way: the venv's own `bentoml`, settings passed through `TWEETCARE_*` variables.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from tweetcare.core.settings import Settings
+from tweetcare.process import Service
+
+SERVICE_NAME = "bentoml"
+SERVICE_TARGET = "serving.service:TweetClassifier"
+# loading MLflow and the model in two worker processes takes a while on a busy 2-core machine
+READY_TIMEOUT_S = 120.0
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def server(settings: Settings) -> Service:
+    return Service(SERVICE_NAME, settings.state_dir)
+
+
+def is_ready(settings: Settings) -> bool:
+    try:
+        return httpx.get(f"{settings.bento_url}/readyz", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_server(
+    settings: Settings,
+    extra_env: Mapping[str, str] | None = None,
+    timeout: float = READY_TIMEOUT_S,
+) -> None:
+    """Start `bentoml serve` unless it already runs, and wait until /readyz answers.
+
+    Raises ServiceError (with the log tail) if the server exits or is not ready in time, e.g.
+    when no model holds the champion alias yet.
+    """
+    bentoml = str(Path(sys.executable).with_name("bentoml"))
+    command = [bentoml, "serve", SERVICE_TARGET]
+    command += ["--host", settings.bento_host, "--port", str(settings.bento_port)]
+    env = {
+        "TWEETCARE_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+        "TWEETCARE_MODEL_NAME": settings.model_name,
+        "TWEETCARE_MODEL_ALIAS": settings.model_alias,
+        "TWEETCARE_BENTO_PORT": str(settings.bento_port),
+        "TWEETCARE_STATE_DIR": str(settings.state_dir),
+        "TWEETCARE_CLASSIFY_MAX_TEXTS": str(settings.classify_max_texts),
+        "TWEETCARE_CLASSIFY_MAX_CHARS": str(settings.classify_max_chars),
+        **(extra_env or {}),
+    }
+    service = server(settings)
+    service.start(command, env=env, cwd=REPO_ROOT)
+    service.wait_until(lambda: is_ready(settings), timeout, "ready")
+
+
+def stop_server(settings: Settings) -> bool:
+    """Stop the server; True if one was running."""
+    return server(settings).stop()

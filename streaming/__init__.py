@@ -1,0 +1,1 @@
+"""The Spark Structured Streaming job (run by spark-submit); reaches models only over HTTP."""

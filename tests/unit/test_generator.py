@@ -1,0 +1,122 @@
+"""The synthetic generator: deterministic, in twcs format, with consistent threads and labels."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tweetcare.core.schemas import (
+    CATEGORIES,
+    LABEL_COLUMNS,
+    SENTIMENTS,
+    TWCS_COLUMNS,
+    TWCS_DATE_FORMAT,
+)
+from tweetcare.data.brands import BRANDS, SECTOR_CATEGORIES
+from tweetcare.data.generator import generate, write_dataset
+
+
+@pytest.fixture(scope="module")
+def dataset() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return generate(4000, seed=7)
+
+
+def test_same_seed_writes_same_bytes(tmp_path: Path) -> None:
+    a = write_dataset(tmp_path / "a", rows=500, seed=3)
+    b = write_dataset(tmp_path / "b", rows=500, seed=3)
+    for left, right in zip(a, b, strict=True):
+        assert left.read_bytes() == right.read_bytes()
+    other = write_dataset(tmp_path / "c", rows=500, seed=4)
+    assert other[0].read_bytes() != a[0].read_bytes()
+
+
+def test_exact_row_count_and_columns(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    tweets, labels = dataset
+    assert tuple(tweets.columns) == TWCS_COLUMNS
+    assert tuple(labels.columns) == LABEL_COLUMNS
+    assert len(tweets) == len(labels) == 4000
+    assert tweets["tweet_id"].is_unique
+    assert (labels["tweet_id"].to_numpy() == tweets["tweet_id"].to_numpy()).all()
+
+
+def test_csv_format_matches_twcs(tmp_path: Path) -> None:
+    twcs, _ = write_dataset(tmp_path, rows=300, seed=1)
+    raw = pd.read_csv(twcs, dtype=str, keep_default_na=False)
+    assert list(raw.columns) == list(TWCS_COLUMNS)
+    assert set(raw["inbound"]) == {"True", "False"}
+    assert raw["tweet_id"].str.fullmatch(r"\d+").all()
+    assert (
+        raw["in_response_to_tweet_id"].eq("") | raw["in_response_to_tweet_id"].str.fullmatch(r"\d+")
+    ).all()
+    assert (
+        raw["response_tweet_id"].eq("") | raw["response_tweet_id"].str.fullmatch(r"\d+(,\d+)*")
+    ).all()
+    dates = [datetime.strptime(d, TWCS_DATE_FORMAT) for d in raw["created_at"]]
+    assert all(d.year == 2017 and d.month in (10, 11) for d in dates)
+
+
+def test_thread_links_agree_both_ways(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    tweets, _ = dataset
+    parent_of = dict(zip(tweets["tweet_id"], tweets["in_response_to_tweet_id"], strict=True))
+    children = 0
+    for tweet_id, responses in zip(tweets["tweet_id"], tweets["response_tweet_id"], strict=True):
+        if isinstance(responses, str):
+            for child in map(int, responses.split(",")):
+                assert parent_of[child] == tweet_id
+                children += 1
+    replies = tweets.dropna(subset=["in_response_to_tweet_id"])
+    assert children == len(replies) > 0
+    by_id = tweets.set_index("tweet_id")
+    for child, parent in zip(replies["tweet_id"], replies["in_response_to_tweet_id"], strict=True):
+        assert str(child) in by_id.loc[parent, "response_tweet_id"].split(",")
+        assert (
+            by_id.loc[parent, "inbound"] != by_id.loc[child, "inbound"]
+            or by_id.loc[child, "inbound"]
+        )
+    # some tweets get several responses, some none
+    assert tweets["response_tweet_id"].str.contains(",", na=False).any()
+    assert tweets["response_tweet_id"].isna().any()
+
+
+def test_authors_and_handles(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    tweets, _ = dataset
+    handles = {b.handle for b in BRANDS}
+    customers = tweets[tweets["inbound"]]
+    brands = tweets[~tweets["inbound"]]
+    assert customers["author_id"].str.fullmatch(r"\d+").all()
+    assert set(brands["author_id"]) <= handles
+    assert brands["text"].str.match(r"@\d+ ").all()
+    # a brand reply opens with the id of the customer it answers
+    by_id = tweets.set_index("tweet_id")
+    parents = by_id.loc[brands["in_response_to_tweet_id"].astype(int), "author_id"].to_numpy()
+    assert (brands["text"].str.extract(r"^@(\d+)")[0].to_numpy() == parents).all()
+    assert customers["text"].str.contains("@").mean() > 0.95
+
+
+def test_entity_spans_match_text(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    tweets, labels = dataset
+    seen_labels = set()
+    for text, entities in zip(tweets["text"], labels["entities"], strict=True):
+        for ent in json.loads(entities):
+            assert text[ent["start"] : ent["end"]] == ent["text"]
+            seen_labels.add(ent["label"])
+    assert seen_labels == {"LOCATION", "PERSON", "ORDER_ID", "FLIGHT", "AMOUNT"}
+
+
+def test_labels_cover_categories_and_sentiments(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    tweets, labels = dataset
+    inbound = labels[tweets["inbound"].to_numpy()]
+    assert set(inbound["category"]) == set(CATEGORIES)
+    assert set(inbound["sentiment"]) == set(SENTIMENTS)
+    assert not labels.loc[~tweets["inbound"].to_numpy(), "needs_ticket"].any()
+    assert inbound["needs_ticket"].any()
+    assert set(SECTOR_CATEGORIES) >= {b.sector for b in BRANDS}
+
+
+def test_rejects_nonsense_row_count() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        generate(0, seed=1)

@@ -1,0 +1,71 @@
+"""The promotion gate against a real sqlite MLflow registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from tests.fixtures.bento import synthetic_features
+from training.baseline import train_baseline
+from training.pyfunc import log_sklearn_pyfunc
+from training.registry import CHALLENGER, CHAMPION, DECISION_TAG, decide, register_and_promote
+from tweetcare.core.params import BaselineParams, RegisterParams
+
+GOOD = BaselineParams(C=4.0, max_features=5000, ngram_max=2, min_df=1)
+GATE = RegisterParams(model_name="tweet-inbound", min_tweets_per_second=1.0, latency_batch=32)
+
+
+@pytest.fixture
+def registry(tmp_path: Path):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("tweet-inbound-test")
+    yield
+    mlflow.set_tracking_uri(None)
+
+
+def _log(params: BaselineParams, scramble_labels: bool = False) -> tuple[str, str]:
+    """Log a baseline; with scrambled labels it learns noise, a sure loser at the gate."""
+    train = synthetic_features(200)
+    if scramble_labels:
+        train["inbound"] = train["inbound"].sample(frac=1.0, random_state=1).to_numpy()
+    model = train_baseline(train, params)
+    with mlflow.start_run() as run:
+        info = log_sklearn_pyfunc(model, mask_handles=True)
+    return info.model_uri, run.info.run_id
+
+
+def test_decide_rules() -> None:
+    assert decide(0.9, None, 5000, GATE)[0] == CHAMPION
+    assert decide(0.9, 0.8, 5000, GATE)[0] == CHAMPION
+    assert decide(0.8, 0.8, 5000, GATE)[0] == CHALLENGER
+    slow = RegisterParams(model_name="m", min_tweets_per_second=100, latency_batch=8)
+    alias, reason = decide(1.0, None, 10, slow)
+    assert alias == CHALLENGER and "too slow" in reason
+
+
+def test_first_champion_then_worse_is_challenger_then_slow_is_refused(registry) -> None:
+    test = synthetic_features(200, seed=3)
+    client = mlflow.MlflowClient()
+
+    first = register_and_promote(*_log(GOOD), test, GATE)
+    assert first.alias == CHAMPION and first.champion_f1 is None
+    assert (
+        str(client.get_model_version_by_alias("tweet-inbound", CHAMPION).version) == first.version
+    )
+
+    uri, run_id = _log(GOOD, scramble_labels=True)
+    worse = register_and_promote(uri, run_id, test, GATE)
+    assert worse.alias == CHALLENGER and worse.candidate_f1 < first.candidate_f1
+    assert worse.champion_version == first.version
+    version = client.get_model_version("tweet-inbound", worse.version)
+    assert version.tags[DECISION_TAG] == CHALLENGER
+    assert mlflow.get_run(run_id).data.tags[DECISION_TAG] == CHALLENGER
+
+    impossible = GATE.model_copy(update={"min_tweets_per_second": 1e12})
+    slow = register_and_promote(*_log(GOOD), test, impossible)
+    assert slow.alias == CHALLENGER and "too slow" in slow.reason
+    assert (
+        str(client.get_model_version_by_alias("tweet-inbound", CHAMPION).version) == first.version
+    )

@@ -1,0 +1,92 @@
+"""Every reason the stream dead-letters a message, and the messages it accepts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from streaming.parse import DeadLetter, parse_message
+from tweetcare.core.schemas import TweetMessage
+
+GOOD: dict[str, Any] = {
+    "tweet_id": "119237",
+    "author_id": "105834",
+    "inbound": "True",
+    "created_at": "Wed Oct 11 06:55:44 +0000 2017",
+    "text": "@AppleSupport causing the reply to be disregarded",
+    "response_tweet_id": "119236",
+    "in_response_to_tweet_id": None,
+    "conversation_id": "119237",
+}
+
+
+def encode(payload: Any) -> bytes:
+    return json.dumps(payload).encode("utf-8")
+
+
+def reason_for(value: bytes | None) -> str:
+    result = parse_message(value)
+    assert isinstance(result, DeadLetter), result
+    return result.reason
+
+
+def test_a_twcs_message_parses() -> None:
+    result = parse_message(encode(GOOD))
+    assert isinstance(result, TweetMessage)
+    assert result.inbound is True and result.tweet_id == "119237"
+
+
+def test_json_booleans_and_integer_ids_are_accepted() -> None:
+    result = parse_message(encode({**GOOD, "inbound": False, "tweet_id": 42}))
+    assert isinstance(result, TweetMessage)
+    assert (result.inbound, result.tweet_id) == (False, "42")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "empty message: the Kafka value is null"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b"{not json", "not JSON"),
+        (b"[1, 2]", "not a JSON object: got an array"),
+        (b'"text"', "not a JSON object: got a string"),
+    ],
+)
+def test_undecodable_values(value: bytes | None, expected: str) -> None:
+    assert reason_for(value).startswith(expected)
+
+
+def test_missing_fields_are_named() -> None:
+    payload = {k: v for k, v in GOOD.items() if k not in ("text", "author_id")}
+    assert reason_for(encode(payload)) == "missing fields: author_id, text"
+
+
+def test_null_fields_count_as_missing() -> None:
+    assert (
+        reason_for(encode({**GOOD, "conversation_id": None})) == "missing fields: conversation_id"
+    )
+
+
+@pytest.mark.parametrize("inbound", ["yes", 1, None, "true"])
+def test_bad_inbound(inbound: Any) -> None:
+    assert reason_for(encode({**GOOD, "inbound": inbound})).startswith("bad inbound")
+
+
+def test_missing_inbound() -> None:
+    payload = {k: v for k, v in GOOD.items() if k != "inbound"}
+    assert reason_for(encode(payload)).startswith("bad inbound: missing")
+
+
+def test_empty_text() -> None:
+    assert reason_for(encode({**GOOD, "text": "   \n"})) == "empty text"
+
+
+def test_unparsable_created_at() -> None:
+    reason = reason_for(encode({**GOOD, "created_at": "2017-10-11 06:55"}))
+    assert reason.startswith('unparsable created_at: "2017-10-11 06:55"')
+
+
+def test_ids_of_the_wrong_type() -> None:
+    assert reason_for(encode({**GOOD, "tweet_id": [1]})).startswith("bad tweet_id")

@@ -1,0 +1,1 @@
+"""Model code: training, evaluation, MLflow tracking and the registry's promotion gate."""

@@ -1,0 +1,110 @@
+"""The promotion gate: register a candidate and decide whether it becomes `@champion`.
+
+Aliases, not stages (stages are deprecated in MLflow 3). The server loads whatever holds
+`@champion`, so this module is the only place that decides what production serves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from training.evaluate import evaluate_pyfunc
+from training.latency import measure_speed
+from training.pyfunc import TEXT_COLUMN
+from tweetcare.core.errors import UserError
+from tweetcare.core.params import RegisterParams
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+DECISION_TAG = "promotion.decision"
+REASON_TAG = "promotion.reason"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    model_name: str
+    version: str
+    alias: str
+    reason: str
+    candidate_f1: float
+    champion_f1: float | None
+    champion_version: str | None
+    tweets_per_second: float
+
+    @property
+    def promoted(self) -> bool:
+        return self.alias == CHAMPION
+
+
+def current_champion(client: MlflowClient, model_name: str) -> ModelVersion | None:
+    try:
+        return client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None  # no registered model yet, or no version holds the alias
+
+
+def decide(
+    candidate_f1: float,
+    champion_f1: float | None,
+    tweets_per_second: float,
+    params: RegisterParams,
+) -> tuple[str, str]:
+    """(alias, reason): the gate as a pure function, so its rules are easy to test and read."""
+    if tweets_per_second < params.min_tweets_per_second:
+        return CHALLENGER, (
+            f"too slow: {tweets_per_second:.0f} tweets/s at batch {params.latency_batch} "
+            f"< required {params.min_tweets_per_second:.0f}"
+        )
+    if champion_f1 is None:
+        return CHAMPION, f"first model: no {CHAMPION} yet (test F1 {candidate_f1:.4f})"
+    if candidate_f1 > champion_f1:
+        return CHAMPION, f"beats {CHAMPION}: test F1 {candidate_f1:.4f} > {champion_f1:.4f}"
+    return CHALLENGER, f"does not beat {CHAMPION}: test F1 {candidate_f1:.4f} <= {champion_f1:.4f}"
+
+
+def _score(model_uri: str, test: pd.DataFrame) -> tuple[Any, float]:
+    model = mlflow.pyfunc.load_model(model_uri)
+    return model, evaluate_pyfunc(model, test)["f1"]
+
+
+def register_and_promote(
+    model_uri: str, run_id: str, test: pd.DataFrame, params: RegisterParams
+) -> Promotion:
+    """Register `model_uri` under `params.model_name` and set its alias by the gate's rules.
+
+    Candidate and champion are both scored here, through their pyfuncs on the same raw test
+    text, so the comparison holds even if they were trained on different data or code.
+    """
+    if test.empty or TEXT_COLUMN not in test.columns or "inbound" not in test.columns:
+        raise UserError("the test split is empty or lacks `text`/`inbound`; run `dvc repro`")
+    client = MlflowClient()
+    name = params.model_name
+    champion = current_champion(client, name)
+    champion_f1 = None
+    if champion is not None:
+        _, champion_f1 = _score(f"models:/{name}@{CHAMPION}", test)
+    version = mlflow.register_model(model_uri, name).version
+    candidate, candidate_f1 = _score(f"models:/{name}/{version}", test)
+    speed = measure_speed(candidate, test[TEXT_COLUMN].astype(str).tolist(), params.latency_batch)
+    alias, reason = decide(candidate_f1, champion_f1, speed.tweets_per_second, params)
+    client.set_registered_model_alias(name, alias, version)
+    for key, value in ((DECISION_TAG, alias), (REASON_TAG, reason)):
+        client.set_model_version_tag(name, version, key, value)
+        client.set_tag(run_id, key, value)
+    return Promotion(
+        model_name=name,
+        version=str(version),
+        alias=alias,
+        reason=reason,
+        candidate_f1=candidate_f1,
+        champion_f1=champion_f1,
+        champion_version=None if champion is None else str(champion.version),
+        tweets_per_second=speed.tweets_per_second,
+    )

@@ -1,0 +1,94 @@
+"""`tweetcare data`: make a synthetic twcs dataset or import the real one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tweetcare.core.errors import UserError
+from tweetcare.core.params import DEFAULT_PARAMS, load_params
+from tweetcare.data.generator import write_dataset
+from tweetcare.data.importer import import_twcs
+
+app = typer.Typer(no_args_is_help=True, help="Make or import twcs-format data.")
+
+DEFAULT_OUT = Path("data")
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _generate_defaults(params_file: Path) -> tuple[int, int]:
+    if not params_file.is_file():
+        raise UserError(
+            f"{params_file} not found: pass --rows and --seed, or run from the repo root"
+        )
+    params = load_params(params_file).generate
+    return params.rows, params.seed
+
+
+@app.command()
+def generate(
+    rows: Annotated[
+        int | None,
+        typer.Option(min=1, help="tweets to generate [default: params.yaml generate.rows]"),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="random seed [default: params.yaml generate.seed]")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="folder for twcs.csv and labels.csv")] = DEFAULT_OUT,
+    params_file: Annotated[
+        Path, typer.Option("--params", help="params file with the generate defaults")
+    ] = DEFAULT_PARAMS,
+) -> None:
+    """Write a seeded synthetic twcs.csv and its ground-truth labels.csv."""
+    if rows is None or seed is None:
+        default_rows, default_seed = _generate_defaults(params_file)
+        rows = default_rows if rows is None else rows
+        seed = default_seed if seed is None else seed
+    console = Console()
+    with _progress(console) as progress:
+        task = progress.add_task(f"generating (seed {seed})", total=rows)
+        twcs, labels = write_dataset(out, rows, seed, lambda n: progress.advance(task, n))
+    console.print(f"wrote {rows:,} tweets to [bold]{twcs}[/] and their labels to [bold]{labels}[/]")
+
+
+@app.command("import")
+def import_(
+    path: Annotated[
+        Path, typer.Argument(help="a real twcs.csv (Kaggle 'Customer Support on Twitter')")
+    ],
+    out: Annotated[
+        Path, typer.Option(help="folder for the accepted twcs.csv and rejects.csv")
+    ] = DEFAULT_OUT,
+    chunksize: Annotated[int, typer.Option(min=1, help="rows read at a time")] = 200_000,
+) -> None:
+    """Check a real twcs.csv row by row; keep good rows, write the rest to rejects.csv."""
+    console = Console()
+    with _progress(console) as progress:
+        task = progress.add_task(f"importing {path.name}", total=None)
+        report = import_twcs(path, out, chunksize, lambda n: progress.advance(task, n))
+    table = Table(title=f"import of {path}")
+    table.add_column("outcome")
+    table.add_column("rows", justify="right")
+    table.add_row("accepted", f"{report.accepted:,}")
+    for reason, count in report.rejected.items():
+        table.add_row(f"rejected: {reason}", f"{count:,}")
+    table.add_row("total", f"{report.total:,}", style="bold")
+    console.print(table)
+    console.print(
+        f"accepted rows in [bold]{report.twcs_path}[/], rejects in [bold]{report.rejects_path}[/]"
+    )

@@ -1,0 +1,61 @@
+"""`tweetcare serve start|stop|status`: the BentoML model server as a managed background process."""
+
+from __future__ import annotations
+
+import httpx
+import typer
+from rich.console import Console
+
+from serving.launcher import is_ready, server
+from serving.launcher import start_server as _start
+from serving.launcher import stop_server as _stop
+from tweetcare.core.settings import Settings, get_settings
+
+app = typer.Typer(no_args_is_help=True, help="Run the BentoML model server in the background.")
+console = Console()
+
+
+def start_server(settings: Settings) -> None:
+    """Run `bentoml serve serving.service:TweetClassifier` in the background until /readyz answers.
+
+    Idempotent; raises ServiceError with the log tail when the server dies or is not ready.
+    """
+    _start(settings)
+
+
+def stop_server(settings: Settings) -> bool:
+    """Stop the server; True if one was running."""
+    return _stop(settings)
+
+
+@app.command("start")
+def start() -> None:
+    """Start the model server (loads the registry's champion) and wait until it is ready."""
+    settings = get_settings()
+    start_server(settings)
+    console.print(f"model server ready at {settings.bento_url}")
+
+
+@app.command("stop")
+def stop() -> None:
+    """Stop the model server."""
+    stopped = stop_server(get_settings())
+    console.print("model server stopped" if stopped else "model server was not running")
+
+
+@app.command("status")
+def status() -> None:
+    """Say whether the model server runs, answers, and which model it serves."""
+    settings = get_settings()
+    pid = server(settings).pid()
+    if pid is None:
+        console.print("model server: not running")
+        raise typer.Exit(1)
+    if not is_ready(settings):
+        console.print(f"model server: pid {pid}, not ready at {settings.bento_url}")
+        raise typer.Exit(1)
+    info = httpx.post(f"{settings.bento_url}/model_info", timeout=5.0).json()
+    console.print(
+        f"model server: pid {pid}, ready at {settings.bento_url}, serving "
+        f"{info['name']} v{info['version']} (@{info['alias']}, run {info['run_id']})"
+    )

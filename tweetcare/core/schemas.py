@@ -1,0 +1,87 @@
+"""The shapes data takes as it moves: twcs rows, stream messages, predictions.
+
+One definition here keeps the generator, the importer, the replay producer, the streaming job
+and the model server from drifting apart.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# The column order of Kaggle's "Customer Support on Twitter" twcs.csv.
+TWCS_COLUMNS: tuple[str, ...] = (
+    "tweet_id",
+    "author_id",
+    "inbound",
+    "created_at",
+    "text",
+    "response_tweet_id",
+    "in_response_to_tweet_id",
+)
+
+# twcs writes dates like "Tue Oct 31 22:10:47 +0000 2017".
+TWCS_DATE_FORMAT = "%a %b %d %H:%M:%S %z %Y"
+
+# Ground truth the generator writes beside twcs.csv (labels.csv), keyed by tweet_id.
+LABEL_COLUMNS: tuple[str, ...] = (
+    "tweet_id",
+    "category",
+    "sentiment",
+    "needs_ticket",
+    "entities",
+)
+
+CATEGORIES: tuple[str, ...] = (
+    "billing",
+    "technical",
+    "delivery",
+    "account",
+    "service",
+    "travel",
+    "product",
+    "praise",
+    "other",
+)
+SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
+
+Label = Literal["inbound", "outbound"]
+
+
+class TweetMessage(BaseModel):
+    """One tweet on the `tweets` topic: a twcs row plus the conversation it belongs to.
+
+    Ids stay strings: real twcs ids fit in int64, but response_tweet_id may list several ids
+    ("3,5"), and strings survive JSON in every language unchanged.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    tweet_id: str = Field(min_length=1)
+    author_id: str = Field(min_length=1)
+    inbound: bool
+    created_at: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    response_tweet_id: str | None = None
+    in_response_to_tweet_id: str | None = None
+    conversation_id: str = Field(min_length=1)
+
+
+# Fields a stream message must carry; the streaming job dead-letters messages that lack one.
+REQUIRED_MESSAGE_FIELDS: tuple[str, ...] = (
+    "tweet_id",
+    "author_id",
+    "created_at",
+    "text",
+    "conversation_id",
+)
+
+
+class Classification(BaseModel):
+    """What /classify answers for one text."""
+
+    label: Label
+    inbound: bool
+    probability: float = Field(ge=0.0, le=1.0, description="probability of the predicted label")
+    inbound_probability: float = Field(ge=0.0, le=1.0)

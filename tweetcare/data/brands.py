@@ -1,0 +1,322 @@
+"""Invented support accounts, each with its own sector, products and voice.
+
+A brand's voice (openers, hand-off phrase, signature style) is what makes its replies look like
+the real accounts in twcs, where every team writes a little differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Category weights per sector: which problems customers bring to which kind of company.
+SECTOR_CATEGORIES: dict[str, dict[str, float]] = {
+    "telecom": {"billing": 3, "technical": 4, "account": 2, "service": 3, "praise": 1, "other": 1},
+    "airline": {"travel": 5, "service": 2, "billing": 1, "account": 1, "praise": 2, "other": 1},
+    "rail": {"travel": 5, "service": 2, "billing": 1, "praise": 1, "other": 1},
+    "retail": {"delivery": 3, "product": 3, "billing": 2, "service": 2, "praise": 1, "other": 1},
+    "delivery": {"delivery": 6, "service": 2, "billing": 1, "account": 1, "other": 1},
+    "food": {"service": 3, "product": 3, "delivery": 2, "billing": 1, "praise": 3, "other": 2},
+    "tech": {"technical": 5, "account": 2, "product": 2, "billing": 1, "praise": 1, "other": 1},
+    "gaming": {"technical": 4, "account": 3, "billing": 2, "product": 2, "praise": 1, "other": 1},
+    "banking": {"billing": 4, "account": 4, "service": 2, "technical": 1, "other": 1},
+    "streaming": {"technical": 4, "billing": 2, "account": 2, "product": 1, "praise": 1},
+}
+
+# How a team signs off: {a} is the agent's initials, {n} the agent's first name.
+SIGNATURE_STYLES: tuple[str, ...] = (
+    " ^{a}",
+    " -{n}",
+    " *{a}",
+    " /{a}",
+    " {a}",
+    "\n^{a}",
+    " ^{n}",
+    " -{a}",
+    " ~{n}",
+)
+
+
+@dataclass(frozen=True)
+class Brand:
+    handle: str
+    sector: str
+    products: tuple[str, ...]
+    openers: tuple[str, ...]
+    handoff: str
+    signature: str  # one of SIGNATURE_STYLES, or "" for teams that never sign
+    agents: tuple[str, ...]
+    link_share: float = 0.3
+
+
+_DEFAULT_AGENTS = ("Becky", "Josh", "Sophie", "Marcus", "Aisha", "Tom", "Priya", "Kev", "Lena")
+
+BRANDS: tuple[Brand, ...] = (
+    Brand(
+        "AmazonHelp",
+        "retail",
+        ("order", "package", "Echo Dot", "Kindle", "Prime membership", "refund", "gift card"),
+        ("Sorry for the trouble!", "We're sorry to hear this.", "Thanks for reaching out!"),
+        "Please reach out to us here so we can look into this:",
+        " ^{a}",
+        _DEFAULT_AGENTS,
+        0.6,
+    ),
+    Brand(
+        "SpotifyCares",
+        "streaming",
+        ("Premium", "playlist", "app", "offline downloads", "Family plan", "Discover Weekly"),
+        ("Hey there!", "Hmm.", "Sorry to hear that!"),
+        "Can you DM us the email address on your account?",
+        " /{a}",
+        _DEFAULT_AGENTS,
+        0.3,
+    ),
+    Brand(
+        "TelcoNetHelp",
+        "telecom",
+        ("internet", "WiFi", "4G", "router", "bill", "data plan", "signal", "phone line"),
+        ("Help has arrived!", "We hear you.", "Sorry for the hassle."),
+        "Please follow and DM us so we can look into this",
+        "\n^{a}",
+        _DEFAULT_AGENTS,
+        0.2,
+    ),
+    Brand(
+        "VoxMobileCare",
+        "telecom",
+        ("phone", "SIM card", "unlimited plan", "bill", "LTE", "coverage", "upgrade"),
+        ("I understand.", "This is saddening to hear.", "We would love to help."),
+        "Please send us a Direct Message so we can further assist.",
+        " -{a}",
+        _DEFAULT_AGENTS,
+        0.1,
+    ),
+    Brand(
+        "Ask_Skyline",
+        "telecom",
+        ("cable", "TV box", "internet", "modem", "bill", "channels"),
+        (
+            "My apologies for any frustrations.",
+            "I apologize for the inconvenience.",
+            "I will be glad to assist you.",
+        ),
+        "Can you DM me your name and acct # or phone #?",
+        " ^{a}",
+        _DEFAULT_AGENTS,
+        0.1,
+    ),
+    Brand(
+        "BlueJetAir",
+        "airline",
+        ("flight", "bag", "seat", "upgrade", "lounge", "boarding pass", "miles"),
+        ("We sincerely apologize.", "Our apologies for the delay.", "Thanks for flying with us!"),
+        "Please DM your confirmation number so we can take a look.",
+        " *{a}",
+        _DEFAULT_AGENTS,
+        0.2,
+    ),
+    Brand(
+        "AskNorthwind",
+        "airline",
+        ("flight", "luggage", "check-in", "app", "seat", "meal"),
+        ("Hi there,", "We're sorry to hear this.", "Thanks for letting us know."),
+        "Could you DM us your booking reference?",
+        " ^{n}",
+        _DEFAULT_AGENTS,
+        0.2,
+    ),
+    Brand(
+        "SunAirSupport",
+        "airline",
+        ("flight", "refund", "booking", "baggage", "seat", "voucher"),
+        ("Hi,", "Sorry for the inconvenience caused.", "We hear you."),
+        "Please send us a DM with your booking number.",
+        " -{a}",
+        _DEFAULT_AGENTS,
+        0.3,
+    ),
+    Brand(
+        "MidlandRail",
+        "rail",
+        ("train", "ticket", "seat reservation", "railcard", "WiFi", "coach"),
+        ("Hi,", "Sorry to hear this.", "Morning!"),
+        "Drop us a DM and we'll look into it.",
+        " ^{n}",
+        _DEFAULT_AGENTS,
+        0.2,
+    ),
+    Brand(
+        "nationalrailhelp",
+        "rail",
+        ("train", "service", "connection", "timetable", "ticket"),
+        ("Hi.", "Apologies for the disruption.", "Hi there."),
+        "More info here:",
+        "",
+        _DEFAULT_AGENTS,
+        0.6,
+    ),
+    Brand(
+        "ShopMartHelp",
+        "retail",
+        ("order", "delivery", "groceries", "click and collect", "receipt", "voucher"),
+        ("Hi there,", "Oh no!", "Sorry about this."),
+        "Could you DM us your full name, postcode & order number?",
+        " ^{n}",
+        _DEFAULT_AGENTS,
+        0.2,
+    ),
+    Brand(
+        "AskDealBay",
+        "retail",
+        ("item", "listing", "seller", "return", "refund", "purchase"),
+        ("Thanks for reaching out.", "We understand your concern.", "Hi there,"),
+        "Please DM us your full name, Zip code & item number.",
+        " ^{a}",
+        _DEFAULT_AGENTS,
+        0.3,
+    ),
+    Brand(
+        "ParcelGoHelp",
+        "delivery",
+        ("parcel", "package", "driver", "tracking", "redelivery", "delivery slot"),
+        (
+            "Sorry for any inconvenience.",
+            "We're sorry your parcel is late.",
+            "Thanks for getting in touch.",
+        ),
+        "Please DM your tracking number and we'll chase this.",
+        " -{n}",
+        _DEFAULT_AGENTS,
+        0.2,
+    ),
+    Brand(
+        "SwiftShip_Help",
+        "delivery",
+        ("shipment", "package", "courier", "pickup", "tracking"),
+        ("Hi,", "We apologize for the delay.", "Happy to help!"),
+        "Can you send us a DM with your tracking number?",
+        " ^{a}",
+        _DEFAULT_AGENTS,
+        0.3,
+    ),
+    Brand(
+        "BurritoBarTweets",
+        "food",
+        ("burrito", "bowl", "guac", "queso", "order", "app"),
+        ("Yeah, buddy!", "That doesn't look right.", "The absolute best."),
+        "Please tell us more here:",
+        " -{n}",
+        ("Becky", "Pam", "Chase"),
+        0.3,
+    ),
+    Brand(
+        "PizzaNowCares",
+        "food",
+        ("pizza", "order", "delivery", "wings", "app", "coupon"),
+        ("Oh no!", "Sorry about that!", "Love to hear it!"),
+        "Please DM us your order number and store location.",
+        " ^{a}",
+        _DEFAULT_AGENTS,
+        0.2,
+    ),
+    Brand(
+        "CoffeeCornerHelp",
+        "food",
+        ("latte", "rewards card", "app", "cup", "drive thru"),
+        ("Hey!", "We're sorry to hear this.", "Yay!"),
+        "Shoot us a DM with the store address.",
+        " -{a}",
+        _DEFAULT_AGENTS,
+        0.2,
+    ),
+    Brand(
+        "AskPearTech",
+        "tech",
+        ("iPhone", "MacBook", "iOS update", "battery", "iCloud", "screen", "keyboard"),
+        ("Thanks for reaching out to us.", "We'd like to help.", "We understand the concern."),
+        "DM us here and we'll continue there:",
+        "",
+        _DEFAULT_AGENTS,
+        0.5,
+    ),
+    Brand(
+        "SoftdeskCare",
+        "tech",
+        ("license", "Creative Cloud", "subscription", "installer", "trial", "plugin"),
+        ("Hi,", "Sorry for the trouble.", "Happy to help."),
+        "Please send us a DM with the email on your account.",
+        " ^{a}",
+        _DEFAULT_AGENTS,
+        0.3,
+    ),
+    Brand(
+        "PrintPro_Support",
+        "tech",
+        ("printer", "ink cartridge", "driver", "laptop", "scanner"),
+        ("Hi,", "We're sorry for the trouble.", "Thanks for contacting us."),
+        "Please DM us the serial number of the device.",
+        " -{n}",
+        _DEFAULT_AGENTS,
+        0.3,
+    ),
+    Brand(
+        "AskPlayZone",
+        "gaming",
+        ("console", "PSN account", "game", "download", "controller", "subscription"),
+        ("Hey,", "Sorry to hear about that!", "Thanks for reaching out!"),
+        "Please check this link:",
+        " ^{a}",
+        _DEFAULT_AGENTS,
+        0.5,
+    ),
+    Brand(
+        "XBoxLiveHelp",
+        "gaming",
+        ("console", "Game Pass", "gamertag", "download", "party chat", "update"),
+        ("We'd recommend", "Sorry for the trouble!", "Great question!"),
+        "Let's have you reach out here:",
+        "  ^{a}",
+        _DEFAULT_AGENTS,
+        0.4,
+    ),
+    Brand(
+        "QuestGamesAssist",
+        "gaming",
+        ("game", "server", "patch", "account", "season pass"),
+        ("This is awesome!", "Sorry about this!", "Thanks for the heads up!"),
+        "Please submit a ticket here:",
+        " ^{a}",
+        _DEFAULT_AGENTS,
+        0.4,
+    ),
+    Brand(
+        "MetroBank_Help",
+        "banking",
+        ("card", "account", "transfer", "app", "overdraft", "statement", "direct debit"),
+        ("We understand your frustration.", "Hi,", "Thanks for reaching out."),
+        "Please DM us but don't share any account numbers.",
+        " ^{a}",
+        _DEFAULT_AGENTS,
+        0.2,
+    ),
+    Brand(
+        "AskPayLink",
+        "banking",
+        ("payment", "account", "refund", "dispute", "transfer", "card"),
+        ("I've just responded to your DM.", "Sorry for the trouble.", "Thanks for your patience!"),
+        "Please check your inbox at your earliest convenience.",
+        " ^{a}",
+        _DEFAULT_AGENTS,
+        0.2,
+    ),
+    Brand(
+        "StreamBoxSupport",
+        "streaming",
+        ("app", "show", "subscription", "stream", "TV app", "live TV"),
+        ("Hey there!", "Sorry for the interruption!", "Thanks for watching!"),
+        "Please DM us the email on your account.",
+        "",
+        _DEFAULT_AGENTS,
+        0.3,
+    ),
+)
