@@ -37,7 +37,7 @@ jars: .jars/kafka/.resolved .jars/spark/.resolved ## resolve the Kafka broker an
 
 data: install ## generate the default synthetic tweets into data/ (checked against data.dvc)
 	$(VENV)/bin/tweetcare data generate
-	$(VENV)/bin/dvc status data.dvc
+	$(VENV)/bin/tweetcare data check
 
 demo: install jars ## the main job: data, dvc repro, Kafka, BentoML, Spark, replay, summary
 	$(VENV)/bin/tweetcare demo

@@ -14,6 +14,7 @@ from tweetcare.core.errors import UserError
 from tweetcare.core.params import DEFAULT_PARAMS, load_params
 from tweetcare.data.generator import write_dataset
 from tweetcare.data.importer import import_twcs
+from tweetcare.data.versioning import check_data_version
 
 app = typer.Typer(no_args_is_help=True, help="Make or import twcs-format data.")
 
@@ -64,6 +65,17 @@ def generate(
         task = progress.add_task(f"generating (seed {seed})", total=rows)
         twcs, labels = write_dataset(out, rows, seed, lambda n: progress.advance(task, n))
     console.print(f"wrote {rows:,} tweets to [bold]{twcs}[/] and their labels to [bold]{labels}[/]")
+
+
+@app.command()
+def check(
+    dvc_file: Annotated[Path, typer.Argument(help="the .dvc file that records data/")] = Path(
+        "data.dvc"
+    ),
+) -> None:
+    """Fail unless data/ is exactly the version DVC records (and cache it)."""
+    check_data_version(dvc_file)
+    Console().print(f"data/ matches {dvc_file}")
 
 
 @app.command("import")

@@ -7,10 +7,8 @@ dead-letter path) → a reconciled summary. Whatever it started, it stops.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -27,6 +25,7 @@ from tweetcare.core.errors import UserError
 from tweetcare.core.params import Params, load_params
 from tweetcare.core.settings import Settings, get_settings
 from tweetcare.data.generator import write_dataset
+from tweetcare.data.versioning import check_data_version, venv_env
 from tweetcare.kafka.broker import start_broker, stop_broker
 from tweetcare.kafka.replay import publish_raw, replay
 from tweetcare.kafka.topics import ensure_topics
@@ -39,16 +38,12 @@ MALFORMED_EXAMPLES: tuple[bytes, ...] = (
     b"not json at all",
     b'{"tweet_id": "x1", "author_id": "42"}',
     b'["a", "list", "not", "an", "object"]',
-    (b'{"tweet_id": "x2", "author_id": "42", "inbound": "maybe", "created_at": '
-    b'"Tue Oct 31 22:10:47 +0000 2017", "text": "hello", "conversation_id": "x2"}'),
+    (
+        b'{"tweet_id": "x2", "author_id": "42", "inbound": "maybe", "created_at": '
+        b'"Tue Oct 31 22:10:47 +0000 2017", "text": "hello", "conversation_id": "x2"}'
+    ),
     b"\xff\xfe not utf-8",
 )
-
-
-def _venv_env() -> dict[str, str]:
-    """The environment with this interpreter's bin first, so `dvc repro` stages use this venv."""
-    bin_dir = str(Path(sys.executable).parent)
-    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def ensure_data(params: Params) -> None:
@@ -60,25 +55,12 @@ def ensure_data(params: Params) -> None:
         console.print(f"generating {params.generate.rows:,} synthetic tweets into data/ ...")
         write_dataset(Path("data"), rows=params.generate.rows, seed=params.generate.seed)
     if Path("data.dvc").exists():
-        status = subprocess.run(
-            ["dvc", "status", "data.dvc"],
-            env=_venv_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if status.returncode != 0 or "changed" in status.stdout:
-            raise UserError(
-                "data/ differs from the version data.dvc records:\n"
-                f"{status.stdout}{status.stderr}\n"
-                "regenerate it with `tweetcare data generate` (same seed gives the same bytes) "
-                "or, for new data on purpose, `dvc add data`"
-            )
+        check_data_version(Path("data.dvc"))
 
 
 def run_pipeline() -> None:
     console.rule("dvc repro")
-    result = subprocess.run(["dvc", "repro"], env=_venv_env(), check=False)
+    result = subprocess.run(["dvc", "repro"], env=venv_env(), check=False)
     if result.returncode != 0:
         raise UserError("`dvc repro` failed (see its output above)")
 

@@ -85,3 +85,45 @@ class Classification(BaseModel):
     inbound: bool
     probability: float = Field(ge=0.0, le=1.0, description="probability of the predicted label")
     inbound_probability: float = Field(ge=0.0, le=1.0)
+
+
+ENTITY_LABELS: tuple[str, ...] = (
+    "LOCATION",
+    "PERSON",
+    "ORDER_ID",
+    "FLIGHT",
+    "AMOUNT",
+    "PHONE",
+    "EMAIL",
+)
+# flags that keep a customer tweet from becoming a ticket
+TICKET_FLAGS: tuple[str, ...] = ("not_english", "spam", "chatter")
+
+
+class Entity(BaseModel):
+    """A span of the original text; `text` is masked for PHONE and EMAIL."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    label: str
+    text: str
+
+
+class Analysis(BaseModel):
+    """What /analyze answers for one text: the contract between the model server, the stream,
+    the ticket rules and the console. Brand replies skip the customer analysis (None/empty)."""
+
+    inbound: bool
+    inbound_probability: float = Field(ge=0.0, le=1.0)
+    sentiment: Literal["negative", "neutral", "positive"] | None = None
+    sentiment_score: float | None = Field(default=None, ge=-1.0, le=1.0)
+    category: str | None = None
+    category_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    entities: list[Entity] = Field(default_factory=list)
+    language: str | None = None
+    flags: list[str] = Field(default_factory=list)
+    needs_ticket: bool
+    # the text with phone numbers and emails masked: what tickets, replies and the lake keep
+    masked_text: str
+    # lineage: registered model name -> "version (run id)" of every model that scored it
+    models: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,41 @@
+"""Prove that data/ is the version data.dvc records, using DVC itself to hash it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tweetcare.core.errors import UserError
+
+
+def venv_env() -> dict[str, str]:
+    """The environment with this interpreter's bin first, so `dvc` is this venv's."""
+    bin_dir = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def check_data_version(dvc_file: Path) -> None:
+    """Hash data/ into the DVC cache and fail if it is not the version `dvc_file` records.
+
+    `dvc status` cannot tell "changed" from "not cached yet" on a fresh clone (the cache is
+    empty), so this commits the folder and compares the recorded hash before and after.
+    """
+    recorded = dvc_file.read_text()
+    result = subprocess.run(
+        ["dvc", "commit", "--force", "--quiet", str(dvc_file)],
+        env=venv_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    now = dvc_file.read_text()
+    if result.returncode != 0 or now != recorded:
+        dvc_file.write_text(recorded)
+        raise UserError(
+            f"data/ differs from the version {dvc_file} records"
+            f"{': ' + result.stderr.strip() if result.returncode else ''}\n"
+            "regenerate it with `tweetcare data generate` (same seed gives the same bytes) "
+            "or, for new data on purpose, `dvc add data`"
+        )
