@@ -46,16 +46,8 @@ def start_server(
     bentoml = str(Path(sys.executable).with_name("bentoml"))
     command = [bentoml, "serve", SERVICE_TARGET]
     command += ["--host", settings.bento_host, "--port", str(settings.bento_port)]
-    env = {
-        "TWEETCARE_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
-        "TWEETCARE_MODEL_NAME": settings.model_name,
-        "TWEETCARE_MODEL_ALIAS": settings.model_alias,
-        "TWEETCARE_BENTO_PORT": str(settings.bento_port),
-        "TWEETCARE_STATE_DIR": str(settings.state_dir),
-        "TWEETCARE_CLASSIFY_MAX_TEXTS": str(settings.classify_max_texts),
-        "TWEETCARE_CLASSIFY_MAX_CHARS": str(settings.classify_max_chars),
-        **(extra_env or {}),
-    }
+    # every setting travels, so the server agrees with its parent on registry, names, limits
+    env = {**settings.to_env(), **(extra_env or {})}
     service = server(settings)
     service.start(command, env=env, cwd=REPO_ROOT)
     service.wait_until(lambda: is_ready(settings), timeout, "ready")

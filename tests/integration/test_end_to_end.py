@@ -1,0 +1,199 @@
+"""The whole path on the real stack, as `make demo` runs it, at test size.
+
+`dvc repro` trains and registers the champion in a throwaway project (generated data, tiny
+profile, its own MLflow registry); then the real Kafka broker, `bentoml serve` and the
+`spark-submit` job take ~200 tweets and a few malformed messages to tickets, the lake and the
+dead letters, and the figures must reconcile.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+import yaml
+
+from serving.launcher import start_server, stop_server
+from tests.fixtures.kafka import free_ports
+from tweetcare.cli.stream import start_stream, stop_stream
+from tweetcare.core.settings import Settings
+from tweetcare.data.generator import write_dataset
+from tweetcare.kafka.replay import publish_raw, replay
+from tweetcare.kafka.topics import ensure_topics
+from tweetcare.process import Service
+from tweetcare.summary import collect_summary
+from tweetcare.tickets import TicketStore
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+# the project's own code and configuration, copied so `dvc repro` runs as it does in the repo
+PROJECT_FILES = ("dvc.yaml", "params.yaml")
+PROJECT_DIRS = ("pipelines", "training", "tweetcare", "config")
+GENERATED_ROWS = 1500
+TINY_PROFILE = {"train": 600, "val": 200, "test": 200}
+REPLAYED = 200
+MALFORMED = [
+    b"not json at all",
+    b'{"tweet_id": "m1", "author_id": "42"}',
+    b"[1, 2, 3]",
+    b"\xff\xfe not utf-8",
+    (
+        b'{"tweet_id": "m2", "author_id": "42", "inbound": "maybe", "created_at": "x", '
+        b'"text": "hi", "conversation_id": "m2"}'
+    ),
+]
+# generous: Spark and the model server share two cores with the rest of the suite
+PROCESSING_TIMEOUT_S = 420.0
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> None:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}"
+            f"{result.stderr[-4000:]}"
+        )
+
+
+@pytest.fixture(scope="module")
+def trained_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A git + DVC copy of the project on generated data; `dvc repro` has registered a model."""
+    project = tmp_path_factory.mktemp("project")
+    for name in PROJECT_FILES:
+        shutil.copy(ROOT / name, project / name)
+    ignore = shutil.ignore_patterns("__pycache__")
+    for name in PROJECT_DIRS:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, project / name, ignore=ignore)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["split"]["profiles"]["tiny"] = TINY_PROFILE
+    params["split"]["profile"] = "tiny"
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_dataset(project / "data", rows=GENERATED_ROWS, seed=7)
+
+    tracking_uri = f"sqlite:///{project / 'mlflow.db'}"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "TWEETCARE_MLFLOW_TRACKING_URI": tracking_uri,
+    }
+    for command in (
+        ["git", "init", "-q"],
+        ["dvc", "init", "-q"],
+        ["dvc", "config", "core.analytics", "false"],
+        ["dvc", "add", "-q", "data"],
+        ["dvc", "repro"],
+    ):
+        run(command, project, env)
+    return project, tracking_uri
+
+
+@pytest.fixture
+def stack(
+    kafka_broker: Settings, trained_project: tuple[Path, str], tmp_path: Path
+) -> Iterator[Settings]:
+    """The shared broker with this test's topics, plus a model server and the stream job."""
+    _, tracking_uri = trained_project
+    (bento_port,) = free_ports(1)
+    settings = Settings(
+        **{
+            **kafka_broker.model_dump(),
+            "state_dir": tmp_path / "state",
+            "lake_dir": tmp_path / "lake",
+            "tickets_db_url": f"sqlite:///{tmp_path / 'tickets.db'}",
+            "topic_tweets": f"{tmp_path.name}-tweets",
+            "topic_tickets": f"{tmp_path.name}-tickets",
+            "topic_replies": f"{tmp_path.name}-replies",
+            "topic_dlq": f"{tmp_path.name}-dlq",
+            "mlflow_tracking_uri": tracking_uri,
+            "bento_port": bento_port,
+            "trigger_seconds": 1.0,
+        }
+    )
+    ensure_topics(settings)
+    try:
+        start_server(settings, extra_env={"BENTOML_HOME": str(tmp_path / "bentoml")})
+        start_stream(settings)
+        yield settings
+    finally:
+        stop_stream(settings)
+        stop_server(settings)
+
+
+def wait_for_messages(settings: Settings, expected: int) -> dict[str, int]:
+    store = TicketStore(settings.tickets_db_url)
+    job = Service("stream", settings.state_dir)
+    deadline = time.monotonic() + PROCESSING_TIMEOUT_S
+    counts = store.counts()
+    while counts["messages"] < expected:
+        assert job.is_running(), job.log_tail(60)
+        assert time.monotonic() < deadline, f"{counts} after {PROCESSING_TIMEOUT_S}s"
+        time.sleep(1.0)
+        counts = store.counts()
+    store.close()
+    return counts
+
+
+def lake_table(settings: Settings, name: str) -> pd.DataFrame:
+    return ds.dataset(settings.lake_dir / name, partitioning="hive").to_table().to_pandas()
+
+
+def test_tweets_flow_through_kafka_spark_and_bentoml_to_tickets_and_the_lake(
+    stack: Settings, trained_project: tuple[Path, str]
+) -> None:
+    settings = stack
+    project, _ = trained_project
+    csv = project / "data" / "twcs.csv"
+
+    sent = replay(csv, settings, limit=REPLAYED, progress=False).sent
+    sent += publish_raw(settings, MALFORMED)
+    assert sent == REPLAYED + len(MALFORMED)
+    counts = wait_for_messages(settings, sent)
+
+    summary = collect_summary(settings, replayed=sent)
+    assert summary.problems() == []
+    assert (summary.lake_rows, summary.dead_lettered) == (REPLAYED, len(MALFORMED))
+    assert counts["valid"] == REPLAYED
+
+    tweets = lake_table(settings, "tweets")
+    replayed_ids = set(pd.read_csv(csv, dtype=str).sort_values("created_at").tweet_id)
+    assert set(tweets.tweet_id) <= replayed_ids
+    # the champion, served over HTTP, tells customers from brands on tweets it never saw
+    assert (tweets.predicted_inbound == tweets.inbound).mean() >= 0.9
+    assert set(tweets.model_version) == {"1"}
+
+    # one ticket per conversation that has a customer tweet, none for brand-only threads
+    customer_threads = set(tweets.loc[tweets.predicted_inbound, "conversation_id"])
+    store = TicketStore(settings.tickets_db_url)
+    tickets = store.list_tickets(limit=10 * REPLAYED)
+    assert summary.tickets_opened == len(customer_threads) > 0
+    assert {t.conversation_id for t in tickets} == customer_threads
+    store.close()
+
+    letters = lake_table(settings, "dead_letters")
+    reasons = " | ".join(sorted(letters.reason))
+    for expected in (
+        "not JSON",
+        "missing fields",
+        "not a JSON object",
+        "not UTF-8",
+        "unparsable created_at",
+    ):
+        assert expected.lower() in reasons.lower(), reasons
+
+    # the same tweets again (a producer retry, a replayed topic) open no second ticket
+    again = replay(csv, settings, limit=50, progress=False).sent
+    wait_for_messages(settings, sent + again)
+    after = collect_summary(settings, replayed=sent + again)
+    assert after.tickets_opened == summary.tickets_opened
+    assert after.lake_rows == summary.lake_rows
+    assert f"tickets opened: {summary.tickets_opened}" in after.lines()
