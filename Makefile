@@ -9,9 +9,11 @@ BIN := $(abspath $(VENV)/bin)
 export PATH := $(BIN):$(PATH)
 UV_VERSION := 0.9.30
 MVN := mvn -q -B -s jvm/settings.xml
+# the browser the console's tests drive (Playwright with Debian's chromium, no browser download)
+CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install jars data demo test test-unit lint clean
+.PHONY: help install jars browser data demo test test-unit lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -35,6 +37,13 @@ jars: .jars/kafka/.resolved .jars/spark/.resolved ## resolve the Kafka broker an
 	rm -rf .jars/spark && $(MVN) -f jvm/spark-kafka/pom.xml validate
 	touch $@
 
+browser: $(CHROMIUM) ## install Debian's chromium for the console's browser tests
+
+$(CHROMIUM):
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium || \
+	  { $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
 data: install ## generate the default synthetic tweets into data/ (checked against data.dvc)
 	$(VENV)/bin/tweetcare data generate
 	$(VENV)/bin/tweetcare data check
@@ -42,7 +51,7 @@ data: install ## generate the default synthetic tweets into data/ (checked again
 demo: install jars ## the main job: data, dvc repro, Kafka, BentoML, Spark, replay, summary
 	$(VENV)/bin/tweetcare demo
 
-test: install jars ## lint, import contracts, unit and integration tests
+test: install jars browser ## lint, import contracts, unit and integration tests
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest

@@ -31,7 +31,9 @@ def register(
     result = json.loads(result_path.read_text())
     mlflow.set_tracking_uri(tracking_uri)
     test = pd.read_parquet(test_path)
-    return register_and_promote(result["model_uri"], result["run_id"], test, params)
+    return register_and_promote(
+        result["model_uri"], result["run_id"], test, params, result.get("parent_run_id")
+    )
 
 
 def write_metrics(promotion: Promotion, path: Path) -> None:

@@ -1,145 +1,135 @@
-"""DVC stage `train`: fit the baseline, log it to MLflow as a text-in pyfunc, write metrics.
+"""DVC stage `train`: compare every model family, log them to MLflow, name the winner.
 
-One parent run per invocation and one child run per model, so later model families (GRU,
-transformer) appear as siblings of the baseline in the same experiment.
+One parent run per comparison and one child run per model (baseline, Simple RNN, LSTM, GRU,
+MiniLM). Writes `artifacts/train/result.json` (the winner, for the register stage),
+`metrics/train.json` (every model's figures, for `dvc metrics show`) and `plots/compare.csv`
+(for `dvc plots show`).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import mlflow
 import pandas as pd
 import typer
-from matplotlib import pyplot as plt
 
-from training.baseline import LABEL_COLUMN, train_baseline
-from training.evaluate import evaluate_classifier, inbound_scores
-from training.latency import measure_speed
-from training.metrics import confusion_figure, roc_figure
-from training.pyfunc import TEXT_COLUMN, log_sklearn_pyfunc
+from training.baseline import LABEL_COLUMN
+from training.experiment import Comparison, run_comparison
+from training.model_card import DATA_VERSION_TAG, data_version
+from training.pyfunc import TEXT_COLUMN
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import DEFAULT_PARAMS, TrainParams, load_params
 from tweetcare.core.settings import get_settings
 
-EXPERIMENT = "tweet-inbound"
-MODEL_NAME_IN_RUN = "model"
 SPLITS = ("train", "val", "test")
-MASKED_COLUMN = "clean_text"
-RAW_COLUMN = "clean_text_raw"
-# batch sizes the latency figures are reported at: one tweet, and a streaming micro-batch
-LATENCY_BATCHES = (1, 256)
-
 DEFAULT_FEATURES = Path("artifacts/features")
 DEFAULT_OUT = Path("artifacts/train")
 DEFAULT_METRICS = Path("metrics/train.json")
+DEFAULT_PLOT = Path("plots/compare.csv")
+DEFAULT_DATA_DVC = Path("data.dvc")
+# the figures per model that `dvc metrics show` lists (the MLflow runs keep all of them)
+DVC_METRICS = (
+    "val_f1",
+    "test_accuracy",
+    "test_f1",
+    "test_roc_auc",
+    "test_f1_raw",
+    "train_seconds",
+    "latency_ms_per_tweet_b1",
+    "latency_ms_per_tweet_b256",
+    "tweets_per_second_b256",
+    "model_size_mb",
+)
 
 
 @dataclass(frozen=True)
 class TrainResult:
+    """The winner of the comparison (its child run and model) and every model's metrics."""
+
     run_id: str
     parent_run_id: str
     model_uri: str
     metrics: dict[str, float]
+    winner: str = ""
+    models: dict[str, dict[str, float]] | None = None
 
 
 def load_splits(features_dir: Path) -> dict[str, pd.DataFrame]:
+    """The featurized splits, checked: raw `text`, a label, rows of both classes in train."""
     splits = {}
     for split in SPLITS:
         path = features_dir / f"{split}.parquet"
         if not path.exists():
             raise UserError(f"{path} not found; run `dvc repro featurize` first")
-        splits[split] = pd.read_parquet(path)
+        frame = pd.read_parquet(path)
+        missing = {TEXT_COLUMN, LABEL_COLUMN} - set(frame.columns)
+        if missing:
+            raise UserError(f"{path} lacks column(s) {sorted(missing)}; run `dvc repro featurize`")
+        if frame.empty:
+            raise UserError(f"{path} has no rows; the split profile asks for too few tweets")
+        splits[split] = frame
+    if splits["train"][LABEL_COLUMN].astype(int).nunique() < 2:
+        raise UserError("the train split holds only one class of `inbound`: nothing to learn")
     return splits
 
 
-def _dir_bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+def result_of(comparison: Comparison) -> TrainResult:
+    winner = comparison.winner
+    return TrainResult(
+        run_id=winner.run_id,
+        parent_run_id=comparison.parent_run_id,
+        model_uri=winner.model_uri,
+        metrics=winner.metrics,
+        winner=winner.name,
+        models={r.name: r.metrics for r in comparison.reports},
+    )
 
 
-def _fit_and_score(
-    splits: dict[str, pd.DataFrame], params: TrainParams, text_column: str, suffix: str
-) -> tuple[Any, dict[str, float], float]:
-    start = time.perf_counter()
-    model = train_baseline(splits["train"], params.baseline, text_column)
-    seconds = time.perf_counter() - start
-    metrics = {
-        f"{split}_{name}{suffix}": value
-        for split in ("val", "test")
-        for name, value in evaluate_classifier(model, splits[split], text_column).items()
-    }
-    return model, metrics, seconds
+def train(
+    features_dir: Path,
+    params: TrainParams,
+    out_dir: Path,
+    tracking_uri: str,
+    data_dvc: Path = DEFAULT_DATA_DVC,
+    data_version_override: str | None = None,
+) -> TrainResult:
+    """Run the comparison on the featurized splits; write `result.json` into `out_dir`.
 
-
-def _log_figures(model: Any, test: pd.DataFrame, text_column: str) -> None:
-    truth = test[LABEL_COLUMN].astype(int).to_numpy()
-    scores = inbound_scores(model, test[text_column].fillna("").astype(str).tolist())
-    for name, fig in (
-        ("test_confusion_matrix.png", confusion_figure(truth, (scores >= 0.5).astype(int))),
-        ("test_roc.png", roc_figure(truth, scores)),
-    ):
-        mlflow.log_figure(fig, f"plots/{name}")
-        plt.close(fig)
-
-
-def _speed_metrics(model_uri: str, texts: list[str]) -> tuple[dict[str, float], int]:
-    """Latency measured on the logged pyfunc as served (raw text, cleaning included)."""
-    local = Path(mlflow.artifacts.download_artifacts(model_uri))
-    loaded = mlflow.pyfunc.load_model(str(local))
-    metrics: dict[str, float] = {}
-    for batch in LATENCY_BATCHES:
-        speed = measure_speed(loaded, texts, batch)
-        metrics[f"latency_ms_per_tweet_b{batch}"] = speed.ms_per_tweet
-        metrics[f"tweets_per_second_b{batch}"] = speed.tweets_per_second
-    return metrics, _dir_bytes(local)
-
-
-def train(features_dir: Path, params: TrainParams, out_dir: Path, tracking_uri: str) -> TrainResult:
-    """Train, evaluate and log the baseline; write `result.json` into `out_dir`."""
+    The data version is the md5 `data_dvc` records, unless `data_version_override` names one
+    (a file trained on outside DVC).
+    """
     splits = load_splits(features_dir)
-    text_column = MASKED_COLUMN if params.mask_handles else RAW_COLUMN
+    try:
+        params = params.for_profile()
+    except ValueError as err:
+        raise UserError(f"{err} (set train.profile in params.yaml)") from err
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(EXPERIMENT)
-    with mlflow.start_run(run_name="train") as parent:
-        mlflow.log_params({"mask_handles": params.mask_handles, "rows_train": len(splits["train"])})
-        with mlflow.start_run(run_name="baseline", nested=True) as child:
-            mlflow.log_params(
-                {
-                    **params.baseline.model_dump(),
-                    "mask_handles": params.mask_handles,
-                    "text_column": text_column,
-                    "model_family": "tfidf-logreg",
-                }
-            )
-            for split, frame in splits.items():
-                mlflow.log_param(f"rows_{split}", len(frame))
-            model, metrics, seconds = _fit_and_score(splits, params, text_column, "")
-            # the same model on unmasked handles shows how much the handle shortcut is worth
-            _, raw_metrics, _ = _fit_and_score(splits, params, RAW_COLUMN, "_raw")
-            _log_figures(model, splits["test"], text_column)
-            info = log_sklearn_pyfunc(model, params.mask_handles, name=MODEL_NAME_IN_RUN)
-            speed, size = _speed_metrics(info.model_uri, splits["test"][TEXT_COLUMN].tolist())
-            metrics = {
-                **metrics,
-                **raw_metrics,
-                **speed,
-                "train_seconds": seconds,
-                "model_size_bytes": float(size),
-            }
-            mlflow.log_metrics(metrics)
-    result = TrainResult(child.info.run_id, parent.info.run_id, info.model_uri, metrics)
+    version = data_version_override or data_version(data_dvc)
+    comparison = run_comparison(splits, params, tags={DATA_VERSION_TAG: version})
+    result = result_of(comparison)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "result.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
+    comparison.table.to_csv(out_dir / "comparison.csv")
     return result
 
 
-def write_metrics(result: TrainResult, path: Path) -> None:
+def write_metrics(result: TrainResult, path: Path, plot_path: Path | None = None) -> None:
+    """Per-model metrics for `dvc metrics show`; one CSV row per model for `dvc plots show`."""
+    models = result.models or {result.winner or "model": result.metrics}
+    record = {
+        name: {key: metrics[key] for key in DVC_METRICS if key in metrics}
+        for name, metrics in models.items()
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.metrics, indent=2, sort_keys=True) + "\n")
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    if plot_path is not None:
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [{"model": name, **values} for name, values in record.items()]
+        pd.DataFrame(rows).to_csv(plot_path, index=False)
 
 
 def main(
@@ -148,18 +138,23 @@ def main(
     ),
     out_dir: Annotated[Path, typer.Option(help="where result.json goes")] = DEFAULT_OUT,
     metrics_path: Annotated[Path, typer.Option(help="DVC metrics file")] = DEFAULT_METRICS,
+    plot_path: Annotated[Path, typer.Option(help="DVC plot data (one row per model)")] = (
+        DEFAULT_PLOT
+    ),
     params_path: Annotated[Path, typer.Option(help="params.yaml")] = DEFAULT_PARAMS,
 ) -> None:
-    """Train the baseline and log it to the MLflow tracking server from settings."""
+    """Compare the model families and log them to the MLflow tracking server from settings."""
     try:
         params = load_params(params_path).train
         result = train(features_dir, params, out_dir, get_settings().mlflow_tracking_uri)
     except UserError as err:
         typer.secho(f"error: {err}", fg="red", err=True)
         raise typer.Exit(2) from None
-    write_metrics(result, metrics_path)
+    write_metrics(result, metrics_path, plot_path)
+    typer.echo((out_dir / "comparison.csv").read_text())
     typer.echo(
-        f"run {result.run_id}: test_f1={result.metrics['test_f1']:.4f} -> {result.model_uri}"
+        f"winner {result.winner} (run {result.run_id}): val_f1={result.metrics['val_f1']:.4f} "
+        f"test_f1={result.metrics['test_f1']:.4f} -> {result.model_uri}"
     )
 
 

@@ -19,3 +19,25 @@ class BatchingSettings(BaseSettings):
     max_batch_size: int = 256
     # BentoML answers 503 rather than keep a request queued longer than this
     max_latency_ms: int = 10_000
+
+
+class AnalysisSettings(BaseSettings):
+    """Which registered models /analyze composes (``TWEETCARE_*`` environment variables)."""
+
+    model_config = SettingsConfigDict(env_prefix="TWEETCARE_", extra="ignore")
+
+    sentiment_model_name: str = "tweet-sentiment"
+    category_model_name: str = "tweet-category"
+    entities_model_name: str = "tweet-entities"
+    analysis_model_alias: str = "champion"
+    # the analysis models read MiniLM (~150 customer tweets/s on 2 cores): smaller batches
+    analysis_max_batch_size: int = 64
+
+    @property
+    def model_names(self) -> dict[str, str]:
+        """role -> registered name, in the order /analyze runs them."""
+        return {
+            "sentiment": self.sentiment_model_name,
+            "category": self.category_model_name,
+            "entities": self.entities_model_name,
+        }

@@ -1,8 +1,9 @@
 """The model server: `bentoml serve serving.service:TweetClassifier`.
 
-Two services. `TweetClassifier` is the public face: it validates each request on its own and
+Three services. `TweetClassifier` is the public face: it validates each request on its own and
 forwards the texts to `InboundModel`, whose batchable `predict` lets BentoML's dispatcher merge
-many concurrent small requests into one model call. Validating inside a batchable API would see
+many concurrent small requests into one model call; `/analyze` then sends only the customer
+tweets on to `AnalysisModels` (sentiment, category + flags, entities), batchable the same way. Validating inside a batchable API would see
 merged lists, and a batchable API reached directly takes a client's list as one batch; putting
 the dispatcher behind a dependency gives per-request checks and real batching.
 
@@ -18,12 +19,13 @@ from collections import Counter
 from typing import Any
 
 import bentoml
-from bentoml.exceptions import InvalidArgument
+from bentoml.exceptions import InvalidArgument, ServiceUnavailable
 from fastapi import FastAPI
 
-from serving.config import BatchingSettings
+from serving.analysis import compose, customer_fields, lineage
+from serving.config import AnalysisSettings, BatchingSettings
 from serving.validation import chunks, classify_input_problem
-from tweetcare.core.schemas import Classification
+from tweetcare.core.schemas import Analysis, Classification
 from tweetcare.core.settings import get_settings
 
 with bentoml.importing():
@@ -34,6 +36,8 @@ with bentoml.importing():
 
 logger = logging.getLogger("tweetcare.serving")
 BATCHING = BatchingSettings()
+ANALYSIS = AnalysisSettings()
+DATA_VERSION_TAG = "data.version"  # the run tag training writes: which data a model learned from
 info_app = FastAPI(title="tweetcare model info")
 # BentoML 1.4.39's dependency client replaces its HTTP session every `max_requests` calls (default
 # 100) and closes the old one under requests still in flight: under concurrent load those fail
@@ -45,6 +49,28 @@ class ModelNotRegisteredError(RuntimeError):
     """The registry has no version under the configured alias: the server cannot start."""
 
 
+def load_registered(name: str, alias: str, tracking_uri: str) -> tuple[Any, dict[str, str]]:
+    """The pyfunc `name@alias` and its lineage (name, version, run id, alias, data version)."""
+    client = MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(name, alias)
+    except MlflowException as err:
+        message = f"no model registered as {name}@{alias} in {tracking_uri}: run dvc repro"
+        logger.error(message)
+        raise ModelNotRegisteredError(message) from err
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+    info = {"name": name, "version": str(version.version), "run_id": str(version.run_id)}
+    info["alias"] = alias
+    try:
+        data_version = client.get_run(version.run_id).data.tags.get(DATA_VERSION_TAG)
+    except MlflowException:
+        data_version = None
+    if data_version:  # absent rather than empty: readers fall back to the per-model entries
+        info["data_version"] = data_version
+    logger.info("serving %s version %s (run %s)", name, version.version, version.run_id)
+    return model, info
+
+
 @bentoml.service(workers=1, runner_connection=NEVER_REFRESH)
 class InboundModel:
     """Holds the champion pyfunc; the only process that loads the model."""
@@ -52,21 +78,10 @@ class InboundModel:
     def __init__(self) -> None:
         settings = get_settings()
         mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-        name, alias = settings.model_name, settings.model_alias
-        try:
-            version = MlflowClient().get_model_version_by_alias(name, alias)
-        except MlflowException as err:
-            message = (
-                f"no model registered as {name}@{alias} in {settings.mlflow_tracking_uri}: "
-                "run dvc repro"
-            )
-            logger.error(message)
-            raise ModelNotRegisteredError(message) from err
-        self.model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
-        self.info = {"name": name, "version": str(version.version), "run_id": version.run_id}
-        self.info["alias"] = alias
+        self.model, self.info = load_registered(
+            settings.model_name, settings.model_alias, settings.mlflow_tracking_uri
+        )
         self.batch_sizes: Counter[int] = Counter()
-        logger.info("serving %s version %s (run %s)", name, version.version, version.run_id)
 
     @bentoml.api(
         batchable=BATCHING.batching,
@@ -100,34 +115,127 @@ class InboundModel:
         }
 
 
+@bentoml.service(workers=1, runner_connection=NEVER_REFRESH)
+class AnalysisModels:
+    """Holds the sentiment, category and entity pyfuncs; sees customer tweets only.
+
+    A registry without them (only `dvc repro train register` run so far) still starts the
+    server: /classify works and /analyze answers 503 saying what to run.
+    """
+
+    def __init__(self) -> None:
+        settings = get_settings()
+        mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+        self.models: dict[str, Any] = {}
+        self.info: dict[str, dict[str, str]] = {}
+        self.problem = ""
+        try:
+            for role, name in ANALYSIS.model_names.items():
+                self.models[role], self.info[name] = load_registered(
+                    name, ANALYSIS.analysis_model_alias, settings.mlflow_tracking_uri
+                )
+        except ModelNotRegisteredError as err:
+            self.problem = f"{err} (stage train_analysis)"
+        self.batch_sizes: Counter[int] = Counter()
+
+    @bentoml.api(
+        batchable=BATCHING.batching,
+        max_batch_size=ANALYSIS.analysis_max_batch_size,
+        max_latency_ms=BATCHING.max_latency_ms,
+    )
+    def analyze(self, texts: list[str]) -> list[dict[str, Any]]:
+        if self.problem:
+            raise ServiceUnavailable(self.problem)
+        self.batch_sizes[len(texts)] += 1
+        frame = pd.DataFrame({"text": texts})
+        return customer_fields(
+            self.models["sentiment"].predict(frame),
+            self.models["category"].predict(frame),
+            self.models["entities"].predict(frame),
+        )
+
+    @bentoml.api
+    def model_info(self) -> dict[str, dict[str, str]]:
+        return {name: dict(info) for name, info in self.info.items()}
+
+    @bentoml.api
+    def unavailable(self) -> str:
+        """Why /analyze cannot answer ("" when it can)."""
+        return self.problem
+
+
 @bentoml.asgi_app(info_app, path="/")
 @bentoml.service(workers=1)
 class TweetClassifier:
-    """Public API: /classify, /model_info (POST and GET), /stats."""
+    """Public API: /classify, /analyze, /model_info (POST and GET), /stats."""
 
     model = bentoml.depends(InboundModel)
+    analysis = bentoml.depends(AnalysisModels)
 
     def __init__(self) -> None:
         settings = get_settings()
         self.max_texts = settings.classify_max_texts
         self.max_chars = settings.classify_max_chars
+        self.lineage: tuple[dict[str, str], dict[str, str]] | None = None
 
     @bentoml.api(route="/classify")
     async def classify(self, texts: list[str]) -> list[Classification]:
         problem = classify_input_problem(texts, self.max_texts, self.max_chars)
         if problem:
             raise InvalidArgument(problem)
+        return await self._classify(texts)
+
+    async def _classify(self, texts: list[str]) -> list[Classification]:
         pieces = chunks(texts, BATCHING.max_batch_size)
         answers = await asyncio.gather(*(self.model.to_async.predict(p) for p in pieces))
         return [Classification.model_validate(item) for answer in answers for item in answer]
 
+    @bentoml.api(route="/analyze")
+    async def analyze(self, texts: list[str]) -> list[Analysis]:
+        """Inbound first; customer tweets then get sentiment, category, flags and entities."""
+        problem = classify_input_problem(texts, self.max_texts, self.max_chars)
+        if problem:
+            raise InvalidArgument(problem)
+        problem = await self.analysis.to_async.unavailable()
+        if problem:  # the client sees 503; /model_info and the server log say why
+            raise ServiceUnavailable(problem)
+        classifications = await self._classify(texts)
+        customer = [i for i, c in enumerate(classifications) if c.inbound]
+        pieces = chunks([texts[i] for i in customer], ANALYSIS.analysis_max_batch_size)
+        answers = await asyncio.gather(*(self.analysis.to_async.analyze(p) for p in pieces))
+        found = dict(zip(customer, (row for answer in answers for row in answer), strict=True))
+        inbound_models, analysis_models = await self._lineage()
+        return compose(texts, classifications, found, inbound_models, analysis_models)
+
+    async def _lineage(self) -> tuple[dict[str, str], dict[str, str]]:
+        """`Analysis.models` entries: registered name -> "version (run id)", fetched once."""
+        if self.lineage is None:
+            inbound = await self.model.to_async.model_info()
+            analysis = await self.analysis.to_async.model_info()
+            self.lineage = (
+                {inbound["name"]: lineage(inbound)},
+                {name: lineage(info) for name, info in analysis.items()},
+            )
+        return self.lineage
+
+    async def _model_info(self) -> dict[str, Any]:
+        """The inbound model at the top level (as before /analyze existed), and every served
+        model, inbound included, under its registered name."""
+        inbound = await self.model.to_async.model_info()
+        analysis = await self.analysis.to_async.model_info()
+        info: dict[str, Any] = {**inbound, "models": {inbound["name"]: inbound, **analysis}}
+        problem = await self.analysis.to_async.unavailable()
+        if problem:  # BentoML hides 5xx messages: /analyze's 503 is explained here
+            info["analyze_unavailable"] = problem
+        return info
+
     @bentoml.api(route="/model_info")
-    async def model_info(self) -> dict[str, str]:
-        return await self.model.to_async.model_info()
+    async def model_info(self) -> dict[str, Any]:
+        return await self._model_info()
 
     @info_app.get("/model_info")
-    async def model_info_get(self) -> dict[str, str]:
-        return await self.model.to_async.model_info()
+    async def model_info_get(self) -> dict[str, Any]:
+        return await self._model_info()
 
     @bentoml.api(route="/stats")
     async def stats(self) -> dict[str, Any]:

@@ -25,7 +25,11 @@ from pyspark.sql.streaming import StreamingQuery
 
 from streaming.batch import BatchProcessor
 from streaming.records import KafkaRecord
+from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings, get_settings
+from tweetcare.tickets import TicketStore
+from tweetcare.tickets.replies import load_replies
+from tweetcare.tickets.routing import load_routing
 
 STARTED_MARKER = "tweetcare stream: query started"
 QUERY_NAME = "tweetcare-stream"
@@ -104,10 +108,26 @@ def stop_between_batches(query: StreamingQuery, timeout_s: float) -> None:
     query.stop()
 
 
+def check_outputs(settings: Settings) -> None:
+    """Refuse to start on bad ticket rules or an outdated ticket database, before reading Kafka."""
+    load_routing(settings.routing_config)
+    load_replies(settings.replies_config)
+    store = TicketStore(settings.tickets_db_url)
+    try:
+        store.create_schema()
+    finally:
+        store.close()
+
+
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = get_settings()
+    try:
+        check_outputs(settings)
+    except UserError as err:
+        log.error("cannot start: %s", err)
+        sys.exit(2)
     checkpoint = settings.checkpoint_dir.resolve()
     checkpoint.mkdir(parents=True, exist_ok=True)
     lake_settings = settings.model_copy(update={"lake_dir": settings.lake_dir.resolve()})

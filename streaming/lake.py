@@ -1,12 +1,15 @@
-"""The Parquet data lake: tweets with their predictions, and dead letters, by date.
+"""The Parquet data lake: tweets with their analysis by date and brand, dead letters by date.
 
 File names carry the batch key, so a micro-batch that Spark replays overwrites its own files
-instead of adding a second copy.
+instead of adding a second copy. The layout and every column are documented in
+`streaming/LAKE.md`; `TWEET_SCHEMA` below is the schema itself.
 """
 
 from __future__ import annotations
 
 import base64
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,9 +19,21 @@ import pyarrow.parquet as pq
 
 from streaming.parse import DeadLetter, parse_created_at
 from streaming.records import KafkaRecord
-from tweetcare.core.schemas import Classification, TweetMessage
+from tweetcare.core.schemas import Analysis, TweetMessage
 
 PARTITION_COLUMN = "date"
+BRAND_COLUMN = "brand"
+TWEET_PARTITIONS = [PARTITION_COLUMN, BRAND_COLUMN]
+DEAD_LETTER_PARTITIONS = [PARTITION_COLUMN]
+# the brand partition of a tweet no brand handle can be found for
+UNKNOWN_BRAND = "unknown"
+# what a brand partition value may be: a Twitter handle (never a path)
+_SAFE_BRAND = re.compile(r"^\w{1,64}$")
+_HANDLE = re.compile(r"@(\w+)")
+
+ENTITY_TYPE = pa.struct(
+    [("start", pa.int32()), ("end", pa.int32()), ("label", pa.string()), ("text", pa.string())]
+)
 
 TWEET_SCHEMA = pa.schema(
     [
@@ -30,15 +45,27 @@ TWEET_SCHEMA = pa.schema(
         ("predicted_inbound", pa.bool_()),
         ("probability", pa.float64()),
         ("inbound_probability", pa.float64()),
+        ("sentiment", pa.string()),
+        ("sentiment_score", pa.float64()),
+        ("category", pa.string()),
+        ("category_confidence", pa.float64()),
+        ("entities", pa.list_(ENTITY_TYPE)),
+        ("language", pa.string()),
+        ("flags", pa.list_(pa.string())),
+        ("needs_ticket", pa.bool_()),
+        ("ticket_id", pa.string()),
         ("text", pa.string()),
         ("created_at", pa.timestamp("us", tz="UTC")),
         (PARTITION_COLUMN, pa.string()),
+        (BRAND_COLUMN, pa.string()),
         ("kafka_partition", pa.int32()),
         ("kafka_offset", pa.int64()),
         ("batch_id", pa.int64()),
         ("stream_id", pa.string()),
         ("model_name", pa.string()),
         ("model_version", pa.string()),
+        ("models", pa.map_(pa.string(), pa.string())),
+        ("data_version", pa.string()),
         ("processed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
@@ -59,8 +86,14 @@ DEAD_LETTER_SCHEMA = pa.schema(
 )
 
 
-def write_batch(rows: list[dict[str, Any]], schema: pa.Schema, root: Path, batch_key: str) -> None:
-    """Write one batch's rows under `root/date=YYYY-MM-DD/batch-<key>-<i>.parquet`."""
+def write_batch(
+    rows: list[dict[str, Any]],
+    schema: pa.Schema,
+    root: Path,
+    batch_key: str,
+    partitions: list[str] | None = None,
+) -> None:
+    """Write one batch's rows under `root/<partition=value>/.../batch-<key>-<i>.parquet`."""
     if not rows:
         return
     table = pa.Table.from_pylist(rows, schema=schema)
@@ -68,41 +101,88 @@ def write_batch(rows: list[dict[str, Any]], schema: pa.Schema, root: Path, batch
     pq.write_to_dataset(
         table,
         root_path=str(root),
-        partition_cols=[PARTITION_COLUMN],
+        partition_cols=partitions or DEAD_LETTER_PARTITIONS,
         basename_template=f"batch-{batch_key}-{{i}}.parquet",
         existing_data_behavior="overwrite_or_ignore",
+    )
+
+
+def brand_partition(tweet: TweetMessage) -> str:
+    """The brand a tweet belongs to: its author if a brand wrote it, else the brand it names."""
+    if not tweet.inbound and _SAFE_BRAND.match(tweet.author_id):
+        return tweet.author_id
+    for match in _HANDLE.finditer(tweet.text):
+        if not match.group(1).isdigit():
+            return match.group(1)[:64]
+    return UNKNOWN_BRAND
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """What scored a batch: the served models and the data version they were trained on."""
+
+    model_name: str | None = None
+    model_version: str | None = None
+    data_version: str | None = None
+
+
+def lineage_of(info: dict[str, Any]) -> Lineage:
+    """Lineage from /model_info: the inbound model's name and version (top level), and the data
+    version the served models were trained on, from the top level or from each entry under
+    `models` (distinct versions joined by commas; None when the server reports none)."""
+    entries = [info, *(v for v in (info.get("models") or {}).values() if isinstance(v, dict))]
+    versions = sorted({str(e["data_version"]) for e in entries if e.get("data_version")})
+    return Lineage(
+        model_name=str_or_none(info.get("name")),
+        model_version=str_or_none(info.get("version")),
+        data_version=",".join(versions) or None,
     )
 
 
 def tweet_row(
     tweet: TweetMessage,
     record: KafkaRecord,
-    pred: Classification,
+    analysis: Analysis,
+    ticket_id: str | None,
     batch_id: int,
     stream_id: str,
     processed_at: datetime,
-    info: dict[str, Any],
+    lineage: Lineage,
 ) -> dict[str, Any]:
-    """One row of the `tweets` table: the message, where it came from, what the model said."""
+    """One row of the `tweets` table: the message (masked), where it came from, its analysis."""
     created = parse_created_at(tweet.created_at)
+    p_inbound = analysis.inbound_probability
     return {
         "tweet_id": tweet.tweet_id,
         "conversation_id": tweet.conversation_id,
         "author_id": tweet.author_id,
         "inbound": tweet.inbound,
-        "predicted_label": pred.label,
-        "predicted_inbound": pred.inbound,
-        "probability": pred.probability,
-        "inbound_probability": pred.inbound_probability,
-        "text": tweet.text,
+        "predicted_label": "inbound" if analysis.inbound else "outbound",
+        "predicted_inbound": analysis.inbound,
+        "probability": p_inbound if analysis.inbound else 1.0 - p_inbound,
+        "inbound_probability": p_inbound,
+        "sentiment": analysis.sentiment,
+        "sentiment_score": analysis.sentiment_score,
+        "category": analysis.category,
+        "category_confidence": analysis.category_confidence,
+        "entities": [e.model_dump() for e in analysis.entities],
+        "language": analysis.language,
+        "flags": list(analysis.flags),
+        "needs_ticket": analysis.needs_ticket,
+        "ticket_id": ticket_id,
+        # phone numbers and emails never reach the lake
+        "text": analysis.masked_text,
         "created_at": created,
         PARTITION_COLUMN: (created or processed_at).strftime("%Y-%m-%d"),
+        BRAND_COLUMN: brand_partition(tweet),
         "kafka_partition": record.partition,
         "kafka_offset": record.offset,
         "batch_id": batch_id,
         "stream_id": stream_id,
-        "model_name": str_or_none(info.get("name")),
-        "model_version": str_or_none(info.get("version")),
+        "model_name": lineage.model_name,
+        "model_version": lineage.model_version,
+        "models": sorted(analysis.models.items()),
+        "data_version": lineage.data_version,
         "processed_at": processed_at,
     }
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from tweetcare.core.schemas import Classification
+from tweetcare.core.schemas import Analysis, Classification
 
 # attempts per request and the first pause between them (doubled after each failure)
 DEFAULT_ATTEMPTS = 4
@@ -20,6 +20,7 @@ DEFAULT_BACKOFF_S = 0.5
 REQUEST_TIMEOUT_S = 60.0
 
 _CLASSIFICATIONS = TypeAdapter(list[Classification])
+_ANALYSES = TypeAdapter(list[Analysis])
 
 
 class ModelServerError(RuntimeError):
@@ -36,20 +37,51 @@ def classify(
     client: httpx.Client | None = None,
 ) -> list[Classification]:
     """Classify `texts` in order, in requests of at most `max_texts` each."""
+    return _in_chunks(
+        "/classify", _CLASSIFICATIONS, texts, base_url, max_texts, attempts, backoff_s, client
+    )
+
+
+def analyze(
+    texts: list[str],
+    base_url: str,
+    max_texts: int,
+    *,
+    attempts: int = DEFAULT_ATTEMPTS,
+    backoff_s: float = DEFAULT_BACKOFF_S,
+    client: httpx.Client | None = None,
+) -> list[Analysis]:
+    """The full analysis of `texts` (inbound, sentiment, category, entities, ticket decision)."""
+    return _in_chunks(
+        "/analyze", _ANALYSES, texts, base_url, max_texts, attempts, backoff_s, client
+    )
+
+
+def _in_chunks(
+    route: str,
+    adapter: TypeAdapter[Any],
+    texts: list[str],
+    base_url: str,
+    max_texts: int,
+    attempts: int,
+    backoff_s: float,
+    client: httpx.Client | None,
+) -> list[Any]:
+    """POST `texts` to `route` in order, in requests of at most `max_texts` each."""
     if max_texts < 1:
         raise ValueError(f"max_texts must be at least 1, got {max_texts}")
-    results: list[Classification] = []
+    results: list[Any] = []
     with _client(client) as http:
         for start in range(0, len(texts), max_texts):
             chunk = texts[start : start + max_texts]
-            answer = _post(http, f"{base_url}/classify", {"texts": chunk}, attempts, backoff_s)
+            answer = _post(http, f"{base_url}{route}", {"texts": chunk}, attempts, backoff_s)
             try:
-                parsed = _CLASSIFICATIONS.validate_python(answer)
+                parsed = adapter.validate_python(answer)
             except ValidationError as err:
-                raise ModelServerError(f"/classify answered an unexpected shape: {err}") from err
+                raise ModelServerError(f"{route} answered an unexpected shape: {err}") from err
             if len(parsed) != len(chunk):
                 raise ModelServerError(
-                    f"/classify answered {len(parsed)} results for {len(chunk)} texts"
+                    f"{route} answered {len(parsed)} results for {len(chunk)} texts"
                 )
             results.extend(parsed)
     return results

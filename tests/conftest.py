@@ -1,3 +1,3 @@
 """Shared fixtures: each real service has its own fixture module under tests/fixtures."""
 
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.bento"]
+pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.bento", "tests.fixtures.console"]

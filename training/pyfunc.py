@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +94,17 @@ class SklearnTweetModel(mlflow.pyfunc.PythonModel):
 
 
 @contextmanager
-def packaged_code() -> Iterator[list[str]]:
-    """`code_paths` holding only this module and the text cleaning, as importable packages.
+def packaged_code(*training_modules: str) -> Iterator[list[str]]:
+    """`code_paths` holding only this module, the text cleaning and the named `training` modules.
 
     Copying just these files (not the whole project) keeps the model self-contained: a process
     without tweetcare installed can still unpickle the model and clean text the same way.
     """
+    here = Path(__file__).parent
     modules = {
-        Path("training") / "__init__.py": Path(__file__).with_name("__init__.py"),
+        Path("training") / "__init__.py": here / "__init__.py",
         Path("training") / "pyfunc.py": Path(__file__),
+        **{Path("training") / name: here / name for name in training_modules},
         Path("tweetcare") / "__init__.py": Path(tweetcare.__file__),
         Path("tweetcare") / "core" / "__init__.py": Path(tweetcare.core.__file__),
         Path("tweetcare") / "core" / "text.py": Path(tweetcare.core.text.__file__),
@@ -114,9 +117,18 @@ def packaged_code() -> Iterator[list[str]]:
         yield [str(root / "training"), str(root / "tweetcare")]
 
 
+def requirements(*distributions: str) -> list[str]:
+    """Pinned requirements, stated rather than inferred (inference reloads the model: slow)."""
+    return [f"{name}=={version(name)}" for name in distributions]
+
+
+# stated, not inferred: inference reloads the model in a subprocess (tens of seconds)
+SKLEARN_REQUIREMENTS = requirements("mlflow", "scikit-learn", "skops", "pandas", "numpy")
+
+
 def _save_classifier(classifier: Any, directory: Path) -> Path:
     path = directory / CLASSIFIER_ARTIFACT
-    mlflow.sklearn.save_model(classifier, str(path))
+    mlflow.sklearn.save_model(classifier, str(path), pip_requirements=SKLEARN_REQUIREMENTS)
     return path
 
 
@@ -133,6 +145,7 @@ def log_sklearn_pyfunc(
             code_paths=code_paths,
             signature=SIGNATURE,
             input_example=INPUT_EXAMPLE,
+            pip_requirements=SKLEARN_REQUIREMENTS,
         )
 
 
@@ -147,4 +160,5 @@ def save_sklearn_pyfunc(classifier: Any, mask_handles: bool, path: Path) -> None
             code_paths=code_paths,
             signature=SIGNATURE,
             input_example=INPUT_EXAMPLE,
+            pip_requirements=SKLEARN_REQUIREMENTS,
         )

@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from training.evaluate import evaluate_pyfunc
 from training.latency import measure_speed
+from training.model_card import CARD_ARTIFACT, render_model_card
 from training.pyfunc import TEXT_COLUMN
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import RegisterParams
@@ -74,13 +75,32 @@ def _score(model_uri: str, test: pd.DataFrame) -> tuple[Any, float]:
     return model, evaluate_pyfunc(model, test)["f1"]
 
 
+def write_model_card(
+    client: MlflowClient, name: str, version: str, alias: str, reason: str, run_id: str
+) -> str:
+    """Render the card from the training run; keep it on the version and as a run artifact."""
+    run = client.get_run(run_id)
+    card = render_model_card(
+        name, version, alias, reason, run_id, run.data.params, run.data.metrics, run.data.tags
+    )
+    client.update_model_version(name, version, description=card)
+    client.log_text(run_id, card, CARD_ARTIFACT)
+    return card
+
+
 def register_and_promote(
-    model_uri: str, run_id: str, test: pd.DataFrame, params: RegisterParams
+    model_uri: str,
+    run_id: str,
+    test: pd.DataFrame,
+    params: RegisterParams,
+    parent_run_id: str | None = None,
 ) -> Promotion:
     """Register `model_uri` under `params.model_name` and set its alias by the gate's rules.
 
     Candidate and champion are both scored here, through their pyfuncs on the same raw test
-    text, so the comparison holds even if they were trained on different data or code.
+    text, so the comparison holds even if they were trained on different data or code. The
+    decision is tagged on the version, the candidate's run and (if given) the comparison's
+    parent run; a model card goes with every registered version.
     """
     if test.empty or TEXT_COLUMN not in test.columns or "inbound" not in test.columns:
         raise UserError("the test split is empty or lacks `text`/`inbound`; run `dvc repro`")
@@ -97,7 +117,9 @@ def register_and_promote(
     client.set_registered_model_alias(name, alias, version)
     for key, value in ((DECISION_TAG, alias), (REASON_TAG, reason)):
         client.set_model_version_tag(name, version, key, value)
-        client.set_tag(run_id, key, value)
+        for run in {run_id, parent_run_id} - {None}:
+            client.set_tag(run, key, value)
+    write_model_card(client, name, str(version), alias, reason, run_id)
     return Promotion(
         model_name=name,
         version=str(version),

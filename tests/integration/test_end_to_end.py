@@ -171,8 +171,10 @@ def test_tweets_flow_through_kafka_spark_and_bentoml_to_tickets_and_the_lake(
     assert (tweets.predicted_inbound == tweets.inbound).mean() >= 0.9
     assert set(tweets.model_version) == {"1"}
 
-    # one ticket per conversation that has a customer tweet, none for brand-only threads
-    customer_threads = set(tweets.loc[tweets.predicted_inbound, "conversation_id"])
+    # one ticket per conversation with a customer tweet that needs one; none for brand threads
+    customer_threads = set(
+        tweets.loc[tweets.predicted_inbound & tweets.needs_ticket, "conversation_id"]
+    )
     store = TicketStore(settings.tickets_db_url)
     tickets = store.list_tickets(limit=10 * REPLAYED)
     assert summary.tickets_opened == len(customer_threads) > 0

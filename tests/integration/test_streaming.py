@@ -1,27 +1,49 @@
 """The real streaming job under spark-submit against a real Kafka broker.
 
-Only malformed messages are sent, so the job never needs the model server: this checks the
-Kafka source, dead-lettering to the DLQ topic and the lake, batch statistics, a clean stop and a
-restart that resumes from the checkpoint. The lead's end-to-end test adds the real BentoML server.
+The first tests send only malformed messages, so the job never needs the model server: they
+check the Kafka source, dead-lettering to the DLQ topic and the lake, batch statistics, a clean
+stop and a restart that resumes from the checkpoint. The last one runs the real `bentoml serve`
+(/analyze over a throw-away registry with every model the pipeline registers) and checks what
+the ticket rules made of generated threads: routing, SLAs, follow-ups, brand responses, drafted
+replies on the `replies` topic and the lake partitioned by date and brand.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
+import mlflow
 import pyarrow.dataset as ds
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
+from typer.testing import CliRunner
 
+from tests.fixtures.analysis import register_analysis_models
+from tests.fixtures.bento import synthetic_features
 from tests.fixtures.kafka import free_ports
+from training.analysis.experiment import EXPERIMENT as ANALYSIS_EXPERIMENT
+from training.baseline import train_baseline
+from training.pyfunc import log_sklearn_pyfunc
+from training.registry import register_and_promote
+from tweetcare.cli import app
 from tweetcare.cli.stream import start_stream, stop_stream
+from tweetcare.core.params import BaselineParams, RegisterParams
 from tweetcare.core.settings import Settings
+from tweetcare.data.generator import write_dataset
+from tweetcare.kafka.replay import replay
 from tweetcare.kafka.topics import ensure_topics
 from tweetcare.process import Service
+from tweetcare.summary import collect_summary
 from tweetcare.tickets import TicketStore
+from tweetcare.tickets.models import utc
+from tweetcare.tickets.replies import load_replies
+from tweetcare.tickets.routing import load_routing
 
 pytestmark = pytest.mark.integration
 
@@ -29,11 +51,9 @@ pytestmark = pytest.mark.integration
 PROCESSING_TIMEOUT_S = 240.0
 
 
-@pytest.fixture
-def stream_settings(kafka_broker: Settings, tmp_path: Path) -> Iterator[Settings]:
+def own_settings(kafka_broker: Settings, tmp_path: Path, model_port: int) -> Settings:
     """The shared broker, with this test's own topics, state, lake and ticket database."""
-    (model_port,) = free_ports(1)  # nothing listens: a model call would fail the batch
-    settings = Settings(
+    return Settings(
         **{
             **kafka_broker.model_dump(),
             "state_dir": tmp_path / "state",
@@ -48,6 +68,12 @@ def stream_settings(kafka_broker: Settings, tmp_path: Path) -> Iterator[Settings
             "trigger_seconds": 1.0,
         }
     )
+
+
+@pytest.fixture
+def stream_settings(kafka_broker: Settings, tmp_path: Path) -> Iterator[Settings]:
+    (model_port,) = free_ports(1)  # nothing listens: a model call would fail the batch
+    settings = own_settings(kafka_broker, tmp_path, model_port)
     ensure_topics(settings)
     yield settings
     stop_stream(settings)
@@ -142,3 +168,128 @@ def test_a_model_server_that_is_down_stops_the_job_and_loses_nothing(
     counts = TicketStore(settings.tickets_db_url).counts()
     assert counts["messages"] == 0  # no batch recorded, so a restart replays the tweet
     assert not (settings.lake_dir / "dead_letters").exists()
+
+
+# generated tweets replayed through the whole path: enough for threads with follow-ups and replies
+REPLAYED = 160
+
+
+@pytest.fixture(scope="module")
+def full_registry(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A throw-away registry with the inbound champion and the three analysis champions."""
+    work = tmp_path_factory.mktemp("full-registry")
+    uri = f"sqlite:///{work / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    for name in ("tweet-inbound", ANALYSIS_EXPERIMENT):  # artifacts in tmp, not ./mlruns
+        mlflow.create_experiment(name, artifact_location=(work / "artifacts" / name).as_uri())
+    mlflow.set_experiment("tweet-inbound")
+    params = BaselineParams(C=4.0, max_features=5000, ngram_max=2, min_df=1)
+    with mlflow.start_run() as run:
+        info = log_sklearn_pyfunc(
+            train_baseline(synthetic_features(300), params), mask_handles=True
+        )
+    gate = RegisterParams(model_name="tweet-inbound", min_tweets_per_second=1, latency_batch=16)
+    register_and_promote(info.model_uri, run.info.run_id, synthetic_features(100, 5), gate)
+    register_analysis_models(uri, work)
+    mlflow.set_tracking_uri(None)
+    return uri
+
+
+@pytest.fixture
+def analysed_stream(
+    kafka_broker: Settings,
+    bento_server: Callable[..., str],
+    full_registry: str,
+    tmp_path: Path,
+) -> Iterator[Settings]:
+    """The stream job reaching the real model server's /analyze."""
+    port = urlparse(bento_server(full_registry)).port
+    assert port is not None
+    settings = own_settings(kafka_broker, tmp_path, port)
+    ensure_topics(settings)
+    yield settings
+    stop_stream(settings)
+
+
+def read_topic(settings: Settings, topic: str) -> list[dict[str, Any]]:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5_000,
+    )
+    values = [json.loads(record.value) for record in consumer]
+    consumer.close()
+    return values
+
+
+def test_analysed_tweets_become_routed_tickets_responses_and_replies(
+    analysed_stream: Settings, tmp_path: Path
+) -> None:
+    settings = analysed_stream
+    csv, _ = write_dataset(tmp_path / "data", rows=600, seed=3)
+    start_stream(settings)
+    sent = replay(csv, settings, limit=REPLAYED, progress=False).sent
+    wait_for_messages(settings, sent)
+    summary = collect_summary(settings, replayed=sent)
+    assert summary.problems() == [] and summary.lake_rows == REPLAYED
+
+    lake = ds.dataset(settings.lake_dir / "tweets", partitioning="hive").to_table().to_pandas()
+    folders = {
+        p.parent.relative_to(settings.lake_dir / "tweets").as_posix()
+        for p in (settings.lake_dir / "tweets").rglob("*.parquet")
+    }
+    assert all(f.startswith("date=") and "/brand=" in f for f in folders)
+    customer = lake[lake.predicted_inbound]
+    assert customer.category.notna().all() and customer.sentiment.notna().all()
+    assert all(len(dict(models)) == 4 for models in customer.models)  # inbound + 3 analysis
+    assert not lake.text.str.contains(r"[\w.]+@[\w-]+\.com", regex=True).any()  # emails masked
+
+    store = TicketStore(settings.tickets_db_url)
+    tickets = store.list_tickets(limit=10 * REPLAYED)
+    routing = load_routing(settings.routing_config)
+    templates = load_replies(settings.replies_config)
+    # one ticket per conversation whose customer asked for something, none for the others
+    asking = set(customer.loc[customer.needs_ticket, "conversation_id"])
+    assert {t.conversation_id for t in tickets} == asking and tickets
+    assert sum(t.tweet_count for t in tickets) == store.counts()["attached_tweets"]
+    for ticket in tickets:
+        assert ticket.team == routing.team_for(ticket.category, ticket.brand)
+        due = utc(ticket.sla_due_at) - utc(ticket.created_at)
+        assert due == timedelta(minutes=routing.sla_minutes[ticket.priority])
+        rows = lake[lake.conversation_id == ticket.conversation_id]
+        assert set(rows.ticket_id) == {ticket.ticket_id}
+        answers = rows[~rows.predicted_inbound & (rows.created_at >= utc(ticket.created_at))]
+        assert (ticket.first_response_at is not None) == (not answers.empty)
+        if not answers.empty:
+            first = answers.sort_values("created_at").iloc[0]
+            assert ticket.first_response_tweet_id == first.tweet_id
+            assert ticket.first_response_seconds == pytest.approx(
+                (first.created_at - utc(ticket.created_at)).total_seconds()
+            )
+    assert any(t.status == "responded" for t in tickets)
+    assert any(t.tweet_count > 1 for t in tickets)  # a follow-up attached to its ticket
+
+    # one drafted acknowledgement per ticket; the confident ones went out on `replies`
+    drafted = store.list_replies(limit=10 * REPLAYED)
+    assert sorted(r.ticket_id for r in drafted) == sorted(t.ticket_id for t in tickets)
+    by_ticket = {t.ticket_id: t for t in tickets}
+    for reply in drafted:
+        assert reply.text == templates.render(by_ticket[reply.ticket_id].category, reply.ticket_id)
+        assert (reply.decision == "auto") == (reply.gate_reasons == [])
+    published = read_topic(settings, settings.topic_replies)
+    auto = sorted(r.reply_id for r in drafted if r.decision == "auto")
+    assert sorted({r["reply_id"] for r in published}) == auto
+    published_tickets = {t["ticket_id"] for t in read_topic(settings, settings.topic_tickets)}
+    assert published_tickets == set(by_ticket)
+    store.close()
+
+    # a person approves a held reply: it goes out on `replies` like the automatic ones
+    held = [r.reply_id for r in drafted if r.decision == "pending"]
+    if held:
+        result = CliRunner().invoke(app, ["replies", "approve", held[0]], env=settings.to_env())
+        assert result.exit_code == 0, result.output
+        approved = [
+            r for r in read_topic(settings, settings.topic_replies) if r["reply_id"] == held[0]
+        ]
+        assert [r["decision"] for r in approved] == ["approved"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -11,8 +12,11 @@ import pytest
 
 from tweetcare.core.schemas import (
     CATEGORIES,
+    ENTITY_LABELS,
     LABEL_COLUMNS,
+    LABEL_FLAG_COLUMN,
     SENTIMENTS,
+    TICKET_FLAGS,
     TWCS_COLUMNS,
     TWCS_DATE_FORMAT,
 )
@@ -37,7 +41,7 @@ def test_same_seed_writes_same_bytes(tmp_path: Path) -> None:
 def test_exact_row_count_and_columns(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     tweets, labels = dataset
     assert tuple(tweets.columns) == TWCS_COLUMNS
-    assert tuple(labels.columns) == LABEL_COLUMNS
+    assert tuple(labels.columns) == (*LABEL_COLUMNS, LABEL_FLAG_COLUMN)
     assert len(tweets) == len(labels) == 4000
     assert tweets["tweet_id"].is_unique
     assert (labels["tweet_id"].to_numpy() == tweets["tweet_id"].to_numpy()).all()
@@ -104,7 +108,7 @@ def test_entity_spans_match_text(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> 
         for ent in json.loads(entities):
             assert text[ent["start"] : ent["end"]] == ent["text"]
             seen_labels.add(ent["label"])
-    assert seen_labels == {"LOCATION", "PERSON", "ORDER_ID", "FLIGHT", "AMOUNT"}
+    assert seen_labels == set(ENTITY_LABELS)
 
 
 def test_labels_cover_categories_and_sentiments(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -115,6 +119,30 @@ def test_labels_cover_categories_and_sentiments(dataset: tuple[pd.DataFrame, pd.
     assert not labels.loc[~tweets["inbound"].to_numpy(), "needs_ticket"].any()
     assert inbound["needs_ticket"].any()
     assert set(SECTOR_CATEGORIES) >= {b.sector for b in BRANDS}
+
+
+def test_flagged_tweets_open_threads_and_never_need_tickets(
+    dataset: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    tweets, labels = dataset
+    flags = labels[LABEL_FLAG_COLUMN].fillna("")
+    flagged = flags != ""
+    assert set(flags[flagged]) == set(TICKET_FLAGS)
+    assert tweets.loc[flagged, "inbound"].all()
+    assert tweets.loc[flagged, "in_response_to_tweet_id"].isna().all()
+    assert not labels.loc[flagged, "needs_ticket"].any()
+    assert (labels.loc[flags.isin(["spam", "chatter"]), "category"] == "other").all()
+    # a few percent each: enough to learn from, not enough to change the data's character
+    assert 0.01 < flagged.mean() < 0.15
+
+
+def test_phones_and_emails_look_real(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    _, labels = dataset
+    spans = [e for cell in labels["entities"] for e in json.loads(cell)]
+    emails = [e["text"] for e in spans if e["label"] == "EMAIL"]
+    phones = [e["text"] for e in spans if e["label"] == "PHONE"]
+    assert emails and all(re.fullmatch(r"[\w.]+@[\w.]+\.\w+", e) for e in emails)
+    assert phones and all(sum(c.isdigit() for c in p) >= 10 for p in phones)
 
 
 def test_rejects_nonsense_row_count() -> None:

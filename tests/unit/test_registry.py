@@ -69,3 +69,19 @@ def test_first_champion_then_worse_is_challenger_then_slow_is_refused(registry) 
     assert (
         str(client.get_model_version_by_alias("tweet-inbound", CHAMPION).version) == first.version
     )
+
+
+def test_every_registered_version_gets_a_model_card_and_the_parent_run_the_decision(
+    registry,
+) -> None:
+    test = synthetic_features(120, seed=3)
+    client = mlflow.MlflowClient()
+    with mlflow.start_run(run_name="compare") as parent:
+        pass
+    uri, run_id = _log(GOOD)
+    promotion = register_and_promote(uri, run_id, test, GATE, parent_run_id=parent.info.run_id)
+    version = client.get_model_version("tweet-inbound", promotion.version)
+    assert version.description.startswith(f"# Model card: tweet-inbound v{promotion.version}")
+    assert f"@{promotion.alias}" in version.description and "## Limits" in version.description
+    assert "model_card.md" in {a.path for a in client.list_artifacts(run_id)}
+    assert mlflow.get_run(parent.info.run_id).data.tags[DECISION_TAG] == promotion.alias

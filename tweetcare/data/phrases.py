@@ -200,24 +200,124 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "other": {
         "negative": (
-            "ugh mondays",
             "this ad is so annoying",
             "your new logo is terrible",
+            "why did you stop sponsoring the show?",
         ),
         "neutral": (
             "wanna come to {city}? I'll eat there once a week I promise",
-            "anyone else watching the game tonight",
             "what's your favourite {product}?",
             "do you have a job opening in {city}",
-            "happy halloween!",
+            "are you hiring in {city}? where do I apply",
+            "who runs this account lol",
         ),
         "positive": (
-            "happy friday everyone",
-            "this made my day",
+            "your ads always crack me up",
             "lol that tweet was great",
+            "can you follow me back? huge fan",
         ),
     },
 }
+
+# Personal details customers overshare; {phone} and {email} become PHONE and EMAIL entities.
+CUSTOMER_CONTACT: dict[str, dict[str, tuple[str, ...]]] = {
+    "billing": {
+        "negative": (
+            "charged {amount} twice. call me on {phone} to sort it",
+            "no refund yet, email me at {email} instead of ignoring me",
+        ),
+        "neutral": ("can someone call me about my bill? {phone}",),
+    },
+    "account": {
+        "negative": (
+            "locked out again. my login is {email} and nothing works",
+            "someone changed my number to {phone}, that is not me!!",
+        ),
+        "neutral": (
+            "please change the email on my account to {email}",
+            "how do I update my phone number to {phone}?",
+        ),
+    },
+    "service": {
+        "negative": ("still waiting for a callback on {phone}. {n} days now",),
+        "neutral": ("can a manager call me? {phone}", "please reply to {email} thanks"),
+    },
+    "delivery": {
+        "negative": ("order {order} missing. call me {phone}",),
+        "neutral": ("the driver can call me on {phone} when he arrives",),
+    },
+}
+CONTACT_FOLLOWUPS: tuple[str, ...] = (
+    "my number is {phone}",
+    "email is {email}",
+    "you can reach me on {phone}",
+    "it's {email}",
+)
+
+# Customer tweets that should not become tickets, each with the flag it carries.
+# Spam and promotion aimed at the brand's mentions.
+SPAM: tuple[str, ...] = (
+    "Get 10k followers in 24 hours 👉 {link}",
+    "WIN a FREE {product}!! click here {link} #giveaway #win",
+    "I make {amount} a week working from home, ask me how {link}",
+    "Check out my new mixtape 🔥🔥 {link}",
+    "follow back? 🙏 #TeamFollowBack #F4F",
+    "Crypto signals 🚀🚀 join our group now {link}",
+    "Cheap designer sunglasses 80% off today only {link}",
+    "Looking for a side hustle? DM me for details 💰💰",
+    "Promote your business to 50,000 followers, DM for rates",
+    "Free gift cards every day!!! {link} #free #giftcard",
+    "Buy 1 get 3 FREE, limited offer {link}",
+    "new video up!! like and subscribe {link}",
+)
+# Chatter: no question, no problem, nothing to act on.
+CHATTER_TWEETS: dict[str, tuple[str, ...]] = {
+    "negative": ("ugh mondays", "so tired today", "rain again in {city}. typical"),
+    "neutral": (
+        "anyone else watching the game tonight",
+        "happy halloween!",
+        "just landed in {city}",
+        "at the {city} store with my mum",
+        "listening to the new album",
+        "having lunch",
+    ),
+    "positive": (
+        "happy friday everyone",
+        "this made my day",
+        "haha love this",
+        "good morning twitter ☀️",
+        "weekend vibes 😎",
+    ),
+}
+# Customer tweets in other languages: (category, sentiment, template).
+NON_ENGLISH: tuple[tuple[str, str, str], ...] = (
+    ("delivery", "negative", "mi pedido {order} todavía no ha llegado, ¿dónde está?"),
+    ("technical", "negative", "la aplicación no funciona desde ayer, qué vergüenza"),
+    ("billing", "negative", "me cobraron dos veces este mes y nadie me responde"),
+    ("service", "negative", "llevo una hora esperando en el teléfono, pésimo servicio"),
+    ("delivery", "negative", "ma commande {order} n'est toujours pas arrivée, c'est inadmissible"),
+    ("technical", "negative", "pas de connexion internet depuis ce matin, merci de réparer"),
+    ("account", "neutral", "bonjour, comment je peux changer mon mot de passe ?"),
+    ("travel", "negative", "mon vol est encore retardé, personne ne nous informe"),
+    ("travel", "negative", "der Zug ist schon wieder verspätet, keine Durchsage, nichts"),
+    ("billing", "neutral", "wie kann ich meine Rechnung herunterladen? danke"),
+    ("technical", "negative", "seit dem Update stürzt die App ständig ab"),
+    ("delivery", "negative", "meu pedido {order} ainda não chegou, alguém pode me ajudar?"),
+    ("technical", "negative", "o aplicativo não abre desde a atualização, que absurdo"),
+    ("service", "negative", "ho chiamato tre volte e nessuno mi ha aiutato, vergogna"),
+    ("product", "positive", "adoro il nuovo {product}, bellissimo"),
+    ("account", "negative", "ik kan niet meer inloggen op mijn account, help alstublieft"),
+)
+# Share of new threads that open with a flagged tweet.
+FLAG_WEIGHTS: dict[str, float] = {"": 0.93, "not_english": 0.02, "spam": 0.025, "chatter": 0.025}
+EMAIL_DOMAINS: tuple[str, ...] = (
+    "gmail.com",
+    "yahoo.com",
+    "hotmail.co.uk",
+    "outlook.com",
+    "icloud.com",
+)
+
 
 # Sentiment mix per category (praise is positive by definition).
 SENTIMENT_WEIGHTS: dict[str, dict[str, float]] = {

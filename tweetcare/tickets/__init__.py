@@ -1,6 +1,6 @@
 """Customer-care tickets opened by the stream and read by the CLI."""
 
-from tweetcare.tickets.models import Ticket
-from tweetcare.tickets.store import TicketStore
+from tweetcare.tickets.models import Reply, Ticket
+from tweetcare.tickets.store import Outcome, TicketEvent, TicketStore
 
-__all__ = ["Ticket", "TicketStore"]
+__all__ = ["Outcome", "Reply", "Ticket", "TicketEvent", "TicketStore"]

@@ -8,16 +8,29 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TICKET_ID_PREFIX = "TC-"
+REPLY_ID_PREFIX = "RE-"
 # hex digits of the conversation's hash kept in a ticket id: short to read, unique in practice
 TICKET_ID_DIGITS = 10
+
+# ticket status: waiting on the brand, answered by the brand, closed by an agent
 OPEN = "open"
+RESPONDED = "responded"
+CLOSED = "closed"
+TICKET_STATUSES: tuple[str, ...] = (OPEN, RESPONDED, CLOSED)
+
+# reply decision: sent by the safety gate, waiting for a person, or decided by one
+AUTO = "auto"
+PENDING = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
+SENDABLE: tuple[str, ...] = (AUTO, APPROVED)
 
 _HANDLE = re.compile(r"@(\w+)")
 
@@ -27,42 +40,95 @@ class Base(DeclarativeBase):
 
 
 class Ticket(Base):
-    """One customer conversation that needs a reply."""
+    """One customer conversation that needs a reply, with what the models read in it."""
 
     __tablename__ = "tickets"
 
     ticket_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(64), unique=True)
     customer_id: Mapped[str] = mapped_column(String(64))
-    brand: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default=OPEN)
+    brand: Mapped[str | None] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    category_confidence: Mapped[float | None] = mapped_column(Float)
+    team: Mapped[str] = mapped_column(String(64), index=True)
+    priority: Mapped[str] = mapped_column(String(16), index=True)
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    # [{"start", "end", "label", "text"}], phone numbers and emails already masked
+    entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=OPEN, index=True)
+    # the opening tweet with phone numbers and emails masked
     text: Mapped[str] = mapped_column(Text)
     first_tweet_id: Mapped[str] = mapped_column(String(64))
     tweet_count: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    model_name: Mapped[str | None] = mapped_column(String(128))
-    model_version: Mapped[str | None] = mapped_column(String(64))
+    sla_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_response_seconds: Mapped[float | None] = mapped_column(Float)
+    first_response_tweet_id: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # lineage: registered model name -> "version (run id)", and the training data's version
+    models: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    data_version: Mapped[str | None] = mapped_column(String(64))
     # the stream batch that opened it, so a replayed batch can publish its tickets again
     opened_in_batch: Mapped[str | None] = mapped_column(String(64), index=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (timestamps as ISO 8601), for the `tickets` topic and the CLI."""
-        out: dict[str, Any] = {}
-        for column in self.__table__.columns:
-            value = getattr(self, column.key)
-            out[column.key] = value.isoformat() if isinstance(value, datetime) else value
-        return out
+        return _json_ready(self)
+
+    def sla_breached(self, now: datetime) -> bool:
+        """Answered after the due time, or still unanswered past it."""
+        due = utc(self.sla_due_at)
+        if self.first_response_at is not None:
+            return utc(self.first_response_at) > due
+        return now > due
 
 
 class TicketTweet(Base):
-    """A tweet already counted in a ticket: its primary key makes attaching it twice a no-op."""
+    """A customer tweet already counted in a ticket: its key makes attaching it twice a no-op."""
 
     __tablename__ = "ticket_tweets"
 
     tweet_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.ticket_id"), index=True)
     attached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TicketResponse(Base):
+    """A brand reply seen in a ticket's thread: its key makes counting it twice a no-op."""
+
+    __tablename__ = "ticket_responses"
+
+    tweet_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.ticket_id"), index=True)
+    responded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Reply(Base):
+    """The drafted acknowledgement of a ticket and what the safety gate (or a person) decided."""
+
+    __tablename__ = "replies"
+
+    reply_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.ticket_id"), unique=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    in_reply_to_tweet_id: Mapped[str] = mapped_column(String(64))
+    brand: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(16), index=True)
+    # why the gate held it (empty for an automatic reply)
+    gate_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    drafted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    posted_tweet_id: Mapped[str | None] = mapped_column(String(64))
+    drafted_in_batch: Mapped[str | None] = mapped_column(String(64), index=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields, for the `replies` topic and the CLI."""
+        return _json_ready(self)
 
 
 class StreamBatch(Base):
@@ -92,3 +158,21 @@ def brand_of(text: str) -> str | None:
         if not match.group(1).isdigit():
             return match.group(1)
     return None
+
+
+def reply_id_for(ticket_id: str) -> str:
+    """One acknowledgement per ticket, so its id follows from the ticket's."""
+    return REPLY_ID_PREFIX + ticket_id.removeprefix(TICKET_ID_PREFIX)
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored here is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json_ready(row: Base) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for column in row.__table__.columns:
+        value = getattr(row, column.key)
+        out[column.key] = utc(value).isoformat() if isinstance(value, datetime) else value
+    return out

@@ -6,23 +6,40 @@ batch id) so the stream's at-least-once replays change nothing the second time.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, inspect, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from tweetcare.core.schemas import TWCS_DATE_FORMAT, TweetMessage
+from tweetcare.core.errors import UserError
+from tweetcare.core.schemas import TWCS_DATE_FORMAT, Analysis, TweetMessage
 from tweetcare.tickets.engine import make_engine, sqlite_file
+from tweetcare.tickets.lifecycle import (
+    attach_follow_up,
+    draft_for,
+    open_ticket,
+    record_response,
+)
 from tweetcare.tickets.models import (
-    OPEN,
+    APPROVED,
+    AUTO,
+    CLOSED,
+    PENDING,
+    REJECTED,
+    SENDABLE,
     Base,
+    Reply,
     StreamBatch,
     Ticket,
+    TicketResponse,
     TicketTweet,
-    brand_of,
-    ticket_id_for,
 )
+from tweetcare.tickets.replies import ReplyTemplates
+from tweetcare.tickets.routing import RoutingRules
 
 # ids per IN (...) clause: well under SQLite's and Postgres' parameter limits
 IN_CLAUSE_CHUNK = 500
@@ -36,6 +53,24 @@ BATCH_STAT_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class TicketEvent:
+    """One tweet and what the models read in it (brand replies carry only `inbound`)."""
+
+    tweet: TweetMessage
+    analysis: Analysis
+
+
+@dataclass
+class Outcome:
+    """What one `apply` did, tweet by tweet."""
+
+    opened: int = 0
+    attached: int = 0
+    responses: int = 0
+    no_ticket: int = 0
+
+
 class TicketStore:
     """Tickets, the tweets attached to them and per-batch stream statistics."""
 
@@ -43,75 +78,93 @@ class TicketStore:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._checked = False
 
     def create_schema(self) -> None:
         """Create the tables that are missing (and a SQLite file's folder)."""
         path = sqlite_file(self.url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        self._check_columns()
         Base.metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
 
-    def open_or_attach(
+    def apply(
         self,
-        tweets: Sequence[TweetMessage],
-        model_name: str | None = None,
-        model_version: str | None = None,
+        events: Sequence[TicketEvent],
+        routing: RoutingRules,
+        templates: ReplyTemplates,
         batch_id: str | None = None,
-    ) -> list[Ticket]:
-        """Open a ticket for each new conversation, attach the rest; return only the new tickets.
+        data_version: str | None = None,
+    ) -> Outcome:
+        """Apply analysed tweets in time order: open, attach, mark responded, draft replies.
 
-        A tweet already attached (a replayed batch) is skipped, so nothing changes twice.
+        A customer tweet that needs a ticket opens one for its conversation (routed, prioritised,
+        with an SLA and a drafted reply); any later customer tweet in the thread attaches to it;
+        a brand reply in the thread marks it responded. A tweet already applied (a replayed
+        batch) is skipped, so nothing changes twice.
         """
         now = datetime.now(UTC)
-        opened: list[Ticket] = []
+        outcome = Outcome()
+        ordered = sorted(events, key=lambda e: _tweet_time(e.tweet.created_at, default=now))
         with self._sessions.begin() as session:
-            seen = _existing_tweet_ids(session, [t.tweet_id for t in tweets])
-            tickets = _tickets_by_conversation(session, {t.conversation_id for t in tweets})
-            for tweet in tweets:
+            ids = [e.tweet.tweet_id for e in ordered]
+            seen = _existing(session, TicketTweet.tweet_id, ids)
+            seen |= _existing(session, TicketResponse.tweet_id, ids)
+            tickets = _tickets_by_conversation(session, {e.tweet.conversation_id for e in ordered})
+            for event in ordered:
+                tweet, analysis = event.tweet, event.analysis
                 if tweet.tweet_id in seen:
                     continue
                 seen.add(tweet.tweet_id)
-                created = _tweet_time(tweet.created_at, default=now)
+                when = _tweet_time(tweet.created_at, default=now)
                 ticket = tickets.get(tweet.conversation_id)
+                if not analysis.inbound:
+                    if ticket is not None:
+                        record_response(session, ticket, tweet.tweet_id, when)
+                        outcome.responses += 1
+                    continue
                 if ticket is None:
-                    ticket = Ticket(
-                        ticket_id=ticket_id_for(tweet.conversation_id),
-                        conversation_id=tweet.conversation_id,
-                        customer_id=tweet.author_id,
-                        brand=brand_of(tweet.text),
-                        status=OPEN,
-                        text=tweet.text,
-                        first_tweet_id=tweet.tweet_id,
-                        tweet_count=1,
-                        created_at=created,
-                        updated_at=created,
-                        model_name=model_name,
-                        model_version=model_version,
-                        opened_in_batch=batch_id,
-                    )
+                    if not analysis.needs_ticket:
+                        outcome.no_ticket += 1
+                        continue
+                    ticket = open_ticket(tweet, analysis, when, routing, batch_id, data_version)
                     session.add(ticket)
                     tickets[tweet.conversation_id] = ticket
-                    opened.append(ticket)
+                    outcome.opened += 1
+                    # flush the ticket before the rows that point at it (Postgres checks the FK)
+                    session.flush()
+                    session.add(
+                        draft_for(ticket, analysis, templates, tweet.tweet_id, now, batch_id)
+                    )
                 else:
-                    ticket.tweet_count += 1
-                    ticket.updated_at = max(_utc(ticket.updated_at), created)
-                # flush the ticket before the row that points at it (Postgres checks the FK)
-                session.flush()
+                    attach_follow_up(ticket, analysis, when, routing)
+                    outcome.attached += 1
                 session.add(
                     TicketTweet(
                         tweet_id=tweet.tweet_id, ticket_id=ticket.ticket_id, attached_at=now
                     )
                 )
-        return opened
+        return outcome
 
     def tickets_opened_in(self, batch_id: str) -> list[Ticket]:
         """Tickets a batch opened: a replayed batch publishes these again (at-least-once)."""
         with self._sessions() as session:
             query = select(Ticket).where(Ticket.opened_in_batch == batch_id)
             return list(session.scalars(query.order_by(Ticket.created_at, Ticket.ticket_id)))
+
+    def tickets_of(self, conversation_ids: Iterable[str]) -> dict[str, Ticket]:
+        """The tickets of these conversations, by conversation id (those that have one)."""
+        with self._sessions() as session:
+            return _tickets_by_conversation(session, set(conversation_ids))
+
+    def replies_sent_in(self, batch_id: str) -> list[Reply]:
+        """Replies a batch drafted that the gate let through (published again on a replay)."""
+        with self._sessions() as session:
+            query = select(Reply).where(Reply.drafted_in_batch == batch_id, Reply.decision == AUTO)
+            return list(session.scalars(query.order_by(Reply.reply_id)))
 
     def record_batch(
         self, batch_id: str, processed_at: datetime | None = None, **stats: int
@@ -150,16 +203,165 @@ class TicketStore:
             )
         )
 
-    def list_tickets(self, limit: int = 20) -> list[Ticket]:
-        """The most recently updated tickets first."""
+    def list_tickets(
+        self,
+        limit: int = 20,
+        *,
+        status: str | None = None,
+        team: str | None = None,
+        priority: str | None = None,
+        category: str | None = None,
+        brand: str | None = None,
+    ) -> list[Ticket]:
+        """The most recently updated tickets first, optionally only those matching every filter."""
+        query = select(Ticket)
+        filters = {"status": status, "team": team, "priority": priority, "category": category}
+        filters["brand"] = brand
+        for name, value in filters.items():
+            if value is not None:
+                query = query.where(getattr(Ticket, name) == value)
+        if not self._has_schema():
+            return []
         with self._sessions() as session:
-            query = select(Ticket).order_by(Ticket.updated_at.desc(), Ticket.ticket_id)
+            query = query.order_by(Ticket.updated_at.desc(), Ticket.ticket_id)
             return list(session.scalars(query.limit(limit)))
+
+    def get_ticket(self, ticket_id: str) -> Ticket:
+        """One ticket by id (case-insensitive); a clear error when there is none."""
+        with self._sessions() as session:
+            ticket = session.get(Ticket, ticket_id.upper()) if self._has_schema() else None
+        if ticket is None:
+            raise UserError(f"no ticket {ticket_id} in {self.url}")
+        return ticket
+
+    def thread_of(self, ticket_id: str) -> dict[str, list[str]]:
+        """The customer tweets attached to a ticket and the brand replies seen in its thread."""
+        with self._sessions() as session:
+            tweets = select(TicketTweet.tweet_id).where(TicketTweet.ticket_id == ticket_id)
+            answers = select(TicketResponse.tweet_id).where(TicketResponse.ticket_id == ticket_id)
+            return {
+                "customer_tweets": sorted(session.scalars(tweets)),
+                "brand_replies": sorted(session.scalars(answers)),
+            }
+
+    def close_ticket(self, ticket_id: str) -> Ticket:
+        """Close a ticket by hand; a customer tweeting again in the thread reopens it."""
+        with self._sessions.begin() as session:
+            ticket = session.get(Ticket, ticket_id.upper()) if self._has_schema() else None
+            if ticket is None:
+                raise UserError(f"no ticket {ticket_id} in {self.url}")
+            ticket.status = CLOSED
+            ticket.closed_at = datetime.now(UTC)
+            return ticket
+
+    def ticket_stats(self, now: datetime | None = None) -> dict[str, Any]:
+        """Tickets by status, team, priority and category; first-response times; SLA breaches."""
+        now = now or datetime.now(UTC)
+        stats: dict[str, Any] = {"tickets": 0, "sla_breached": 0, "responded": 0}
+        for name in ("status", "team", "priority", "category"):
+            stats[f"by_{name}"] = {}
+        stats["replies"] = {}
+        stats["first_response_seconds"] = {}
+        if not self._has_schema():
+            return stats
+        with self._sessions() as session:
+            for name in ("status", "team", "priority", "category"):
+                column = getattr(Ticket, name)
+                rows = session.execute(select(column, func.count()).group_by(column)).all()
+                stats[f"by_{name}"] = {str(key): int(n) for key, n in sorted(rows)}
+            rows = session.execute(select(Reply.decision, func.count()).group_by(Reply.decision))
+            stats["replies"] = {str(key): int(n) for key, n in sorted(rows.all())}
+            waits = sorted(
+                s for s in session.scalars(select(Ticket.first_response_seconds)) if s is not None
+            )
+            tickets = list(session.scalars(select(Ticket)))
+        stats["tickets"] = len(tickets)
+        stats["responded"] = len(waits)
+        stats["sla_breached"] = sum(t.sla_breached(now) for t in tickets)
+        if waits:
+            stats["first_response_seconds"] = {
+                "mean": sum(waits) / len(waits),
+                "median": statistics.median(waits),
+                "max": waits[-1],
+            }
+        return stats
+
+    def list_replies(
+        self, decision: str | None = None, limit: int = 50, ticket_id: str | None = None
+    ) -> list[Reply]:
+        """Drafted replies, oldest first (the order a person works through a queue)."""
+        if not self._has_schema():
+            return []
+        query = select(Reply)
+        if decision is not None:
+            query = query.where(Reply.decision == decision)
+        if ticket_id is not None:
+            query = query.where(Reply.ticket_id == ticket_id)
+        query = query.order_by(Reply.drafted_at, Reply.reply_id).limit(limit)
+        with self._sessions() as session:
+            return list(session.scalars(query))
+
+    def decide_reply(self, reply_id: str, approve: bool) -> Reply:
+        """A person's decision on a pending reply; deciding twice is refused."""
+        with self._sessions.begin() as session:
+            reply = session.get(Reply, reply_id.upper()) if self._has_schema() else None
+            if reply is None:
+                raise UserError(f"no reply {reply_id} in {self.url}")
+            if reply.decision != PENDING:
+                raise UserError(f"reply {reply.reply_id} is not pending (it is {reply.decision})")
+            reply.decision = APPROVED if approve else REJECTED
+            reply.decided_at = datetime.now(UTC)
+            return reply
+
+    def replies_to_post(self, limit: int = 50) -> list[Reply]:
+        """Sendable replies (automatic or approved) not yet posted to X."""
+        if not self._has_schema():
+            return []
+        query = select(Reply).where(Reply.decision.in_(SENDABLE), Reply.posted_at.is_(None))
+        with self._sessions() as session:
+            return list(
+                session.scalars(query.order_by(Reply.drafted_at, Reply.reply_id).limit(limit))
+            )
+
+    def mark_posted(self, reply_id: str, posted_tweet_id: str) -> None:
+        with self._sessions.begin() as session:
+            reply = session.get(Reply, reply_id)
+            if reply is None:
+                raise UserError(f"no reply {reply_id} in {self.url}")
+            reply.posted_at = datetime.now(UTC)
+            reply.posted_tweet_id = posted_tweet_id
 
     def _exists(self) -> bool:
         """False for a SQLite file not yet created: reading must not create an empty one."""
         path = sqlite_file(self.url)
         return path is None or path.exists()
+
+    def _has_schema(self) -> bool:
+        if not self._exists() or not inspect(self.engine).has_table(Ticket.__tablename__):
+            return False
+        self._check_columns()
+        return True
+
+    def _check_columns(self) -> None:
+        """An older tweetcare's database lacks columns: say so instead of failing in SQL.
+
+        There is no migration yet; the demo starts from a fresh database.
+        """
+        if self._checked or not self._exists():
+            return
+        found = inspect(self.engine)
+        for table in Base.metadata.sorted_tables:
+            if not found.has_table(table.name):
+                continue
+            have = {column["name"] for column in found.get_columns(table.name)}
+            missing = sorted(set(table.columns.keys()) - have)
+            if missing:
+                raise UserError(
+                    f"the ticket database {self.url} was written by an older tweetcare "
+                    f"(table {table.name} lacks {', '.join(missing)}): delete it, or point "
+                    "TWEETCARE_TICKETS_DB_URL at a new one"
+                )
+        self._checked = True
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -167,12 +369,10 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start : start + IN_CLAUSE_CHUNK]
 
 
-def _existing_tweet_ids(session: Session, tweet_ids: list[str]) -> set[str]:
+def _existing(session: Session, column: InstrumentedAttribute[str], ids: list[str]) -> set[str]:
     found: set[str] = set()
-    for chunk in _chunks(sorted(set(tweet_ids))):
-        found.update(
-            session.scalars(select(TicketTweet.tweet_id).where(TicketTweet.tweet_id.in_(chunk)))
-        )
+    for chunk in _chunks(sorted(set(ids))):
+        found.update(session.scalars(select(column).where(column.in_(chunk))))
     return found
 
 
@@ -189,8 +389,3 @@ def _tweet_time(created_at: str, default: datetime) -> datetime:
         return datetime.strptime(created_at, TWCS_DATE_FORMAT).astimezone(UTC)
     except ValueError:
         return default
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored here is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,134 @@
+"""DVC stage ``train_analysis``: sentiment, complaint category + ticket flags, entities.
+
+Trains the three customer-tweet models on the labelled featurized splits, logs each to the
+MLflow experiment `tweet-analysis` with its metrics and confusion matrices, and registers them
+as `tweet-sentiment`, `tweet-category` and `tweet-entities` (alias `champion`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import mlflow
+import typer
+
+from training.analysis.data import load_split, read_flags
+from training.analysis.experiment import (
+    EVAL_SPLITS,
+    EXPERIMENT,
+    ModelOutcome,
+    train_category,
+    train_entities,
+    train_sentiment,
+)
+from training.analysis.registry import Registered, register_champion
+from training.analysis.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
+from training.model_card import DATA_VERSION_TAG, data_version
+from tweetcare.core.errors import UserError
+from tweetcare.core.params import DEFAULT_PARAMS, AnalysisParams, load_params
+from tweetcare.core.settings import get_settings
+
+DEFAULT_FEATURES = Path("artifacts/features")
+DEFAULT_OUT = Path("artifacts/analysis")
+DEFAULT_METRICS = Path("metrics/analysis.json")
+DEFAULT_DATA_DVC = Path("data.dvc")
+SPLITS = ("train", *EVAL_SPLITS)
+
+
+def summary(outcomes: dict[str, ModelOutcome]) -> dict[str, dict[str, Any]]:
+    """The headline figures `dvc metrics show` lists (test split unless named)."""
+    s, c, e = (outcomes[k].report for k in ("sentiment", "category", "entities"))
+    chosen = s["chosen"]
+    return {
+        "sentiment": {
+            "chosen": chosen,
+            "vader_val_macro_f1": s["vader_val"]["macro_f1"],
+            "tfidf_val_macro_f1": s["tfidf_val"]["macro_f1"],
+            "test_macro_f1": s[f"{chosen}_test"]["macro_f1"],
+        },
+        "category": {
+            "test_macro_f1": c["minilm_test"]["macro_f1"],
+            "tfidf_test_macro_f1": c["tfidf_test"]["macro_f1"],
+            "keyword_test_macro_f1": c["keyword_test"]["macro_f1"],
+            "flags_test_macro_f1": c["flags_test"]["macro_f1"],
+        },
+        "entities": {
+            "test_f1": e["entities_test"]["f1"],
+            "rules_only_test_f1": e["rules_only_test"]["f1"],
+        },
+    }
+
+
+def train_analysis(
+    features_dir: Path,
+    labels: Path,
+    params: AnalysisParams,
+    tracking_uri: str,
+    out_dir: Path,
+    taxonomy_path: Path = DEFAULT_TAXONOMY,
+    data_dvc: Path = DEFAULT_DATA_DVC,
+) -> tuple[dict[str, ModelOutcome], dict[str, Registered]]:
+    """Train, log and register the three models; write reports and confusion matrices."""
+    taxonomy = load_taxonomy(taxonomy_path)
+    flags = read_flags(labels)
+    splits = {name: load_split(features_dir, name, flags) for name in SPLITS}
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(EXPERIMENT)
+    tags = {DATA_VERSION_TAG: data_version(data_dvc), "dvc.stage": "train_analysis"}
+    outcomes = {
+        "sentiment": train_sentiment(splits, params, tags),
+        "category": train_category(splits, params, taxonomy, tags),
+        "entities": train_entities(splits, params, tags),
+    }
+    registered = {
+        key: register_champion(o.model_uri, params.model_names[key], o.run_id, tags)
+        for key, o in outcomes.items()
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for outcome in outcomes.values():
+        for name, frame in outcome.confusions.items():
+            frame.to_csv(out_dir / f"confusion_{name}.csv")
+    record = {
+        key: {"registered": vars(registered[key]), "report": o.report}
+        for key, o in outcomes.items()
+    }
+    (out_dir / "report.json").write_text(json.dumps(record, indent=2) + "\n")
+    return outcomes, registered
+
+
+def main(
+    features_dir: Annotated[Path, typer.Option(help="folder with train/val/test.parquet")] = (
+        DEFAULT_FEATURES
+    ),
+    out_dir: Annotated[Path, typer.Option(help="reports and confusion matrices")] = DEFAULT_OUT,
+    metrics_path: Annotated[Path, typer.Option(help="DVC metrics file")] = DEFAULT_METRICS,
+    params_path: Annotated[Path, typer.Option(help="params.yaml")] = DEFAULT_PARAMS,
+) -> None:
+    """Train the analysis models and register them in the MLflow registry from settings."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        params = load_params(params_path)
+        outcomes, registered = train_analysis(
+            features_dir,
+            params.data.labels,
+            params.analysis,
+            get_settings().mlflow_tracking_uri,
+            out_dir,
+        )
+    except UserError as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    figures = summary(outcomes)
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    metrics_path.write_text(json.dumps(figures, indent=2) + "\n")
+    typer.echo(json.dumps(figures, indent=2))
+    for reg in registered.values():
+        typer.echo(f"registered {reg.name} version {reg.version} (run {reg.run_id}) @champion")
+
+
+if __name__ == "__main__":
+    typer.run(main)

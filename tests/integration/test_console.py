@@ -1,0 +1,146 @@
+"""The agent console in a real headless chromium, against a real `bentoml serve` and known tickets.
+
+Each test drives the page the way an agent would (type, click, filter, approve) and saves a
+screenshot under reports/screenshots/ as a test artefact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.console import RunningConsole
+from tweetcare.core.settings import Settings
+from tweetcare.tickets.models import APPROVED, PENDING
+from tweetcare.tickets.routing import load_routing
+from tweetcare.tickets.store import TicketStore
+
+pytestmark = pytest.mark.integration
+
+# generous: the first page load imports the app's modules on a busy 2-core machine
+LOAD_MS = 90_000
+TWEET = "@AmazonHelp my package never arrived and nobody answers"
+CONFIDENCE = re.compile(r"(\d{1,3}\.\d)% confidence")
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    page = context.new_page()
+    page.set_default_timeout(LOAD_MS)
+    yield page
+    context.close()
+
+
+def shoot(page: Any, folder: Path, name: str) -> Path:
+    path = folder / f"console-{name}.png"
+    page.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+    return path
+
+
+def most_urgent(tickets: list[dict[str, Any]]) -> dict[str, Any]:
+    """By routing.yaml's priority order, then the SLA due first: the queue's order."""
+    levels = load_routing(Settings().routing_config).priority.levels
+    return min(tickets, key=lambda t: (levels.index(t["priority"]), t["sla_due_at"]))
+
+
+def open_ticket(console: RunningConsole, conversation: str) -> dict[str, Any]:
+    return console.data.tickets[conversation]
+
+
+def test_try_a_tweet_shows_the_prediction_with_its_confidence(
+    console_app: RunningConsole, page: Any, screenshots: Path
+) -> None:
+    page.goto(console_app.url)
+    page.get_by_role("textbox", name="Tweet").fill(TWEET)
+    page.get_by_role("button", name="Analyze").click()
+    metric = page.get_by_test_id("stMetric").filter(has_text="Inbound / outbound")
+    metric.get_by_text("confidence").wait_for()
+    shown = metric.inner_text()
+
+    answer = httpx.post(f"{console_app.model_url}/classify", json={"texts": [TWEET]}).json()[0]
+    assert answer["label"] in shown
+    match = CONFIDENCE.search(shown)
+    assert match is not None, shown
+    assert float(match.group(1)) == pytest.approx(100 * answer["probability"], abs=0.051)
+    assert page.get_by_text("Opens a ticket").is_visible()
+    shoot(page, screenshots, "try-a-tweet")
+
+
+def test_a_queue_filters_by_brand_and_opens_the_most_urgent_ticket(
+    console_app: RunningConsole, page: Any, screenshots: Path
+) -> None:
+    page.goto(f"{console_app.url}/queues")
+    page.get_by_text("3 of 4 tickets").wait_for()  # open tickets only, by default
+    page.get_by_test_id("stMultiSelect").filter(has_text="Brand").click()
+    page.get_by_role("option", name="AmazonHelp").click()
+    page.keyboard.press("Escape")
+    page.get_by_text("2 of 4 tickets").wait_for()
+
+    tables = " ".join(page.get_by_test_id("stTable").all_inner_texts())
+    delivery = open_ticket(console_app, "c-delivery")
+    billing = open_ticket(console_app, "c-billing")
+    travel = open_ticket(console_app, "c-travel")
+    assert delivery["ticket_id"] in tables and billing["ticket_id"] in tables
+    assert travel["ticket_id"] not in tables  # BlueJetAir's is filtered out
+    headings = page.get_by_role("heading").all_inner_texts()
+    teams = Counter(t["team"] for t in (delivery, billing))
+    assert all(f"{team} · {n}" in headings for team, n in teams.items())
+    first = most_urgent([delivery, billing])  # the one the page opens
+    page.get_by_role("heading", name=f"Ticket {first['ticket_id']}").wait_for()
+    assert page.get_by_text(first["text"]).last.is_visible()
+    shoot(page, screenshots, "queues-filtered")
+
+
+def test_an_agent_approves_a_held_reply(
+    console_app: RunningConsole, page: Any, screenshots: Path
+) -> None:
+    store = TicketStore(console_app.data.tickets_db_url)
+    pending_before = {r.ticket_id for r in store.list_replies(PENDING)}
+    held = [
+        t
+        for t in console_app.data.tickets.values()
+        if t["ticket_id"] in pending_before and t["status"] == "open"
+    ]
+    assert held  # the known tickets hold replies for a person (urgent; low confidence)
+    first = most_urgent(held)
+
+    page.goto(f"{console_app.url}/queues")
+    page.get_by_text("Only replies awaiting approval").click()
+    page.get_by_role("heading", name=f"Ticket {first['ticket_id']}").wait_for()
+    page.get_by_text("held because").wait_for()
+    page.get_by_role("button", name="Approve reply").click()
+    reply_id = f"RE-{first['ticket_id'].removeprefix('TC-')}"
+    page.get_by_text(f"Reply {reply_id} approved; not published").wait_for()  # no Kafka here
+
+    decided = {r.ticket_id: r.decision for r in store.list_replies()}
+    store.close()
+    assert decided[first["ticket_id"]] == APPROVED
+    assert {t for t, d in decided.items() if d == PENDING} == pending_before - {first["ticket_id"]}
+    shoot(page, screenshots, "reply-approved")
+
+
+def test_live_and_models_pages_show_the_stream_and_the_champion(
+    console_app: RunningConsole, page: Any, screenshots: Path
+) -> None:
+    page.goto(f"{console_app.url}/live")
+    dead = page.get_by_test_id("stMetric").filter(has_text="Dead letters")
+    dead.wait_for()
+    assert dead.inner_text().split()[-1] == "1"  # one dead letter in the known batches
+    page.get_by_text("First response time per brand").wait_for()
+    page.get_by_test_id("stTable").filter(has_text="SpotifyCares").wait_for()
+    shoot(page, screenshots, "live")
+
+    page.goto(f"{console_app.url}/models")
+    page.get_by_text("is @champion").wait_for()
+    comparison = page.get_by_test_id("stTable").filter(has_text="baseline-unigram")
+    comparison.wait_for()
+    assert "The comparison picked baseline" in page.get_by_test_id("stMain").inner_text()
+    shoot(page, screenshots, "models")

@@ -1,0 +1,66 @@
+"""Sentiment: VADER's direction, the trained model, and the pyfunc's output contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from training.analysis.sentiment import (
+    OUTPUTS,
+    TFIDF,
+    VADER,
+    fit_tfidf,
+    label_scores,
+    save_sentiment,
+    tfidf_predict,
+    vader_scores,
+)
+from tweetcare.data.generator import generate
+
+
+@pytest.fixture(scope="module")
+def customer() -> pd.DataFrame:
+    tweets, labels = generate(2500, seed=3)
+    frame = pd.concat([tweets, labels.drop(columns="tweet_id")], axis=1)
+    return frame[frame["inbound"] & (frame["flag"] != "not_english")].reset_index(drop=True)
+
+
+def test_vader_reads_emojis_negation_and_emphasis() -> None:
+    scores = vader_scores(
+        ["@Brand love it 😍", "@Brand this is NOT good!!! 😡", "@Brand what time do you open"]
+    )
+    assert label_scores(scores, 0.05) == ["positive", "negative", "neutral"]
+    assert all(-1.0 <= s <= 1.0 for s in scores)
+
+
+def test_trained_model_learns_the_labels(customer: pd.DataFrame) -> None:
+    half = len(customer) // 2
+    train, held = customer.iloc[:half], customer.iloc[half:]
+    model = fit_tfidf(train["text"].tolist(), train["sentiment"].tolist(), 4.0, 5000)
+    labels, scores = tfidf_predict(model, held["text"].tolist())
+    accuracy = (pd.Series(labels, index=held.index) == held["sentiment"]).mean()
+    assert accuracy > 0.8
+    assert ((scores >= -1.0) & (scores <= 1.0)).all()
+    positive = [s for s, label in zip(scores, labels, strict=True) if label == "positive"]
+    negative = [s for s, label in zip(scores, labels, strict=True) if label == "negative"]
+    assert min(positive) > max(negative)
+
+
+@pytest.mark.parametrize("kind", [VADER, TFIDF])
+def test_pyfunc_loads_and_answers_a_frame(
+    kind: str, customer: pd.DataFrame, tmp_path: Path
+) -> None:
+    model = None
+    if kind == TFIDF:
+        model = fit_tfidf(customer["text"].tolist(), customer["sentiment"].tolist(), 4.0, 5000)
+    save_sentiment(kind, model, 0.05, tmp_path / "model")
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "model"))
+    out = loaded.predict(pd.DataFrame({"text": ["@Brand thanks so much!", "@Brand worst ever"]}))
+    assert list(out.columns) == list(OUTPUTS)
+    assert len(out) == 2 and set(out["sentiment"]) <= {"negative", "neutral", "positive"}
+    assert out["sentiment_score"].between(-1.0, 1.0).all()
+    assert out.loc[0, "sentiment_score"] > out.loc[1, "sentiment_score"]
+    assert loaded.predict(pd.DataFrame({"text": pd.Series([], dtype=object)})).empty

@@ -1,0 +1,105 @@
+"""The tokenizer, the recurrent network and each sequence family's pyfunc round trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tests.fixtures.bento import run_python, synthetic_features
+from training.families import SEQUENCE_CELLS, FittedModel, fit_family
+from training.networks import NetworkConfig, RecurrentClassifier
+from training.pyfunc import OUTPUT_COLUMNS
+from training.tokenizer import PAD_TOKEN, UNK_TOKEN, encode, train_tokenizer
+from tweetcare.core.params import BaselineParams, SequenceParams, TokenizerParams, TrainParams
+
+TINY = TrainParams(
+    mask_handles=True,
+    baseline=BaselineParams(C=4.0, max_features=5000, ngram_max=2, min_df=1),
+    tokenizer=TokenizerParams(vocab_size=300, min_frequency=1, max_length=16),
+    sequence=SequenceParams(
+        embedding_dim=8, hidden=8, batch_size=32, max_epochs=2, patience=1, learning_rate=0.02
+    ),
+)
+TEXTS = ["@AppleSupport my phone is broken again", "@555 Sorry to hear that! Please DM us ^JK"]
+
+
+@pytest.fixture(scope="module")
+def splits() -> dict[str, pd.DataFrame]:
+    return {
+        "train": synthetic_features(240),
+        "val": synthetic_features(80, seed=1),
+        "test": synthetic_features(80, seed=2),
+    }
+
+
+def test_tokenizer_keeps_masks_and_emojis_whole_and_pads() -> None:
+    tokenizer = train_tokenizer(
+        ["<brand> my phone is broken 😡 !!", "<user> sorry, dm us <url>"] * 5, 100, 1, 6
+    )
+    tokens = tokenizer.encode("<brand> my phone 😡 <url> is broken again and again").tokens
+    assert tokens[:5] == ["<brand>", "my", "phone", "😡", "<url>"]
+    assert len(tokens) == 6  # truncated to max_length
+    ids, lengths = encode(tokenizer, ["<user> sorry", "", "zzz"])
+    assert ids.shape == (3, 2) and lengths.tolist() == [2, 1, 1]
+    assert ids[1, 0] == tokenizer.token_to_id(PAD_TOKEN)  # empty text: one pad, length 1
+    assert ids[2, 0] == tokenizer.token_to_id(UNK_TOKEN)
+
+
+@pytest.mark.parametrize("cell", SEQUENCE_CELLS)
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_network_gives_one_logit_per_text_and_ignores_padding(cell, bidirectional) -> None:
+    torch.manual_seed(0)
+    config = NetworkConfig(cell, 20, 4, 3, bidirectional, 0.0)
+    network = RecurrentClassifier(config).eval()
+    short = network(torch.tensor([[5, 6]]), torch.tensor([2]))
+    padded = network(torch.tensor([[5, 6, 0, 0], [7, 0, 0, 0]]), torch.tensor([2, 1]))
+    assert padded.shape == (2,)
+    assert padded[0].item() == pytest.approx(short[0].item(), abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def fitted(splits) -> dict[str, FittedModel]:
+    """Each family trained once for the module (Lightning start-up is the slow part)."""
+    return {cell: fit_family(cell, splits, TINY, mask_handles=True) for cell in SEQUENCE_CELLS}
+
+
+@pytest.mark.parametrize("cell", SEQUENCE_CELLS)
+def test_sequence_family_learns_and_round_trips_as_pyfunc(
+    cell, splits, fitted, tmp_path: Path
+) -> None:
+    model = fitted[cell]
+    in_memory = model.inbound_probability(splits["test"]["text"].tolist())
+    accuracy = ((in_memory >= 0.5) == splits["test"]["inbound"].to_numpy()).mean()
+    assert accuracy > 0.8
+    assert model.metrics["epochs_trained"] >= 1 and model.params["cell"] == cell
+
+    model.save(tmp_path / "model")
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "model"))
+    out = loaded.predict(pd.DataFrame({"text": splits["test"]["text"]}))
+    assert tuple(out.columns) == OUTPUT_COLUMNS
+    np.testing.assert_allclose(out["inbound_probability"], in_memory, atol=1e-5)
+    assert loaded.predict(pd.DataFrame({"text": pd.Series([], dtype=object)})).empty
+    artifacts = {p.name for p in (tmp_path / "model" / "artifacts").iterdir()}
+    assert {"tokenizer.json", "network_config.json", "weights.safetensors"} <= artifacts
+
+
+def test_gru_pyfunc_loads_in_a_fresh_process_with_masked_handles(fitted, tmp_path: Path) -> None:
+    fitted["gru"].save(tmp_path / "gru")
+    # invariance: which customer id is mentioned does not matter once handles are masked
+    texts = [*TEXTS, "@111 please DM us", "@999999 please DM us"]
+    script = (
+        "import json, mlflow, pandas as pd;"
+        f"m = mlflow.pyfunc.load_model({str(tmp_path / 'gru')!r});"
+        f"print(json.dumps(m.predict(pd.DataFrame({{'text': {texts!r}}})).to_dict('records')))"
+    )
+    done = run_python(["-c", script])
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [row["label"] for row in rows[:2]] == ["inbound", "outbound"]
+    assert rows[2]["inbound_probability"] == pytest.approx(rows[3]["inbound_probability"])

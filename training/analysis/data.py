@@ -1,0 +1,74 @@
+"""The analysis models' training data: featurized splits joined with the generator's labels.
+
+The split carries category, sentiment, needs_ticket and entities; the ticket flag lives only in
+labels.csv (`LABEL_FLAG_COLUMN`), so it is joined here by tweet id. Real twcs files have no labels:
+then nothing here can train, and the stage says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tweetcare.core.errors import UserError
+from tweetcare.core.schemas import LABEL_FLAG_COLUMN
+
+NOT_ENGLISH = "not_english"
+REQUIRED = ("category", "sentiment", "entities")
+
+
+def read_flags(labels: Path) -> pd.Series:
+    """tweet_id (str) -> flag ("" when none); empty when labels.csv has no flag column."""
+    if not labels.is_file():
+        return pd.Series(dtype=str)
+    head = pd.read_csv(labels, nrows=0)
+    if LABEL_FLAG_COLUMN not in head.columns:
+        return pd.Series(dtype=str)
+    frame = pd.read_csv(
+        labels, usecols=["tweet_id", LABEL_FLAG_COLUMN], dtype=str, keep_default_na=False
+    )
+    return frame.set_index("tweet_id")[LABEL_FLAG_COLUMN]
+
+
+def load_split(features_dir: Path, name: str, flags: pd.Series) -> pd.DataFrame:
+    """One featurized split with `flag` and `opening` (the tweet that opened its thread)."""
+    path = features_dir / f"{name}.parquet"
+    if not path.is_file():
+        raise UserError(f"{path} not found: run `dvc repro featurize` first")
+    frame = pd.read_parquet(path)
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing or frame[list(REQUIRED)].isna().all().any():
+        raise UserError(
+            f"{path} has no analysis labels ({', '.join(REQUIRED)}): the analysis models train "
+            "on the labelled synthetic data (data/labels.csv)"
+        )
+    frame["tweet_id"] = frame["tweet_id"].astype(str)
+    frame["flag"] = frame["tweet_id"].map(flags).fillna("") if len(flags) else ""
+    frame["opening"] = frame["tweet_id"] == frame["conversation_id"].astype(str)
+    return frame
+
+
+def customer_tweets(frame: pd.DataFrame) -> pd.DataFrame:
+    """Inbound tweets: the only ones the analysis models ever see."""
+    return frame[frame["inbound"].astype(bool)].reset_index(drop=True)
+
+
+def english(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows not flagged as another language: the text models are English-only."""
+    return frame[frame["flag"] != NOT_ENGLISH].reset_index(drop=True)
+
+
+def sample(frame: pd.DataFrame, size: int, seed: int, by: str | None = None) -> pd.DataFrame:
+    """At most ``size`` rows, stratified by column ``by`` (rare classes keep at least one row)."""
+    if len(frame) <= size:
+        return frame.reset_index(drop=True)
+    if by is None:
+        return frame.sample(n=size, random_state=seed).reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    picked: list[np.ndarray] = []
+    for rows in frame.groupby(by, sort=True).indices.values():
+        share = max(1, round(size * len(rows) / len(frame)))
+        picked.append(rng.choice(rows, size=min(share, len(rows)), replace=False))
+    return frame.iloc[np.sort(np.concatenate(picked))].reset_index(drop=True)

@@ -1,0 +1,193 @@
+"""The comparison as MLflow runs: one parent run, one child run per model family.
+
+Each child run holds the family's parameters, per-epoch metrics (sequence models), accuracy,
+precision, recall, F1 and ROC-AUC on validation and test, confusion-matrix and ROC plots,
+training time, latency at batch 1 and 256, model size, the logged pyfunc, and (for the families
+in `train.raw_handles_models`) the same figures for a twin trained on unmasked handles. The
+parent run keeps the comparison table and chart and names the winner.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+
+from training.baseline import LABEL_COLUMN
+from training.compare import (
+    ModelReport,
+    comparison_chart,
+    comparison_table,
+    pick_winner,
+    table_markdown,
+)
+from training.families import DESCRIPTIONS, FittedModel, fit_family, import_family_code
+from training.latency import measure_speed
+from training.metrics import classification_metrics, confusion_figure, roc_figure
+from training.pyfunc import TEXT_COLUMN
+from tweetcare.core.params import TrainParams
+
+EXPERIMENT = "tweet-inbound"
+MODEL_NAME_IN_RUN = "model"
+EVAL_SPLITS = ("val", "test")
+# batch sizes the latency figures are reported at: one tweet, and a streaming micro-batch
+LATENCY_BATCHES = (1, 256)
+WINNER_TAG = "comparison.winner"
+BYTES_PER_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Comparison:
+    parent_run_id: str
+    reports: list[ModelReport]
+    winner: ModelReport
+    table: pd.DataFrame
+
+
+def _scores(model: FittedModel, splits: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    return {
+        split: model.inbound_probability(splits[split][TEXT_COLUMN].astype(str).tolist())
+        for split in EVAL_SPLITS
+    }
+
+
+def _split_metrics(
+    splits: dict[str, pd.DataFrame], scores: dict[str, np.ndarray], suffix: str = ""
+) -> dict[str, float]:
+    return {
+        f"{split}_{name}{suffix}": value
+        for split in EVAL_SPLITS
+        for name, value in classification_metrics(
+            splits[split][LABEL_COLUMN].astype(int), scores[split]
+        ).items()
+    }
+
+
+def _log_figures(splits: dict[str, pd.DataFrame], scores: dict[str, np.ndarray]) -> None:
+    for split in EVAL_SPLITS:
+        truth = splits[split][LABEL_COLUMN].astype(int).to_numpy()
+        for name, fig in (
+            ("confusion_matrix", confusion_figure(truth, (scores[split] >= 0.5).astype(int))),
+            ("roc", roc_figure(truth, scores[split])),
+        ):
+            mlflow.log_figure(fig, f"plots/{split}_{name}.png")
+            plt.close(fig)
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _speed_and_size(model_uri: str, texts: list[str], repeats: int) -> dict[str, float]:
+    """Latency of the logged pyfunc as served (raw text in, cleaning included), and its size."""
+    local = Path(mlflow.artifacts.download_artifacts(model_uri))
+    loaded = mlflow.pyfunc.load_model(str(local))
+    metrics: dict[str, float] = {}
+    for batch in LATENCY_BATCHES:
+        speed = measure_speed(loaded, texts, batch, repeats=repeats)
+        metrics[f"latency_ms_per_tweet_b{batch}"] = speed.ms_per_tweet
+        metrics[f"tweets_per_second_b{batch}"] = speed.tweets_per_second
+    size = _dir_bytes(local)
+    return {**metrics, "model_size_bytes": float(size), "model_size_mb": size / BYTES_PER_MB}
+
+
+def _timed_fit(
+    family: str, splits: dict[str, pd.DataFrame], params: TrainParams, mask: bool
+) -> tuple[FittedModel, float]:
+    import_family_code(family)
+    start = time.perf_counter()
+    model = fit_family(family, splits, params, mask)
+    return model, time.perf_counter() - start
+
+
+def _raw_twin_metrics(
+    family: str, splits: dict[str, pd.DataFrame], params: TrainParams, masked: dict[str, float]
+) -> dict[str, float]:
+    """The same family trained and scored with handles left in: the shortcut's size."""
+    with mlflow.start_run(run_name=f"{family}-raw-handles", nested=True):
+        mlflow.log_params({"model_family": family, "mask_handles": False})
+        twin, seconds = _timed_fit(family, splits, params, mask=False)
+        metrics = _split_metrics(splits, _scores(twin, splits), suffix="_raw")
+        metrics["train_seconds_raw"] = seconds
+        mlflow.log_metrics(metrics)
+    metrics["handle_shortcut_test_f1_gain"] = metrics["test_f1_raw"] - masked["test_f1"]
+    return metrics
+
+
+def compare_one(
+    family: str,
+    splits: dict[str, pd.DataFrame],
+    params: TrainParams,
+    tags: dict[str, str] | None = None,
+) -> ModelReport:
+    """Train, score and log one family in its own child run of the active parent."""
+    with mlflow.start_run(run_name=family, nested=True, tags=tags) as child:
+        mlflow.set_tag("mlflow.note.content", DESCRIPTIONS.get(family, family))
+        mlflow.log_params({f"rows_{name}": len(frame) for name, frame in splits.items()})
+        mlflow.log_params({"model_family": family, "mask_handles": params.mask_handles})
+        model, seconds = _timed_fit(family, splits, params, params.mask_handles)
+        mlflow.log_params(model.params)
+        scores = _scores(model, splits)
+        metrics = {**_split_metrics(splits, scores), **model.metrics, "train_seconds": seconds}
+        _log_figures(splits, scores)
+        info = model.log(MODEL_NAME_IN_RUN)
+        texts = splits["test"][TEXT_COLUMN].tolist()
+        metrics.update(_speed_and_size(info.model_uri, texts, params.latency_repeats))
+        mlflow.log_metrics(metrics)
+        if params.mask_handles and family in params.raw_handles_models:
+            raw = _raw_twin_metrics(family, splits, params, metrics)
+            mlflow.log_metrics(raw)
+            metrics.update(raw)
+    return ModelReport(family, child.info.run_id, info.model_uri, metrics)
+
+
+def _log_comparison(table: pd.DataFrame, winner: ModelReport) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "comparison.csv"
+        table.to_csv(csv)
+        mlflow.log_artifact(str(csv), "comparison")
+    mlflow.log_text(table_markdown(table), "comparison/comparison.md")
+    fig = comparison_chart(table)
+    mlflow.log_figure(fig, "comparison/comparison.png")
+    plt.close(fig)
+    mlflow.set_tags({WINNER_TAG: winner.name, "comparison.winner_run_id": winner.run_id})
+    mlflow.log_metrics({f"winner_{k}": v for k, v in winner.metrics.items()})
+
+
+def _start_parent() -> mlflow.ActiveRun:
+    """A new parent run, or the one `mlflow run` made for us (its experiment, its run id)."""
+    if os.environ.get("MLFLOW_RUN_ID"):
+        return mlflow.start_run()
+    mlflow.set_experiment(EXPERIMENT)
+    return mlflow.start_run(run_name="compare")
+
+
+def run_comparison(
+    splits: dict[str, pd.DataFrame], params: TrainParams, tags: dict[str, str] | None = None
+) -> Comparison:
+    """Compare every family in `params.models` on `splits`; the tracking URI must be set."""
+    with _start_parent() as parent:
+        mlflow.set_tags(tags or {})
+        mlflow.log_params(
+            {
+                "profile": params.profile,
+                "models": ",".join(params.models),
+                "mask_handles": params.mask_handles,
+                "f1_tie_tolerance": params.f1_tie_tolerance,
+                **{f"rows_{name}": len(frame) for name, frame in splits.items()},
+            }
+        )
+        start = time.perf_counter()
+        reports = [compare_one(family, splits, params, tags) for family in params.models]
+        winner = pick_winner(reports, params.f1_tie_tolerance)
+        table = comparison_table(reports, winner=winner.name)
+        _log_comparison(table, winner)
+        mlflow.log_metric("comparison_seconds", time.perf_counter() - start)
+    return Comparison(parent.info.run_id, reports, winner, table)

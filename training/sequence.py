@@ -1,0 +1,171 @@
+"""Training the Simple RNN, LSTM and GRU: one LightningModule, parametrised by the recurrent cell.
+
+Early stopping on validation loss, the best epoch's weights kept (a checkpoint in a temp folder),
+Lightning's progress bar, and per-epoch metrics sent to the active MLflow run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import lightning as L
+import mlflow
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from tokenizers import Tokenizer
+from torch import nn
+from torch.utils.data import DataLoader
+from torchmetrics.classification import BinaryAccuracy, BinaryF1Score
+
+from training.networks import NetworkConfig, RecurrentClassifier
+from training.tokenizer import PAD_TOKEN, encode, train_tokenizer
+from tweetcare.core.params import SequenceParams, TokenizerParams
+
+MONITOR = "val/loss"
+
+
+class SequenceModule(L.LightningModule):
+    """Owns the loop around a `RecurrentClassifier`: loss, optimizer, metrics per split."""
+
+    def __init__(self, network_config: dict[str, Any], learning_rate: float) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.network = RecurrentClassifier(NetworkConfig(**network_config))
+        self.loss = nn.BCEWithLogitsLoss()
+        self.val_f1 = BinaryF1Score()
+        self.val_accuracy = BinaryAccuracy()
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.network(ids, lengths)
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        ids, lengths, labels = batch
+        loss = self.loss(self(ids, lengths), labels)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
+        ids, lengths, labels = batch
+        logits = self(ids, lengths)
+        self.log(MONITOR, self.loss(logits, labels), on_epoch=True, prog_bar=True)
+        probabilities = torch.sigmoid(logits)
+        self.val_f1(probabilities, labels.int())
+        self.val_accuracy(probabilities, labels.int())
+        self.log("val/f1", self.val_f1, on_epoch=True, prog_bar=True)
+        self.log("val/accuracy", self.val_accuracy, on_epoch=True)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.learning_rate)
+
+
+class MlflowEpochMetrics(Callback):
+    """Per-epoch `train/loss`, `val/loss`, `val/f1`, `val/accuracy` into the active MLflow run."""
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
+        if metrics and mlflow.active_run() is not None:
+            mlflow.log_metrics(metrics, step=trainer.current_epoch)
+
+
+@dataclass
+class SequenceFit:
+    network: RecurrentClassifier
+    tokenizer: Tokenizer
+    epochs: int
+    best_val_loss: float
+
+
+def _loader(
+    tokenizer: Tokenizer, texts: list[str], labels: np.ndarray, batch_size: int, shuffle: bool
+) -> DataLoader:
+    def collate(rows: list[tuple[str, float]]) -> tuple[torch.Tensor, ...]:
+        ids, lengths = encode(tokenizer, [text for text, _ in rows])
+        targets = torch.tensor([label for _, label in rows], dtype=torch.float32)
+        return torch.from_numpy(ids), torch.from_numpy(lengths), targets
+
+    rows = list(zip(texts, labels.astype(float).tolist(), strict=True))
+    return DataLoader(rows, batch_size=batch_size, shuffle=shuffle, collate_fn=collate)
+
+
+def fit_sequence(
+    cell: str,
+    train: tuple[list[str], np.ndarray],
+    val: tuple[list[str], np.ndarray],
+    params: SequenceParams,
+    tokenizer_params: TokenizerParams,
+    seed: int,
+) -> SequenceFit:
+    """Train one recurrent classifier on cleaned texts; returns the best epoch's network (CPU)."""
+    threads = torch.get_num_threads()
+    if params.accelerator == "cpu":
+        torch.set_num_threads(params.threads)
+    try:
+        return _fit(cell, train, val, params, tokenizer_params, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(
+    cell: str,
+    train: tuple[list[str], np.ndarray],
+    val: tuple[list[str], np.ndarray],
+    params: SequenceParams,
+    tokenizer_params: TokenizerParams,
+    seed: int,
+) -> SequenceFit:
+    L.seed_everything(seed, verbose=False)
+    tokenizer = train_tokenizer(
+        train[0],
+        tokenizer_params.vocab_size,
+        tokenizer_params.min_frequency,
+        tokenizer_params.max_length,
+    )
+    config = NetworkConfig(
+        cell=cell,
+        vocab_size=tokenizer.get_vocab_size(),
+        embedding_dim=params.embedding_dim,
+        hidden=params.hidden,
+        bidirectional=params.bidirectional,
+        dropout=params.dropout,
+        pad_id=tokenizer.token_to_id(PAD_TOKEN),
+    )
+    module = SequenceModule(config.to_dict(), params.learning_rate)
+    with tempfile.TemporaryDirectory(prefix="tweetcare-ckpt-") as tmp:
+        checkpoint = ModelCheckpoint(
+            dirpath=tmp, monitor=MONITOR, mode="min", save_top_k=1, save_weights_only=True
+        )
+        trainer = L.Trainer(
+            max_epochs=params.max_epochs,
+            accelerator=params.accelerator,
+            devices=1,
+            logger=False,
+            callbacks=[
+                EarlyStopping(MONITOR, patience=params.patience, mode="min"),
+                checkpoint,
+                MlflowEpochMetrics(),
+            ],
+            gradient_clip_val=params.gradient_clip,
+            num_sanity_val_steps=0,
+            enable_model_summary=False,
+            enable_progress_bar=True,
+        )
+        with warnings.catch_warnings():
+            # single-process loading is deliberate: tokenizing in collate is Rust and fast
+            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            trainer.fit(
+                module,
+                _loader(tokenizer, *train, batch_size=params.batch_size, shuffle=True),
+                _loader(tokenizer, *val, batch_size=params.batch_size * 4, shuffle=False),
+            )
+        best = SequenceModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
+    network = best.network.cpu().eval()
+    return SequenceFit(
+        network=network,
+        tokenizer=tokenizer,
+        epochs=trainer.current_epoch,
+        best_val_loss=float(checkpoint.best_model_score or float("nan")),
+    )

@@ -1,0 +1,132 @@
+"""`tweetcare replies pending|approve|reject|post`: the approval queue behind the safety gate."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tweetcare.core.errors import UserError
+from tweetcare.core.settings import Settings, get_settings
+from tweetcare.kafka.replay import FLUSH_TIMEOUT_S, producer
+from tweetcare.process import port_open
+from tweetcare.tickets import Reply, TicketStore
+from tweetcare.tickets.models import PENDING
+from tweetcare.tickets.poster import post_replies
+
+app = typer.Typer(no_args_is_help=True, help="Drafted replies: review, approve, post.")
+
+
+def _console() -> Console:
+    """Made per command, so the terminal width (COLUMNS) is read when it prints."""
+    return Console()
+
+
+ReplyIds = Annotated[list[str], typer.Argument(help="reply ids, e.g. RE-1A2B3C4D5E")]
+
+
+@app.command("pending")
+def pending(
+    limit: Annotated[int, typer.Option(help="oldest first")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Replies the safety gate held for a person, and why."""
+    store = TicketStore(get_settings().tickets_db_url)
+    try:
+        replies = store.list_replies(PENDING, limit)
+    finally:
+        store.close()
+    if as_json:
+        for reply in replies:
+            print(json.dumps(reply.to_dict(), ensure_ascii=False))
+        return
+    table = Table(title=f"{len(replies)} replies waiting for approval")
+    for column in ("reply", "ticket", "brand", "held because", "text"):
+        table.add_column(column, overflow="fold")
+    for r in replies:
+        reasons = "; ".join(r.gate_reasons)
+        table.add_row(
+            r.reply_id, r.ticket_id, escape(r.brand or "-"), escape(reasons), escape(r.text)
+        )
+    _console().print(table)
+
+
+@app.command("approve")
+def approve(
+    reply_ids: ReplyIds,
+    publish: Annotated[
+        bool, typer.Option(help="publish the approved replies to the `replies` topic")
+    ] = True,
+) -> None:
+    """Approve pending replies; they are published like the gate's automatic ones."""
+    settings = get_settings()
+    if publish and not port_open(settings.kafka_host, settings.kafka_port):
+        raise UserError(
+            f"no Kafka broker answers at {settings.kafka_bootstrap} to publish to "
+            f"`{settings.topic_replies}`: run `tweetcare kafka start` or pass --no-publish"
+        )
+    decided = _decide(settings, reply_ids, approve=True)
+    if publish:
+        _publish(settings, decided)
+    where = f" and published to `{settings.topic_replies}`" if publish else ""
+    _console().print(f"approved {len(decided)}{where}: {', '.join(r.reply_id for r in decided)}")
+
+
+@app.command("reject")
+def reject(reply_ids: ReplyIds) -> None:
+    """Reject pending replies: they are never posted."""
+    decided = _decide(get_settings(), reply_ids, approve=False)
+    _console().print(f"rejected {len(decided)}: {', '.join(r.reply_id for r in decided)}")
+
+
+@app.command("post")
+def post(
+    live: Annotated[
+        bool, typer.Option("--live", help="really post to X (needs TWEETCARE_X_* credentials)")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="most replies to post in this run")] = 50,
+) -> None:
+    """Post automatic and approved replies to X; without --live, show what would be posted."""
+    settings = get_settings()
+    store = TicketStore(settings.tickets_db_url)
+    try:
+        report = post_replies(store, settings, live=live, limit=limit)
+    finally:
+        store.close()
+    console = _console()
+    if live:
+        for reply_id, tweet_id in report.posted:
+            console.print(f"posted {reply_id} as tweet {tweet_id}")
+        console.print(f"posted {len(report.posted)} replies")
+        return
+    for reply in report.would_post:
+        console.print(f"would post {reply.reply_id} in reply to {reply.in_reply_to_tweet_id}:")
+        console.print(f"  {escape(reply.text)}", highlight=False)
+    console.print(f"dry run: {len(report.would_post)} replies to post; add --live to post them")
+
+
+def _decide(settings: Settings, reply_ids: list[str], approve: bool) -> list[Reply]:
+    store = TicketStore(settings.tickets_db_url)
+    try:
+        return [store.decide_reply(reply_id, approve=approve) for reply_id in reply_ids]
+    finally:
+        store.close()
+
+
+def _publish(settings: Settings, replies: list[Reply]) -> None:
+    with producer(settings) as prod:
+        futures = [
+            prod.send(
+                settings.topic_replies,
+                key=reply.conversation_id.encode("utf-8"),
+                value=json.dumps(reply.to_dict(), ensure_ascii=False).encode("utf-8"),
+            )
+            for reply in replies
+        ]
+        prod.flush(timeout=FLUSH_TIMEOUT_S)
+        for future in futures:
+            future.get(timeout=FLUSH_TIMEOUT_S)

@@ -1,0 +1,188 @@
+"""`tweetcare tickets list|show|stats|close`: what the support team works from."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tweetcare.core.errors import UserError
+from tweetcare.core.settings import get_settings
+from tweetcare.tickets import Ticket, TicketStore
+from tweetcare.tickets.models import TICKET_STATUSES, utc
+
+app = typer.Typer(no_args_is_help=True, help="Support tickets opened by the stream.")
+TEXT_WIDTH = 60
+
+
+def _console() -> Console:
+    """Made per command, so the terminal width (COLUMNS) is read when it prints."""
+    return Console()
+
+
+def _store() -> TicketStore:
+    return TicketStore(get_settings().tickets_db_url)
+
+
+def _when(value: datetime | None) -> str:
+    return utc(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60:.0f} min"
+
+
+@app.command("list")
+def list_tickets(
+    status: Annotated[str | None, typer.Option(help="open, responded or closed")] = None,
+    team: Annotated[str | None, typer.Option(help="only this team's tickets")] = None,
+    priority: Annotated[str | None, typer.Option(help="urgent, high, normal or low")] = None,
+    category: Annotated[str | None, typer.Option(help="e.g. billing, delivery")] = None,
+    brand: Annotated[str | None, typer.Option(help="the brand's handle, without @")] = None,
+    limit: Annotated[int, typer.Option(help="most recently updated first")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """The latest tickets, optionally filtered."""
+    if status is not None and status not in TICKET_STATUSES:
+        raise UserError(f"unknown status {status!r}; one of: {', '.join(TICKET_STATUSES)}")
+    store = _store()
+    try:
+        tickets = store.list_tickets(
+            limit, status=status, team=team, priority=priority, category=category, brand=brand
+        )
+    finally:
+        store.close()
+    if as_json:
+        for ticket in tickets:
+            print(json.dumps(ticket.to_dict(), ensure_ascii=False))
+        return
+    table = Table(title=f"{len(tickets)} tickets")
+    columns = ("ticket", "status", "priority", "team", "category", "brand", "tweets")
+    for column in (*columns, "SLA due", "1st response", "text"):
+        table.add_column(column, overflow="fold")
+    for t in tickets:
+        table.add_row(
+            t.ticket_id,
+            t.status,
+            t.priority,
+            t.team,
+            t.category,
+            escape(t.brand or "-"),
+            str(t.tweet_count),
+            _when(t.sla_due_at),
+            _minutes(t.first_response_seconds),
+            escape(t.text[:TEXT_WIDTH]),
+        )
+    _console().print(table)
+
+
+@app.command("show")
+def show(ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")]) -> None:
+    """Everything about one ticket: routing, analysis, lineage, its thread and its reply."""
+    store = _store()
+    try:
+        ticket = store.get_ticket(ticket_id)
+        thread = store.thread_of(ticket.ticket_id)
+        replies = store.list_replies(ticket_id=ticket.ticket_id)
+    finally:
+        store.close()
+    console = _console()
+    console.print(_ticket_table(ticket))
+    if ticket.entities:
+        entities = Table(title="entities")
+        for column in ("label", "text", "span"):
+            entities.add_column(column)
+        for e in ticket.entities:
+            entities.add_row(e["label"], escape(e["text"]), f"{e['start']}-{e['end']}")
+        console.print(entities)
+    console.print(f"customer tweets: {', '.join(thread['customer_tweets'])}")
+    console.print(f"brand replies: {', '.join(thread['brand_replies']) or '-'}")
+    for reply in replies:
+        reasons = "; ".join(reply.gate_reasons) or "confident"
+        console.print(
+            escape(f"reply {reply.reply_id} [{reply.decision}] ({reasons}): {reply.text}")
+        )
+
+
+def _ticket_table(ticket: Ticket) -> Table:
+    table = Table(title=f"ticket {ticket.ticket_id}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    shown: dict[str, Any] = {
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "team": ticket.team,
+        "category": f"{ticket.category} ({_score(ticket.category_confidence)})",
+        "sentiment": f"{ticket.sentiment or '-'} ({_score(ticket.sentiment_score)})",
+        "brand": ticket.brand or "-",
+        "customer": ticket.customer_id,
+        "conversation": ticket.conversation_id,
+        "tweets": ticket.tweet_count,
+        "created": _when(ticket.created_at),
+        "updated": _when(ticket.updated_at),
+        "SLA due": _when(ticket.sla_due_at),
+        "first response": (
+            f"{_when(ticket.first_response_at)} ({_minutes(ticket.first_response_seconds)})"
+            if ticket.first_response_at
+            else "-"
+        ),
+        "models": ", ".join(f"{k} {v}" for k, v in sorted(ticket.models.items())) or "-",
+        "data version": ticket.data_version or "-",
+        "text": ticket.text,
+    }
+    for name, value in shown.items():
+        table.add_row(name, escape(str(value)))
+    return table
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+@app.command("stats")
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
+) -> None:
+    """Tickets by status, team, priority and category; first-response times; SLA breaches."""
+    store = _store()
+    try:
+        figures = store.ticket_stats()
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(figures, indent=2))
+        return
+    console = _console()
+    console.print(
+        f"tickets: {figures['tickets']}  responded: {figures['responded']}  "
+        f"SLA breached: {figures['sla_breached']}"
+    )
+    waits = figures["first_response_seconds"]
+    if waits:
+        console.print(
+            "first response: "
+            + ", ".join(f"{name} {_minutes(value)}" for name, value in waits.items())
+        )
+    for name in ("by_status", "by_priority", "by_team", "by_category", "replies"):
+        table = Table(title=name.removeprefix("by_"))
+        table.add_column(name.removeprefix("by_"))
+        table.add_column("tickets" if name != "replies" else "replies", justify="right")
+        for key, count in figures[name].items():
+            table.add_row(escape(key), str(count))
+        console.print(table)
+
+
+@app.command("close")
+def close(ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")]) -> None:
+    """Close a ticket (a new customer tweet in its thread reopens it)."""
+    store = _store()
+    try:
+        ticket = store.close_ticket(ticket_id)
+    finally:
+        store.close()
+    _console().print(f"{ticket.ticket_id} closed")

@@ -1,0 +1,120 @@
+"""What one tweet does to a ticket: open it, attach a follow-up, or record the brand's answer.
+
+Pure rules on ORM objects; the store decides when to call them and keeps them idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from tweetcare.core.schemas import Analysis, TweetMessage
+from tweetcare.tickets.models import (
+    AUTO,
+    OPEN,
+    RESPONDED,
+    Reply,
+    Ticket,
+    TicketResponse,
+    brand_of,
+    reply_id_for,
+    ticket_id_for,
+    utc,
+)
+from tweetcare.tickets.replies import ReplyTemplates, draft_reply
+from tweetcare.tickets.routing import RoutingRules
+
+
+def open_ticket(
+    tweet: TweetMessage,
+    analysis: Analysis,
+    when: datetime,
+    routing: RoutingRules,
+    batch_id: str | None,
+    data_version: str | None,
+) -> Ticket:
+    brand = brand_of(tweet.text)
+    category = routing.category_of(analysis)
+    priority = routing.priority_for(analysis, tweet.text)
+    return Ticket(
+        ticket_id=ticket_id_for(tweet.conversation_id),
+        conversation_id=tweet.conversation_id,
+        customer_id=tweet.author_id,
+        brand=brand,
+        category=category,
+        category_confidence=analysis.category_confidence,
+        team=routing.team_for(category, brand),
+        priority=priority,
+        sentiment=analysis.sentiment,
+        sentiment_score=analysis.sentiment_score,
+        entities=[e.model_dump() for e in analysis.entities],
+        status=OPEN,
+        text=analysis.masked_text,
+        first_tweet_id=tweet.tweet_id,
+        tweet_count=1,
+        created_at=when,
+        updated_at=when,
+        sla_due_at=routing.sla_due(priority, when),
+        models=dict(analysis.models),
+        data_version=data_version,
+        opened_in_batch=batch_id,
+    )
+
+
+def attach_follow_up(
+    ticket: Ticket, analysis: Analysis, when: datetime, routing: RoutingRules
+) -> None:
+    """A follow-up: counted, its entities kept, the ticket reopened and escalated if it must be."""
+    ticket.tweet_count += 1
+    ticket.updated_at = max(utc(ticket.updated_at), when)
+    known = {(e["label"], e["text"]) for e in ticket.entities}
+    new = [e.model_dump() for e in analysis.entities if (e.label, e.text) not in known]
+    if new:
+        ticket.entities = [*ticket.entities, *new]  # a new list, so the JSON column is saved
+    if ticket.status != OPEN:
+        ticket.status = OPEN  # the customer is waiting on the brand again
+        ticket.closed_at = None
+    if analysis.category is not None:
+        priority = routing.more_urgent(
+            ticket.priority, routing.priority_for(analysis, analysis.masked_text)
+        )
+        if priority != ticket.priority:
+            ticket.priority = priority
+            ticket.sla_due_at = routing.sla_due(priority, utc(ticket.created_at))
+
+
+def record_response(session: Session, ticket: Ticket, tweet_id: str, when: datetime) -> None:
+    """A brand reply in the thread: the ticket is answered; the first one sets the response time."""
+    session.add(TicketResponse(tweet_id=tweet_id, ticket_id=ticket.ticket_id, responded_at=when))
+    if ticket.first_response_at is None:
+        ticket.first_response_at = when
+        ticket.first_response_seconds = max((when - utc(ticket.created_at)).total_seconds(), 0.0)
+        ticket.first_response_tweet_id = tweet_id
+    if ticket.status == OPEN:
+        ticket.status = RESPONDED
+    ticket.updated_at = max(utc(ticket.updated_at), when)
+
+
+def draft_for(
+    ticket: Ticket,
+    analysis: Analysis,
+    templates: ReplyTemplates,
+    tweet_id: str,
+    now: datetime,
+    batch_id: str | None,
+) -> Reply:
+    draft = draft_reply(templates, analysis, ticket.category, ticket.priority, ticket.ticket_id)
+    return Reply(
+        reply_id=reply_id_for(ticket.ticket_id),
+        ticket_id=ticket.ticket_id,
+        conversation_id=ticket.conversation_id,
+        in_reply_to_tweet_id=tweet_id,
+        brand=ticket.brand,
+        text=draft.text,
+        decision=draft.decision,
+        gate_reasons=draft.reasons,
+        drafted_at=now,
+        decided_at=now if draft.decision == AUTO else None,
+        drafted_in_batch=batch_id,
+    )

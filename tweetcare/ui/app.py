@@ -1,0 +1,47 @@
+"""The agent console: `tweetcare ui`, or `streamlit run tweetcare/ui/app.py`.
+
+Configured by the same `TWEETCARE_*` settings as the rest (model server URL, ticket store URL,
+lake folder, MLflow URI); every page says which backend is down and how to start it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from pydantic import ValidationError
+
+from tweetcare.core.settings import get_settings
+from tweetcare.ui import live, models, queues, try_tweet
+from tweetcare.ui.components import page, status_sidebar
+
+PAGES = (
+    (try_tweet.render, "Try a tweet", "try", ":material/edit_note:"),
+    (queues.render, "Queues", "queues", ":material/inbox:"),
+    (live.render, "Live", "live", ":material/monitoring:"),
+    (models.render, "Models", "models", ":material/model_training:"),
+)
+
+
+def brief(err: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="tweetcare console", page_icon=":material/support_agent:", layout="wide"
+    )
+    try:
+        settings = get_settings()
+    except ValidationError as err:
+        st.error(f"A TWEETCARE_* setting is invalid: {brief(err)}")
+        st.stop()
+    pages = [
+        st.Page(page(render, settings), title=title, url_path=path, icon=icon, default=i == 0)
+        for i, (render, title, path, icon) in enumerate(PAGES)
+    ]
+    current = st.navigation(pages)
+    status_sidebar(settings)
+    current.run()
+
+
+if __name__ == "__main__":
+    main()

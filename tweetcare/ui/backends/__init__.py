@@ -1,0 +1,64 @@
+"""The console's reads and calls: the model server, the ticket store, the lake and MLflow.
+
+Every function here either returns plain records (dicts, frames, dataclasses from
+`tweetcare.ui.data`) or raises `BackendDown` naming the backend, where it was looked for and the
+command that starts it, so a page can say exactly that instead of showing a traceback.
+"""
+
+from tweetcare.ui.backends.errors import (
+    FILL_LAKE,
+    FILL_MLFLOW,
+    FILL_TICKET_STORE,
+    LAKE,
+    MLFLOW,
+    MODEL_SERVER,
+    START_MODEL_SERVER,
+    TICKET_STORE,
+    BackendDown,
+)
+from tweetcare.ui.backends.lake import read_lake, read_thread, tweets_folder
+from tweetcare.ui.backends.model_server import Answer, analyze, model_info
+from tweetcare.ui.backends.registry import (
+    DECISION_TAG,
+    EXPERIMENT,
+    PARENT_RUN_TAG,
+    REASON_TAG,
+    WINNER_TAG,
+    ModelsSnapshot,
+    latest_training_run,
+    read_models,
+)
+from tweetcare.ui.backends.status import BackendStatus, backend_statuses
+from tweetcare.ui.backends.store import open_store, read_batches, read_tickets, with_store
+
+__all__ = [
+    "DECISION_TAG",
+    "EXPERIMENT",
+    "FILL_LAKE",
+    "FILL_MLFLOW",
+    "FILL_TICKET_STORE",
+    "LAKE",
+    "MLFLOW",
+    "MODEL_SERVER",
+    "PARENT_RUN_TAG",
+    "REASON_TAG",
+    "START_MODEL_SERVER",
+    "TICKET_STORE",
+    "WINNER_TAG",
+    "Answer",
+    "BackendDown",
+    "BackendStatus",
+    "ModelsSnapshot",
+    "analyze",
+    "backend_statuses",
+    "latest_training_run",
+    "model_info",
+    "open_store",
+    "read_batches",
+    "read_lake",
+    "read_models",
+    "read_thread",
+    "read_tickets",
+    "tweets_folder",
+    "with_store",
+]

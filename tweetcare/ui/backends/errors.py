@@ -1,0 +1,26 @@
+"""Which backend is down, where it was looked for, and the command that starts it."""
+
+from __future__ import annotations
+
+MODEL_SERVER = "model server (BentoML)"
+TICKET_STORE = "ticket store"
+LAKE = "Parquet lake"
+MLFLOW = "MLflow"
+
+START_MODEL_SERVER = (
+    "start it with `tweetcare serve start` (it serves the registry's champion, so run "
+    "`dvc repro` first), or run `tweetcare demo`"
+)
+FILL_TICKET_STORE = (
+    "run `tweetcare demo` (or `tweetcare stream start` with Kafka and the model server running)"
+)
+FILL_LAKE = "the stream writes it: run `tweetcare demo` or `tweetcare stream start`"
+FILL_MLFLOW = "run `dvc repro` to train and register the models (`tweetcare demo` runs it)"
+
+
+class BackendDown(Exception):
+    """A backend is unreachable or empty; the message says which, where, and how to start it."""
+
+    def __init__(self, backend: str, where: str, detail: str, hint: str) -> None:
+        super().__init__(f"{backend} at {where}: {detail}")
+        self.backend, self.where, self.detail, self.hint = backend, where, detail, hint

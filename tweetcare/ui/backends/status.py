@@ -1,0 +1,60 @@
+"""One probe per backend for the sidebar: up or down, and how to start the ones that are down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tweetcare.core.settings import Settings
+from tweetcare.ui.backends.errors import (
+    FILL_LAKE,
+    LAKE,
+    MLFLOW,
+    MODEL_SERVER,
+    TICKET_STORE,
+    BackendDown,
+)
+from tweetcare.ui.backends.lake import tweets_folder
+from tweetcare.ui.backends.model_server import model_info
+from tweetcare.ui.backends.registry import require_tracking_store
+from tweetcare.ui.backends.store import with_store
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    backend: str
+    where: str
+    up: bool
+    detail: str
+    hint: str
+
+
+def backend_statuses(settings: Settings) -> list[BackendStatus]:
+    """A quick probe of every backend, for the sidebar: up or down, and how to start it."""
+    statuses = []
+    try:
+        info = model_info(settings)
+        detail = f"serving {info.get('name')} v{info.get('version')} (@{info.get('alias')})"
+        statuses.append(BackendStatus(MODEL_SERVER, settings.bento_url, True, detail, ""))
+    except BackendDown as err:
+        statuses.append(_down(err))
+    try:
+        counts = with_store(settings, lambda s: s.counts())
+        detail = f"{counts['tickets']} tickets"
+        statuses.append(BackendStatus(TICKET_STORE, settings.tickets_db_url, True, detail, ""))
+    except BackendDown as err:
+        statuses.append(_down(err))
+    folder = tweets_folder(settings)
+    lake_up = folder.exists() and any(folder.rglob("*.parquet"))
+    statuses.append(
+        BackendStatus(LAKE, str(folder), lake_up, "" if lake_up else "no files yet", FILL_LAKE)
+    )
+    try:
+        require_tracking_store(settings.mlflow_tracking_uri)
+        statuses.append(BackendStatus(MLFLOW, settings.mlflow_tracking_uri, True, "", ""))
+    except BackendDown as err:
+        statuses.append(_down(err))
+    return statuses
+
+
+def _down(err: BackendDown) -> BackendStatus:
+    return BackendStatus(err.backend, err.where, False, err.detail, err.hint)

@@ -1,0 +1,57 @@
+"""Streamlit pieces every page shares: the backend-down message, the guard, the status sidebar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from tweetcare.core.errors import UserError
+from tweetcare.core.settings import Settings
+from tweetcare.ui.backends import BackendDown, backend_statuses
+
+Render = Callable[[Settings], None]
+
+
+def show_down(err: BackendDown) -> None:
+    """Which backend, where it was looked for, and the command that starts it."""
+    st.error(
+        f"**{err.backend}** is not available at `{err.where}`: {err.detail}.  \n"
+        f"How to fix it: {err.hint}.",
+        icon=":material/power_off:",
+    )
+
+
+def guarded(render: Render, settings: Settings) -> None:
+    """Run a page; a missing backend or bad input becomes a message, never a traceback."""
+    try:
+        render(settings)
+    except BackendDown as err:
+        show_down(err)
+    except UserError as err:
+        st.warning(str(err))
+    except Exception as err:  # noqa: BLE001 - the page stays usable whatever a backend answers
+        st.error(f"This view failed: {type(err).__name__}: {err}")
+
+
+def page(render: Render, settings: Settings) -> Callable[[], None]:
+    """A zero-argument page function for `st.Page`, guarded."""
+
+    def run() -> None:
+        guarded(render, settings)
+
+    run.__name__ = render.__module__.rsplit(".", 1)[-1]
+    return run
+
+
+def status_sidebar(settings: Settings) -> None:
+    """Each backend, up or down, with the command that starts the ones that are down."""
+    with st.sidebar:
+        st.subheader("Backends")
+        for status in backend_statuses(settings):
+            mark = ":green[:material/check_circle:]" if status.up else ":red[:material/error:]"
+            st.markdown(f"{mark} **{status.backend}**  \n`{status.where}`")
+            if status.detail:
+                st.caption(status.detail)
+            if not status.up:
+                st.caption(status.hint)

@@ -1,0 +1,72 @@
+"""What the console's pages show, computed by pure functions from plain records.
+
+The backends hand over dicts and frames; everything here is deterministic given `now`, so the
+figures an agent reads (confidence, SLA countdown, tweets per second, response times) are unit
+tested without a browser, a model server or a database. One module per page.
+"""
+
+from tweetcare.ui.data.analysis import (
+    ANALYZE,
+    CLASSIFY,
+    AnalysisView,
+    analysis_view,
+    highlight_entities,
+    label_confidence,
+    ticket_decision,
+)
+from tweetcare.ui.data.durations import format_duration, parse_time, sla_text
+from tweetcare.ui.data.live import (
+    LiveTotals,
+    first_response_from_lake,
+    first_response_from_tickets,
+    live_timeline,
+    live_totals,
+)
+from tweetcare.ui.data.models import (
+    COMPARISON_METRICS,
+    RunRecord,
+    VersionRecord,
+    champion_explanation,
+    comparison_frame,
+)
+from tweetcare.ui.data.queues import (
+    FILTER_COLUMNS,
+    UNASSIGNED,
+    filter_options,
+    filter_queue,
+    priority_rank,
+    queue_frame,
+    queue_table,
+    queues_by_team,
+)
+
+__all__ = [
+    "ANALYZE",
+    "CLASSIFY",
+    "COMPARISON_METRICS",
+    "FILTER_COLUMNS",
+    "UNASSIGNED",
+    "AnalysisView",
+    "LiveTotals",
+    "RunRecord",
+    "VersionRecord",
+    "analysis_view",
+    "champion_explanation",
+    "comparison_frame",
+    "filter_options",
+    "filter_queue",
+    "first_response_from_lake",
+    "first_response_from_tickets",
+    "format_duration",
+    "highlight_entities",
+    "label_confidence",
+    "live_timeline",
+    "live_totals",
+    "parse_time",
+    "priority_rank",
+    "queue_frame",
+    "queue_table",
+    "queues_by_team",
+    "sla_text",
+    "ticket_decision",
+]

@@ -1,0 +1,180 @@
+"""Queues: open tickets per team, most urgent first, with filters, a detail view and approvals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from tweetcare.core.settings import Settings
+from tweetcare.tickets.models import PENDING
+from tweetcare.ui import backends, workflow
+from tweetcare.ui.config import CONFIG
+from tweetcare.ui.data import (
+    FILTER_COLUMNS,
+    filter_options,
+    filter_queue,
+    format_duration,
+    parse_time,
+    queue_frame,
+    queue_table,
+    queues_by_team,
+    sla_text,
+)
+
+DEFAULT_STATUS = "open"
+FLASH_KEY = "queues_flash"
+PENDING_MARK = "awaiting approval"
+
+
+def render(settings: Settings) -> None:
+    st.title("Queues")
+    if FLASH_KEY in st.session_state:
+        st.success(st.session_state.pop(FLASH_KEY))
+    tickets = backends.read_tickets(settings)
+    if not tickets:
+        st.info(f"The ticket store has no tickets yet: {backends.FILL_TICKET_STORE}.")
+        return
+    now = datetime.now(UTC)
+    frame = queue_frame(tickets, now, workflow.priority_levels(settings))
+    pending = workflow.pending_ticket_ids(settings)
+    frame["reply"] = frame["ticket_id"].map(lambda t: PENDING_MARK if t in pending else "")
+    shown = filter_queue(frame, filters(frame))
+    if st.toggle(f"Only replies awaiting approval ({len(pending)})", key="only_pending"):
+        shown = shown[shown["reply"] == PENDING_MARK]
+    st.caption(f"{len(shown)} of {len(frame)} tickets · as of {now:%H:%M:%S} UTC")
+    for team, rows in queues_by_team(shown):
+        st.subheader(f"{team} · {len(rows)}")
+        st.table(queue_table(rows, CONFIG.rows_per_queue, extra=["reply"]), hide_index=True)
+        if len(rows) > CONFIG.rows_per_queue:
+            st.caption(f"… and {len(rows) - CONFIG.rows_per_queue} more in this queue")
+    if shown.empty:
+        return
+    st.divider()
+    by_id = {t["ticket_id"]: t for t in tickets}
+    labels = {
+        row.ticket_id: f"{row.ticket_id} · {row.brand or '—'} · {row.priority or '—'} · {row.sla}"
+        for row in shown.itertuples()
+    }
+    chosen = st.selectbox("Open a ticket", list(labels), format_func=labels.__getitem__)
+    if chosen:
+        show_ticket(settings, by_id[chosen], now)
+
+
+def filters(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """One multiselect per filter that has values; status starts on `open`."""
+    options = filter_options(frame)
+    selected: dict[str, list[str]] = {}
+    for column, name in zip(st.columns(len(FILTER_COLUMNS)), FILTER_COLUMNS, strict=True):
+        values = options[name]
+        default = [DEFAULT_STATUS] if name == "status" and DEFAULT_STATUS in values else []
+        selected[name] = column.multiselect(
+            name.capitalize(),
+            values,
+            default=default,
+            key=f"filter_{name}",
+            placeholder="all" if values else "no values",
+            disabled=not values,
+        )
+    return selected
+
+
+def show_ticket(settings: Settings, ticket: dict[str, Any], now: datetime) -> None:
+    ticket_id = ticket["ticket_id"]
+    st.subheader(f"Ticket {ticket_id}")
+    created = parse_time(ticket.get("created_at"))
+    due = parse_time(ticket.get("sla_due_at"))
+    facts = {
+        "brand": ticket.get("brand"),
+        "team": ticket.get("team"),
+        "status": ticket.get("status"),
+        "priority": ticket.get("priority"),
+        "category": _with_score(ticket.get("category"), ticket.get("category_confidence"), "%"),
+        "sentiment": _with_score(ticket.get("sentiment"), ticket.get("sentiment_score"), "+"),
+        "age": format_duration((now - created).total_seconds()) if created else None,
+        "SLA": sla_text((due - now).total_seconds()) if due else None,
+    }
+    st.markdown(" · ".join(f"{name}: **{value}**" for name, value in facts.items() if value))
+    thread, entities, lineage = st.columns([3, 2, 2])
+    with thread:
+        st.markdown("**Conversation**")
+        show_thread(settings, ticket)
+    with entities:
+        st.markdown("**Entities**")
+        found = ticket.get("entities") or []
+        if found:
+            st.table(pd.DataFrame(found).reindex(columns=["label", "text"]), hide_index=True)
+        else:
+            st.caption("none recorded")
+    with lineage:
+        st.markdown("**Models that scored it**")
+        models = dict(ticket.get("models") or {})
+        if ticket.get("model_name"):  # tickets from before the analysis models
+            models[ticket["model_name"]] = str(ticket.get("model_version"))
+        if models:
+            st.table(
+                pd.DataFrame({"model": list(models), "version (run)": list(models.values())}),
+                hide_index=True,
+            )
+        else:
+            st.caption("none recorded")
+        if ticket.get("data_version"):
+            st.caption(f"data version `{ticket['data_version']}`")
+    show_reply(settings, ticket_id)
+
+
+def show_thread(settings: Settings, ticket: dict[str, Any]) -> None:
+    """The conversation from the lake; the ticket's own text when the lake has none of it."""
+    try:
+        thread = backends.read_thread(settings, ticket["conversation_id"])
+    except backends.BackendDown as err:
+        thread = pd.DataFrame()
+        st.caption(f"{err.backend}: {err.detail} ({err.hint}); showing the ticket's text")
+    if thread.empty:
+        with st.chat_message("user"):
+            st.text(ticket.get("text") or "")
+        return
+    for tweet in thread.itertuples():
+        with st.chat_message("user" if tweet.inbound else "assistant"):
+            when = parse_time(tweet.created_at)
+            st.caption(f"@{tweet.author_id} · {when:%Y-%m-%d %H:%M} UTC" if when else "")
+            st.text(tweet.text)
+
+
+def show_reply(settings: Settings, ticket_id: str) -> None:
+    st.markdown("**Drafted reply**")
+    reply = workflow.reply_of(settings, ticket_id)
+    if reply is None:
+        st.caption("no reply drafted for this ticket")
+        return
+    st.container(border=True).text(reply["text"])
+    decision = reply["decision"]
+    reasons = reply.get("gate_reasons") or []
+    st.caption(
+        f"decision: **{decision}**" + (f" · held because {'; '.join(reasons)}" if reasons else "")
+    )
+    if decision != PENDING:
+        return
+    approve, reject, _ = st.columns([1, 1, 4])
+    for column, label, verdict in (
+        (approve, "Approve reply", True),
+        (reject, "Reject reply", False),
+    ):
+        if column.button(
+            label, key=f"{label}_{ticket_id}", type="primary" if verdict else "secondary"
+        ):
+            decided = workflow.decide(settings, reply["reply_id"], verdict)
+            note = f"; {decided.note}" if decided.note else ""
+            message = f"Reply {decided.reply['reply_id']} {decided.reply['decision']}{note}."
+            st.session_state[FLASH_KEY] = message
+            st.rerun()
+
+
+def _with_score(value: Any, score: Any, style: str) -> str | None:
+    if value is None:
+        return None
+    if score is None:
+        return str(value)
+    return f"{value} ({score:.0%})" if style == "%" else f"{value} ({score:+.2f})"

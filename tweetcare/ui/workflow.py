@@ -1,0 +1,116 @@
+"""The ticket rules as the console uses them: preview routing and the drafted reply of a tweet,
+read a ticket's reply, and record an agent's approval or rejection.
+
+Everything goes through `tweetcare.tickets` (routing.yaml, replies.yaml, the store's approval
+queue), so the console decides nothing the stream would decide differently.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tweetcare.core.schemas import Analysis
+from tweetcare.core.settings import Settings
+from tweetcare.kafka.replay import FLUSH_TIMEOUT_S, producer
+from tweetcare.process import port_open
+from tweetcare.tickets.models import PENDING, Reply, brand_of, reply_id_for, ticket_id_for
+from tweetcare.tickets.replies import draft_reply, load_replies
+from tweetcare.tickets.routing import load_routing
+from tweetcare.ui.backends import with_store
+
+# the conversation id a previewed tweet's ticket number is derived from (it has no thread yet)
+PREVIEW_CONVERSATION = "console-preview:{text}"
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the stream would do with this tweet: route it, prioritise it, draft a reply."""
+
+    category: str
+    team: str
+    priority: str
+    sla_minutes: float
+    reply: str
+    decision: str
+    reasons: list[str]
+
+
+def preview(settings: Settings, analysis: Analysis, text: str) -> Preview | None:
+    """The ticket this tweet would open and its drafted reply; None when it opens none."""
+    if not analysis.needs_ticket:
+        return None
+    routing = load_routing(settings.routing_config)
+    templates = load_replies(settings.replies_config)
+    category = routing.category_of(analysis)
+    priority = routing.priority_for(analysis, text)
+    ticket_id = ticket_id_for(PREVIEW_CONVERSATION.format(text=text))
+    draft = draft_reply(templates, analysis, category, priority, ticket_id)
+    return Preview(
+        category=category,
+        team=routing.team_for(category, brand_of(text)),
+        priority=priority,
+        sla_minutes=routing.sla_minutes[priority],
+        reply=draft.text,
+        decision=draft.decision,
+        reasons=list(draft.reasons),
+    )
+
+
+def priority_levels(settings: Settings) -> list[str]:
+    """The routing rules' priorities, most urgent first (queues sort by them)."""
+    return list(load_routing(settings.routing_config).priority.levels)
+
+
+def reply_of(settings: Settings, ticket_id: str) -> dict[str, Any] | None:
+    """The drafted reply of a ticket (one per ticket), or None."""
+
+    def read(store: Any) -> dict[str, Any] | None:
+        with Session(store.engine) as session:
+            reply = session.get(Reply, reply_id_for(ticket_id))
+            return None if reply is None else reply.to_dict()
+
+    return with_store(settings, read)
+
+
+def pending_ticket_ids(settings: Settings) -> set[str]:
+    """Tickets whose reply waits for a person."""
+    return with_store(
+        settings,
+        lambda store: {r.ticket_id for r in store.list_replies(PENDING, limit=1_000_000)},
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    reply: dict[str, Any]
+    # where an approved reply was announced, or why it was not (empty for a rejection)
+    note: str
+
+
+def decide(settings: Settings, reply_id: str, approve: bool) -> Decision:
+    """Approve or reject a pending reply (the store refuses a second decision: UserError).
+
+    An approved reply is published to the `replies` topic like the gate's automatic ones, as
+    `tweetcare replies approve` does; with no broker it stays approved in the store, where
+    `tweetcare replies post` finds it.
+    """
+    reply = with_store(settings, lambda store: store.decide_reply(reply_id, approve).to_dict())
+    if not approve:
+        return Decision(reply, "")
+    if not port_open(settings.kafka_host, settings.kafka_port):
+        return Decision(
+            reply,
+            f"not published to `{settings.topic_replies}`: no Kafka broker at "
+            f"{settings.kafka_bootstrap} (`tweetcare kafka start`)",
+        )
+    with producer(settings) as kafka:
+        kafka.send(
+            settings.topic_replies,
+            key=reply["conversation_id"].encode("utf-8"),
+            value=json.dumps(reply, ensure_ascii=False).encode("utf-8"),
+        ).get(timeout=FLUSH_TIMEOUT_S)
+    return Decision(reply, f"published to `{settings.topic_replies}`")
