@@ -5,9 +5,11 @@ Scores the `@champion` versions of tweet-sentiment, tweet-category and tweet-ent
 MLflow registry (the same pyfuncs the server loads) on freshly generated tweets with a seed the
 pipeline never trained on. With --real, the category model and the keyword rule also run on a
 real twcs file; with --real-labels (tweet_id,category; no tweet text), both are scored on it.
+With --url, the running server's /analyze is timed end to end on the generated tweets.
 
     .venv/bin/python benchmarks/analysis.py [--rows 6000] [--seed 2024]
         [--real /work/shared/data/twcs_sample_1k.csv --real-labels benchmarks/real_categories.csv]
+        [--url http://127.0.0.1:3000]
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import mlflow
 import pandas as pd
 
@@ -33,6 +37,8 @@ from tweetcare.core.settings import get_settings
 from tweetcare.data.generator import generate
 
 THROUGHPUT_BATCH = 64
+HTTP_CLIENTS = 4  # concurrent callers, like several stream micro-batches at once
+HTTP_TEXTS = 512
 EXAMPLES = 8
 
 
@@ -181,6 +187,28 @@ def on_real(models: dict[str, Any], path: Path, labels: Path | None, rule: Keywo
     )
 
 
+def over_http(url: str, seed: int) -> None:
+    """Tweets/s through the server's /analyze: inbound for all, the analysis for customers."""
+    tweets, _ = generate(HTTP_TEXTS, seed)
+    texts = tweets["text"].tolist()
+    pieces = [texts[i : i + THROUGHPUT_BATCH] for i in range(0, len(texts), THROUGHPUT_BATCH)]
+    with httpx.Client(timeout=600) as client:
+        client.post(f"{url}/analyze", json={"texts": texts[:8]}).raise_for_status()  # warm up
+        start = time.perf_counter()
+        with ThreadPoolExecutor(HTTP_CLIENTS) as pool:
+            answers = list(
+                pool.map(lambda p: client.post(f"{url}/analyze", json={"texts": p}), pieces)
+            )
+        elapsed = time.perf_counter() - start
+    for answer in answers:
+        answer.raise_for_status()
+    customers = sum(a["inbound"] for answer in answers for a in answer.json())
+    print(
+        f"/analyze at {url}: {len(texts) / elapsed:.0f} tweets/s ({customers} of {len(texts)} "
+        f"were customer tweets; {HTTP_CLIENTS} clients, {THROUGHPUT_BATCH} texts per request)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -191,8 +219,11 @@ def main() -> None:
     )
     parser.add_argument("--real", type=Path, help="a real twcs.csv (no labels needed)")
     parser.add_argument("--real-labels", type=Path, help="tweet_id,category hand labels")
+    parser.add_argument("--url", help="a running model server to time /analyze on")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.url:
+        over_http(args.url, args.seed)
     models = load_champions()
     rule = KeywordRule.from_taxonomy(load_taxonomy())
     if args.rows > 0:

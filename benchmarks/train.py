@@ -23,7 +23,8 @@ from rich.table import Table
 from pipelines.train import TrainResult, train
 from tweetcare.core.params import DEFAULT_PARAMS, TrainParams, load_params
 
-console = Console()
+# wide enough for the whole table when piped to a file or a narrow terminal
+console = Console(width=150)
 COLUMNS = (
     ("train_seconds", "train s", "{:.1f}"),
     ("test_accuracy", "test acc", "{:.4f}"),

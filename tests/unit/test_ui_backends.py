@@ -108,11 +108,18 @@ def test_analysis_models_missing_falls_back_and_says_why(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     body = {"label": "inbound", "inbound": True, "probability": 0.8, "inbound_probability": 0.8}
-    missing = {"error": "no model registered as tweet-sentiment@champion (stage train_analysis)"}
-    routes = {"/analyze": httpx.Response(503, json=missing)}
+    why = "no model registered as tweet-sentiment@champion (stage train_analysis)"
+    hidden = {"error": "An unexpected error has occurred, please check the server log."}
+    routes = {"/analyze": httpx.Response(503, json=hidden)}
     fake_server(monkeypatch, routes | {"/classify": httpx.Response(200, json=[body])})
+    info = {"name": "tweet-inbound", "version": "1", "analyze_unavailable": why}
+    monkeypatch.setattr(
+        httpx,
+        "get",
+        lambda url, **_: httpx.Response(200, json=info, request=httpx.Request("GET", url)),
+    )
     answer = backends.analyze(settings_for(None, tmp_path), "x")
-    assert answer.endpoint == CLASSIFY and "tweet-sentiment@champion" in answer.note
+    assert (answer.endpoint, answer.note) == (CLASSIFY, why)  # /model_info says why
 
 
 def test_refused_text_and_server_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

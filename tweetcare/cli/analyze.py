@@ -153,8 +153,7 @@ def analyze(
             else:
                 show_one(text, analysis, console)
             return
-        assert csv is not None
-        rows = read_rows(csv, limit)
+        rows = read_rows(csv, limit) if csv is not None else pd.DataFrame()
         if as_json:
             for tweet_id, _, analysis in analyze_rows(rows, settings, client):
                 sys.stdout.write(json_line(tweet_id, analysis) + "\n")

@@ -31,6 +31,8 @@ from tweetcare.kafka.replay import publish_raw, replay
 from tweetcare.kafka.topics import ensure_topics
 from tweetcare.summary import Summary, collect_summary, consumed_messages
 from tweetcare.tickets import TicketStore
+from tweetcare.ui.config import DEFAULT_PORT
+from tweetcare.ui.launcher import console_url
 
 console = Console()
 
@@ -177,3 +179,7 @@ def demo(
     report(summary)
     report_tickets(settings)
     console.print(f"demo finished in {time.monotonic() - started:.0f}s")
+    console.print(
+        f"agent console: `tweetcare serve start && tweetcare ui`, then open "
+        f"{console_url(DEFAULT_PORT)}"
+    )

@@ -15,6 +15,8 @@ from tweetcare.ui.data import ANALYZE, CLASSIFY
 
 # /analyze answers these when the server predates it (404, 405) or lacks its models (503)
 ANALYZE_FALLBACK_CODES = (404, 405, 503)
+# where /model_info says why /analyze answers 503
+ANALYZE_UNAVAILABLE_KEY = "analyze_unavailable"
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ def analyze(settings: Settings, text: str, timeout: float = CONFIG.http_timeout_
     for endpoint in (ANALYZE, CLASSIFY):
         response = _post(settings, f"/{endpoint}", {"texts": [text]}, timeout)
         if endpoint == ANALYZE and response.status_code in ANALYZE_FALLBACK_CODES:
-            note = _error_text(response)
+            note = _unavailable_reason(settings) or _error_text(response)
             continue
         if 400 <= response.status_code < 500:
             raise UserError(f"the model server refused the text: {_error_text(response)}")
@@ -80,3 +82,11 @@ def _error_text(response: httpx.Response) -> str:
         return f"HTTP {response.status_code}: {response.text[:200]}"
     message = body.get("error") or body.get("detail") if isinstance(body, dict) else None
     return f"HTTP {response.status_code}: {message or str(body)[:200]}"
+
+
+def _unavailable_reason(settings: Settings) -> str:
+    """Why /analyze cannot answer, as /model_info reports it (BentoML hides 5xx messages)."""
+    try:
+        return str(model_info(settings).get(ANALYZE_UNAVAILABLE_KEY) or "")
+    except BackendDown:
+        return ""

@@ -14,7 +14,7 @@ from tweetcare.ui.backends.errors import (
     BackendDown,
 )
 from tweetcare.ui.backends.lake import tweets_folder
-from tweetcare.ui.backends.model_server import model_info
+from tweetcare.ui.backends.model_server import ANALYZE_UNAVAILABLE_KEY, model_info
 from tweetcare.ui.backends.registry import require_tracking_store
 from tweetcare.ui.backends.store import with_store
 
@@ -34,6 +34,8 @@ def backend_statuses(settings: Settings) -> list[BackendStatus]:
     try:
         info = model_info(settings)
         detail = f"serving {info.get('name')} v{info.get('version')} (@{info.get('alias')})"
+        if info.get(ANALYZE_UNAVAILABLE_KEY):
+            detail += f"; /analyze unavailable: {info[ANALYZE_UNAVAILABLE_KEY]}"
         statuses.append(BackendStatus(MODEL_SERVER, settings.bento_url, True, detail, ""))
     except BackendDown as err:
         statuses.append(_down(err))
