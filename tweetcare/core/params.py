@@ -159,7 +159,7 @@ class AnalysisParams(BaseModel):
     eval_sample: int = 500
     encoder: EncoderParams = Field(default_factory=EncoderParams)
     category_C: float = 16.0
-    flags_C: float = 4.0
+    flags_C: float = 16.0
     # the trained sentiment model: TF-IDF word + character n-grams and logistic regression
     sentiment_C: float = 4.0
     sentiment_max_features: int = 50000
