@@ -188,7 +188,7 @@ def test_tweets_flow_through_kafka_spark_and_bentoml_to_tickets_and_the_lake(
         "missing fields",
         "not a JSON object",
         "not UTF-8",
-        "unparsable created_at",
+        "bad inbound",
     ):
         assert expected.lower() in reasons.lower(), reasons
 
