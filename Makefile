@@ -64,4 +64,4 @@ lint: install ## ruff check and format check
 
 clean: ## stop services and remove generated state (keeps .venv and .jars)
 	-$(VENV)/bin/tweetcare stream stop; $(VENV)/bin/tweetcare serve stop; $(VENV)/bin/tweetcare kafka stop
-	rm -rf .tweetcare lake tickets.db artifacts metrics reports
+	rm -rf .tweetcare lake tickets.db artifacts metrics plots reports
