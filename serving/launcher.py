@@ -33,6 +33,18 @@ def is_ready(settings: Settings) -> bool:
         return False
 
 
+def prepare_registry(tracking_uri: str) -> None:
+    """Create or migrate the registry's schema here, once, before the server starts.
+
+    The server's services open the registry at the same moment; on a database that does not
+    exist yet they would race to run MLflow's migrations and one would crash on the other's
+    half-made tables, hiding the clear "no model registered" message.
+    """
+    from mlflow.tracking import MlflowClient
+
+    MlflowClient(tracking_uri=tracking_uri).search_registered_models(max_results=1)
+
+
 def start_server(
     settings: Settings,
     extra_env: Mapping[str, str] | None = None,
@@ -49,6 +61,8 @@ def start_server(
     # every setting travels, so the server agrees with its parent on registry, names, limits
     env = {**settings.to_env(), **(extra_env or {})}
     service = server(settings)
+    if not service.is_running():
+        prepare_registry(settings.mlflow_tracking_uri)
     service.start(command, env=env, cwd=REPO_ROOT)
     service.wait_until(lambda: is_ready(settings), timeout, "ready")
 
