@@ -42,6 +42,9 @@ class Service:
             return None
         if _alive(pid):
             return pid
+        # the leader died on its own (e.g. a server whose model failed to load): its workers
+        # would live on as orphans in its process group, so they go with it
+        _signal_group(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return None
 
