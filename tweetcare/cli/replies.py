@@ -12,9 +12,9 @@ from rich.table import Table
 
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings, get_settings
-from tweetcare.kafka.replay import FLUSH_TIMEOUT_S, producer
 from tweetcare.process import port_open
 from tweetcare.tickets import Reply, TicketStore
+from tweetcare.tickets.announce import publish_replies
 from tweetcare.tickets.models import PENDING
 from tweetcare.tickets.poster import post_replies
 
@@ -118,15 +118,4 @@ def _decide(settings: Settings, reply_ids: list[str], approve: bool) -> list[Rep
 
 
 def _publish(settings: Settings, replies: list[Reply]) -> None:
-    with producer(settings) as prod:
-        futures = [
-            prod.send(
-                settings.topic_replies,
-                key=reply.conversation_id.encode("utf-8"),
-                value=json.dumps(reply.to_dict(), ensure_ascii=False).encode("utf-8"),
-            )
-            for reply in replies
-        ]
-        prod.flush(timeout=FLUSH_TIMEOUT_S)
-        for future in futures:
-            future.get(timeout=FLUSH_TIMEOUT_S)
+    publish_replies(settings, [reply.to_dict() for reply in replies])

@@ -7,7 +7,6 @@ queue), so the console decides nothing the stream would decide differently.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from tweetcare.core.schemas import Analysis
 from tweetcare.core.settings import Settings
-from tweetcare.kafka.replay import FLUSH_TIMEOUT_S, producer
 from tweetcare.process import port_open
+from tweetcare.tickets.announce import publish_replies
 from tweetcare.tickets.models import PENDING, Reply, brand_of, reply_id_for, ticket_id_for
 from tweetcare.tickets.replies import draft_reply, load_replies
 from tweetcare.tickets.routing import load_routing
@@ -107,10 +106,5 @@ def decide(settings: Settings, reply_id: str, approve: bool) -> Decision:
             f"not published to `{settings.topic_replies}`: no Kafka broker at "
             f"{settings.kafka_bootstrap} (`tweetcare kafka start`)",
         )
-    with producer(settings) as kafka:
-        kafka.send(
-            settings.topic_replies,
-            key=reply["conversation_id"].encode("utf-8"),
-            value=json.dumps(reply, ensure_ascii=False).encode("utf-8"),
-        ).get(timeout=FLUSH_TIMEOUT_S)
+    publish_replies(settings, [reply])
     return Decision(reply, f"published to `{settings.topic_replies}`")
