@@ -6,7 +6,9 @@ Endpoints, ports and state locations live here so that the CLI, the demo, the te
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,7 +22,17 @@ class Settings(BaseSettings):
     # JVM classpaths resolved from Maven Central by `make jars`
     jars_dir: Path = Path(".jars")
 
-    # Kafka (single KRaft node on loopback)
+    # Kafka: an existing cluster by its bootstrap list, else the single local KRaft node below
+    kafka_bootstrap_servers: str = Field(
+        default="", description="host1:9092,host2:9092; empty: the local broker at host:port"
+    )
+    # extra kafka-python client options as JSON, e.g. {"security_protocol": "SASL_SSL",
+    # "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": "care"}; secrets come from
+    # TWEETCARE_KAFKA_SASL_PASSWORD / TWEETCARE_KAFKA_SSL_PASSWORD, never from this JSON
+    kafka_client_config: dict[str, Any] = Field(default_factory=dict)
+    kafka_sasl_password: str = Field(default="", repr=False)
+    kafka_ssl_password: str = Field(default="", repr=False)
+    topic_replication_factor: int = 1
     kafka_host: str = "127.0.0.1"
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
@@ -34,7 +46,9 @@ class Settings(BaseSettings):
     # model server
     bento_host: str = "127.0.0.1"
     bento_port: int = 3000
-    classify_max_texts: int = Field(default=1024, description="largest list one /classify call takes")
+    classify_max_texts: int = Field(
+        default=1024, description="largest list one /classify call takes"
+    )
     classify_max_chars: int = Field(default=2000, description="longest text /classify accepts")
 
     # model registry
@@ -42,9 +56,23 @@ class Settings(BaseSettings):
     model_name: str = "tweet-inbound"
     model_alias: str = "champion"
 
+    # Spark: `local[2]` on this machine, `spark://host:7077` for a standalone cluster; extra
+    # Spark conf as JSON, e.g. {"spark.executor.memory": "2g"}
+    spark_master: str = "local[2]"
+    spark_conf: dict[str, str] = Field(default_factory=dict)
+
     # outputs of the stream
     tickets_db_url: str = "sqlite:///tickets.db"
     lake_dir: Path = Path("lake")
+    # the lake and the stream's checkpoint as URIs (file://, s3a://); empty: lake_dir and
+    # state_dir/checkpoints/stream on the local disk
+    lake_uri: str = ""
+    checkpoint_uri: str = ""
+    # an S3 API endpoint (AWS when empty) and its credentials, for s3a:// locations
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    aws_access_key_id: str = Field(default="", repr=False)
+    aws_secret_access_key: str = Field(default="", repr=False)
     max_offsets_per_trigger: int = 2000
     trigger_seconds: float = 2.0
 
@@ -59,7 +87,47 @@ class Settings(BaseSettings):
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.kafka_host}:{self.kafka_port}"
+        return self.kafka_bootstrap_servers or f"{self.kafka_host}:{self.kafka_port}"
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Keyword arguments every kafka-python client (producer, consumer, admin) takes."""
+        options: dict[str, Any] = {"bootstrap_servers": self.kafka_bootstrap.split(",")}
+        options.update(self.kafka_client_config)
+        if self.kafka_sasl_password:
+            options["sasl_plain_password"] = self.kafka_sasl_password
+        if self.kafka_ssl_password:
+            options["ssl_password"] = self.kafka_ssl_password
+        return options
+
+    def spark_kafka_options(self) -> dict[str, str]:
+        """The same connection for Spark's Kafka source and sink (`kafka.`-prefixed Java keys)."""
+        options = {"kafka.bootstrap.servers": self.kafka_bootstrap}
+        for key, value in self.kafka_client_config.items():
+            options[f"kafka.{key.replace('_', '.')}"] = str(value)
+        if self.kafka_sasl_password:
+            user = self.kafka_client_config.get("sasl_plain_username", "")
+            mechanism = str(self.kafka_client_config.get("sasl_mechanism", "PLAIN")).upper()
+            module = (
+                "org.apache.kafka.common.security.scram.ScramLoginModule"
+                if mechanism.startswith("SCRAM")
+                else "org.apache.kafka.common.security.plain.PlainLoginModule"
+            )
+            options.pop("kafka.sasl.plain.username", None)
+            options["kafka.sasl.jaas.config"] = (
+                f'{module} required username="{user}" password="{self.kafka_sasl_password}";'
+            )
+        if self.kafka_ssl_password:
+            options["kafka.ssl.key.password"] = self.kafka_ssl_password
+        return options
+
+    @property
+    def lake_location(self) -> str:
+        """Where the lake lives, as a URI or an absolute local path."""
+        return self.lake_uri or str(self.lake_dir.resolve())
+
+    @property
+    def checkpoint_location(self) -> str:
+        return self.checkpoint_uri or str(self.checkpoint_dir.resolve())
 
     @property
     def bento_url(self) -> str:
@@ -78,9 +146,17 @@ class Settings(BaseSettings):
         bentoml serve) sees exactly what its parent was configured with, from any directory."""
         prefix = self.model_config.get("env_prefix", "")
         return {
-            f"{prefix}{name}".upper(): str(value.resolve() if isinstance(value, Path) else value)
+            f"{prefix}{name}".upper(): _env_value(value)
             for name, value in self.model_dump().items()
         }
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, Path):
+        return str(value.resolve())
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
 
 
 def get_settings() -> Settings:
