@@ -14,6 +14,7 @@ from rich.console import Console
 from tweetcare.cli import analyze as analyze_cli
 from tweetcare.cli import data, demo, kafka, replay, serve, stream
 from tweetcare.cli import evaluate as evaluate_cli
+from tweetcare.cli import monitor as monitor_cli
 from tweetcare.cli import replies as replies_cli
 from tweetcare.cli import tickets as tickets_cli
 from tweetcare.cli import train as train_cli
@@ -32,6 +33,7 @@ app.add_typer(serve.app, name="serve")
 app.add_typer(stream.app, name="stream")
 app.add_typer(tickets_cli.app, name="tickets")
 app.add_typer(replies_cli.app, name="replies")
+app.add_typer(monitor_cli.app, name="monitor")
 app.command("replay")(replay.replay)
 app.command("demo")(demo.demo)
 app.command("analyze")(analyze_cli.analyze)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     topic_dlq: str = "tweets-dlq"
     topic_partitions: int = 3
 
+    # monitoring: drift breaches and escalation alerts (tweetcare.monitoring) go to this topic
+    topic_alerts: str = "alerts"
+
     # model server
     bento_host: str = "127.0.0.1"
     bento_port: int = 3000
@@ -139,7 +142,13 @@ class Settings(BaseSettings):
 
     @property
     def all_topics(self) -> list[str]:
-        return [self.topic_tweets, self.topic_tickets, self.topic_replies, self.topic_dlq]
+        return [
+            self.topic_tweets,
+            self.topic_tickets,
+            self.topic_replies,
+            self.topic_dlq,
+            self.topic_alerts,
+        ]
 
     def to_env(self) -> dict[str, str]:
         """These settings as TWEETCARE_* variables, so a child process (spark-submit,

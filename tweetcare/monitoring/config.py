@@ -1,0 +1,82 @@
+"""The `monitor:` block of params.yaml, typed: windows, drift thresholds, alert rules."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+
+from tweetcare.core.errors import UserError
+from tweetcare.core.params import DEFAULT_PARAMS
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str | timedelta) -> timedelta:
+    """`15m`, `90s`, `2h`, `1d` as a timedelta; UserError on anything else."""
+    if isinstance(text, timedelta):
+        return text
+    match = _DURATION.match(str(text))
+    if not match or float(match.group(1)) <= 0:
+        raise UserError(f"bad duration {text!r}: use a number and s, m, h or d, e.g. 15m")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+class DriftRule(BaseModel):
+    """An Evidently drift method (`psi`, `wasserstein`, `abs_text_content_drift`, ...) and the
+    threshold it flags at."""
+
+    method: str
+    threshold: float
+
+
+class QualityParams(BaseModel):
+    max_dead_letter_rate: float = 0.05
+    max_missing_share: float = 0.02
+    required: list[str] = Field(default_factory=lambda: ["tweet_id", "text"])
+
+
+class EscalationParams(BaseModel):
+    window: timedelta = timedelta(minutes=5)
+    history: int = 12
+    k: float = 3.0
+    min_std: float = 1.0
+    min_count: dict[str, int] = Field(
+        default_factory=lambda: {"complaints": 15, "outage": 8, "viral_thread": 10}
+    )
+    complaint_categories: list[str] = Field(default_factory=list)
+    outage_categories: list[str] = Field(default_factory=lambda: ["technical"])
+    outage_words: list[str] = Field(default_factory=lambda: ["outage", "down"])
+    incident_ttl: timedelta = timedelta(minutes=60)
+    max_tweet_ids: int = 200
+
+    _durations = field_validator("window", "incident_ttl", mode="before")(parse_duration)
+
+
+class MonitorParams(BaseModel):
+    time_column: str = "processed_at"
+    window: timedelta = timedelta(minutes=15)
+    min_rows: int = 200
+    reference: Path | None = Path("artifacts/features/train.parquet")
+    max_reference_rows: int = 5000
+    seed: int = 42
+    drift: dict[str, DriftRule] = Field(default_factory=dict)
+    quality: QualityParams = Field(default_factory=QualityParams)
+    escalation: EscalationParams = Field(default_factory=EscalationParams)
+
+    _window = field_validator("window", mode="before")(parse_duration)
+
+
+def load_monitor_params(path: Path = DEFAULT_PARAMS) -> MonitorParams:
+    """The `monitor:` block of `path`; UserError when the file or the block is missing."""
+    if not path.exists():
+        raise UserError(f"{path} not found: run from the project root or pass --params")
+    raw: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    if "monitor" not in raw:
+        raise UserError(f"{path} has no `monitor:` block: see the README section Monitoring")
+    return MonitorParams.model_validate(raw["monitor"])
