@@ -8,6 +8,7 @@ quality figure above its limit.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,9 +85,13 @@ def compare(
     metrics += [MissingValueCount(column=c) for c in required]
     results: list[MetricResult] = []
     if metrics:
-        snapshot = Report(metrics, include_tests=True).run(
-            _dataset(current, columns, required), _dataset(reference, columns, required)
-        )
+        with warnings.catch_warnings():
+            # Evidently's own pandas deprecations and its text classifier's early stop (the
+            # score still counts) are not the monitor's to fix
+            warnings.simplefilter("ignore")
+            snapshot = Report(metrics, include_tests=True).run(
+                _dataset(current, columns, required), _dataset(reference, columns, required)
+            )
         results = _read(snapshot.dict(), params)
         if html is not None:
             html.parent.mkdir(parents=True, exist_ok=True)

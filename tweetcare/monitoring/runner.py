@@ -9,7 +9,6 @@ lake's `monitoring` table and publishes breaches and escalations to the `alerts`
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,13 +121,10 @@ def _compare(
         references.append(("training", training))
     if len(previous) >= params.min_rows:
         references.append(("previous", monitored_frame(previous)))
-    with warnings.catch_warnings():
-        # Evidently's text-drift classifier stops early on small windows; the score still counts
-        warnings.simplefilter("ignore")
-        return [
-            compare(frame, now, params, name, dead_letters, out / f"vs_{name}.html")
-            for name, frame in references
-        ]
+    return [
+        compare(frame, now, params, name, dead_letters, out / f"vs_{name}.html")
+        for name, frame in references
+    ]
 
 
 def _training_reference(params: MonitorParams) -> pd.DataFrame | None:

@@ -10,6 +10,7 @@ drawn from fixed Beta distributions, and the rows are laid on an even timeline f
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -152,7 +153,9 @@ def _languages(text: pd.Series, flag: pd.Series) -> list[str]:
     from langdetect import DetectorFactory, detect
 
     DetectorFactory.seed = 0
-    return [detect(t) if f == "not_english" else "en" for t, f in zip(text, flag, strict=True)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # langdetect reads its profiles so
+        return [detect(t) if f == "not_english" else "en" for t, f in zip(text, flag, strict=True)]
 
 
 def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
