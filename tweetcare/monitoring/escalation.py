@@ -3,8 +3,8 @@
 Customer tweets are counted per key in fixed windows: complaints per brand and category and per
 category alone (many similar complaints), technical complaints with outage words per brand (an
 outage), tweets per conversation (a viral thread). A key alerts when its count in the last
-window is at least the kind's minimum and above mean + k * max(std, min_std) of its counts in
-the `history` windows before (zero where it had none): a rolling baseline, so a brand that is
+window is at least the kind's minimum and above mean + k * max(std, sqrt(mean), min_std) of its
+counts in the `history` windows before (zero where it had none): a rolling baseline, so a brand that is
 always busy does not alert for being busy.
 """
 
@@ -108,7 +108,10 @@ def _spikes(
     counts = counts.reindex(columns=range(params.history + 1), fill_value=0).fillna(0)
     history = counts.loc[:, 1:]
     mean, std = history.mean(axis=1), history.std(axis=1, ddof=0).fillna(0.0)
-    threshold = mean + params.k * np.maximum(std, params.min_std)
+    # counts are at least as noisy as a Poisson count (std = sqrt(mean)): twelve quiet windows
+    # can understate the spread of a busy key
+    spread = np.maximum(np.maximum(std, np.sqrt(mean)), params.min_std)
+    threshold = mean + params.k * spread
     now = counts[0]
     hit = (now >= params.min_count.get(kind, 1)) & (now > threshold)
     out = []
