@@ -16,13 +16,16 @@ DEFAULT_MODEL_URI = "models:/tweet-inbound@champion"
 
 
 def evaluate(
-    data: Annotated[Path, typer.Option(help="labelled twcs-format CSV (or a split parquet)")],
+    data: Annotated[
+        Path,
+        typer.Option("--input", "-i", help="labelled twcs-format CSV (or a split parquet)"),
+    ],
     model_uri: Annotated[
         str, typer.Option(help="any MLflow model URI: models:/name@alias, models:/name/3, runs:/…")
     ] = DEFAULT_MODEL_URI,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Score MODEL_URI on DATA through its pyfunc (raw text in, as served)."""
+    """Score --model-uri on --input through its pyfunc (raw text in, as served)."""
     import mlflow  # heavy: loaded only when evaluating
 
     from pipelines.evaluate import evaluate_model, load_model, read_labelled
