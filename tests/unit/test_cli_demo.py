@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tweetcare.cli.demo import demo_settings, reset_demo_state
+from tweetcare.cli.demo import demo_settings, registry_lost, reset_demo_state
 from tweetcare.core.settings import Settings
 
 
@@ -35,3 +35,15 @@ def test_a_fresh_demo_clears_only_its_folder(
 
     assert all(path.exists() for path in mine)
     assert not Path(".tweetcare/demo").exists()
+
+
+def test_a_deleted_registry_is_noticed_from_the_lock(tmp_path: Path) -> None:
+    lock = tmp_path / "dvc.lock"
+    db = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    assert not registry_lost(uri, lock)  # nothing ran yet
+    lock.write_text("schema: '2.0'\nstages:\n  register:\n    cmd: python -m pipelines.register\n")
+    assert registry_lost(uri, lock)  # registered once, registry gone since
+    db.write_bytes(b"")
+    assert not registry_lost(uri, lock)
+    assert not registry_lost("http://127.0.0.1:5000", lock)  # a server's registry is its own

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -85,11 +86,32 @@ def demo_settings(settings: Settings, state_dir: Path) -> Settings:
     )
 
 
-def run_pipeline() -> None:
+# the stages that write into the MLflow registry; DVC cannot see a deleted mlflow.db
+REGISTERING_STAGES = ("train", "train_analysis")
+
+
+def registry_lost(tracking_uri: str, lock: Path = Path("dvc.lock")) -> bool:
+    """True when dvc.lock says the models were registered but the sqlite registry is gone."""
+    if not tracking_uri.startswith("sqlite:///") or not lock.is_file():
+        return False
+    stages = yaml.safe_load(lock.read_text()).get("stages", {})
+    db = Path(tracking_uri.removeprefix("sqlite:///"))
+    return "register" in stages and not db.exists()
+
+
+def run_pipeline(settings: Settings) -> None:
     console.rule("dvc repro")
-    result = subprocess.run(["dvc", "repro"], env=venv_env(), check=False)
-    if result.returncode != 0:
-        raise UserError("`dvc repro` failed (see its output above)")
+    commands = [["dvc", "repro"]]
+    if registry_lost(settings.mlflow_tracking_uri):
+        console.print(
+            f"{settings.mlflow_tracking_uri} is gone: retraining and registering again "
+            f"(`dvc repro -sf` {', '.join(REGISTERING_STAGES)}, then `dvc repro`)"
+        )
+        commands = [["dvc", "repro", "-sf", stage] for stage in REGISTERING_STAGES] + commands
+    for command in commands:
+        result = subprocess.run(command, env=venv_env(), check=False)
+        if result.returncode != 0:
+            raise UserError(f"`{' '.join(command)}` failed (see its output above)")
 
 
 def reset_demo_state(settings: Settings) -> None:
@@ -192,7 +214,7 @@ def demo(
     console.print(f"demo state (broker, lake, tickets, logs): [bold]{state_dir}[/]")
     params = load_params()
     ensure_data(params)
-    run_pipeline()
+    run_pipeline(settings)
     if fresh:
         reset_demo_state(settings)
     with running_stack(settings):

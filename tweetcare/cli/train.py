@@ -44,7 +44,10 @@ def train(
         typer.Option("--input", "-i", help="twcs-format CSV (real Kaggle dump or generated)"),
     ],
     profile: Annotated[
-        Profile, typer.Option(help="quick: minutes, for demos; full: the seed's 100k/25k split")
+        Profile,
+        typer.Option(
+            case_sensitive=False, help="quick: minutes, for demos; full: the seed's 100k/25k split"
+        ),
     ] = Profile.quick,
     workdir: Annotated[
         Path, typer.Option(help="where imported data, splits, features and results go")
