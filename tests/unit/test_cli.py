@@ -78,6 +78,22 @@ def test_a_user_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == ["error: no CSV at missing.csv"]
 
 
+def test_data_check_outside_the_repository_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("data", "check", "--json", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: data.dvc not found: run from the repository root, or `dvc add data`"
+    ]
+
+
+def test_a_bare_group_shows_its_help(tmp_path: Path) -> None:
+    result = run_cli("tickets", tmp_path=tmp_path)
+    assert result.returncode == 2  # click's convention for a missing command
+    assert "Traceback" not in result.stderr
+    shown = result.stdout + result.stderr
+    assert "close" in shown and "stats" in shown
+
+
 def test_a_status_command_exits_1_when_its_service_is_down(tmp_path: Path) -> None:
     result = run_cli("serve", "status", tmp_path=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr

@@ -108,7 +108,8 @@ def _error(message: str) -> None:
 def _usage_error(err: Any) -> int:
     """A usage error (unknown command or option, bad value) as one line; exit 2 as click does."""
     if type(err).__name__ == "NoArgsIsHelpError":  # a group run bare: its help, as click does
-        typer.echo(err.format_message(), err=True)
+        if err.format_message().strip():  # typer's rich help has printed itself already
+            typer.echo(err.format_message(), err=True)
         return 2
     ctx = getattr(err, "ctx", None)
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
