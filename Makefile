@@ -13,7 +13,7 @@ MVN := mvn -q -B -s jvm/settings.xml
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install jars browser data demo test test-unit lint clean
+.PHONY: help install jars browser data demo bento test test-unit lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ data: install ## generate the default synthetic tweets into data/ (checked again
 demo: install jars ## the main job: data, dvc repro, Kafka, BentoML, Spark, replay, summary
 	$(VENV)/bin/tweetcare demo
 
+bento: install ## package the model server as a Bento (bentofile.yaml); see README to containerize
+	$(VENV)/bin/bentoml build
+
 test: install jars browser ## lint, import contracts, unit and integration tests
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
@@ -62,6 +65,6 @@ test-unit: install ## only the fast unit tests
 lint: install ## ruff check and format check
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-clean: ## stop services and remove generated state (keeps .venv and .jars)
+clean: ## stop services and remove generated state, the demo's too (keeps .venv and .jars)
 	-$(VENV)/bin/tweetcare stream stop; $(VENV)/bin/tweetcare serve stop; $(VENV)/bin/tweetcare kafka stop
 	rm -rf .tweetcare lake tickets.db artifacts metrics plots reports

@@ -132,7 +132,7 @@ def test_cli_writes_one_json_line_per_row(url: str, tmp_path: Path) -> None:
     env = {**os.environ, "TWEETCARE_BENTO_PORT": port, "TWEETCARE_BENTO_HOST": "127.0.0.1"}
     tweetcare = str(Path(sys.executable).with_name("tweetcare"))
     result = subprocess.run(
-        [tweetcare, "analyze", "--csv", str(csv), "--json"],
+        [tweetcare, "analyze", "--input", str(csv), "--json"],
         capture_output=True,
         text=True,
         env=env,

@@ -60,7 +60,7 @@ def test_cli_evaluate_prints_json_for_any_model_on_a_twcs_file(
 ) -> None:
     data = write_twcs(twcs_frame(30), tmp_path / "twcs.csv")
     result = CliRunner().invoke(
-        app, ["evaluate", "--model-uri", str(model_path), "--data", str(data), "--json"]
+        app, ["evaluate", "--model-uri", str(model_path), "--input", str(data), "--json"]
     )
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout.strip().splitlines()[-1])
@@ -69,14 +69,14 @@ def test_cli_evaluate_prints_json_for_any_model_on_a_twcs_file(
 
 def test_cli_train_and_evaluate_refuse_bad_input(tmp_path: Path) -> None:
     runner = CliRunner()
-    missing = runner.invoke(app, ["train", "--data", str(tmp_path / "nope.csv")])
+    missing = runner.invoke(app, ["train", "--input", str(tmp_path / "nope.csv")])
     assert isinstance(missing.exception, UserError) and "no such file" in str(missing.exception)
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("id,body\n1,hello\n")
-    bad_columns = runner.invoke(app, ["evaluate", "--data", str(wrong), "--json"])
+    bad_columns = runner.invoke(app, ["evaluate", "--input", str(wrong), "--json"])
     assert isinstance(bad_columns.exception, UserError)
     assert "lacks column" in str(bad_columns.exception)
     one_class = twcs_frame(10)
     one_class["inbound"] = "True"
-    only = runner.invoke(app, ["evaluate", "--data", str(write_twcs(one_class, wrong)), "--json"])
+    only = runner.invoke(app, ["evaluate", "--input", str(write_twcs(one_class, wrong)), "--json"])
     assert isinstance(only.exception, UserError) and "only inbound" in str(only.exception)

@@ -62,7 +62,10 @@ def test_list_filters_and_prints_json(settings: Settings) -> None:
         "high",
     )
     unknown = runner.invoke(app, ["tickets", "list", "--status", "done"])
-    assert "unknown status 'done'" in str(unknown.exception)
+    assert unknown.exit_code == 2
+    assert "'done' is not one of 'open', 'responded', 'closed'" in unknown.output
+    shouted = runner.invoke(app, ["tickets", "list", "--team", "BILLING", "--json"])
+    assert [json.loads(line)["ticket_id"] for line in shouted.output.splitlines()] == [UNSURE]
     table = runner.invoke(app, ["tickets", "list"])
     assert "2 tickets" in table.output and "tech-support" in table.output
     assert "responded" in table.output and "20 min" in table.output
@@ -75,6 +78,11 @@ def test_show_names_routing_lineage_thread_and_reply(settings: Settings) -> None
         assert expected in result.output
     missing = runner.invoke(app, ["tickets", "show", "TC-NOPE"])
     assert isinstance(missing.exception, UserError)
+    as_json = runner.invoke(app, ["tickets", "show", CONFIDENT, "--json"])
+    record = json.loads(as_json.output)
+    assert (record["ticket_id"], record["team"]) == (CONFIDENT, "tech-support")
+    assert record["thread"]["brand_replies"] == ["3"]
+    assert [reply["decision"] for reply in record["replies"]] == ["auto"]
 
 
 def test_stats_and_close(settings: Settings) -> None:

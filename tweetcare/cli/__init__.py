@@ -1,60 +1,145 @@
 """The `tweetcare` command: one entry point for the project's own verbs.
 
-Each verb group lives in its own module; the ecosystem's commands (`dvc repro`, `mlflow ui`,
-`bentoml serve`, `spark-submit`) keep working directly beside it.
+Each verb lives in its own module, imported only when that verb runs (`tweetcare --help` stays
+fast while verbs pull in pandas, SQLAlchemy, MLflow or Spark). The ecosystem's commands
+(`dvc repro`, `mlflow ui`, `bentoml serve`, `spark-submit`) keep working directly beside it.
 """
 
 from __future__ import annotations
 
 import sys
+from importlib import import_module
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
-from tweetcare.cli import analyze as analyze_cli
-from tweetcare.cli import data, demo, kafka, replay, serve, stream
-from tweetcare.cli import evaluate as evaluate_cli
-from tweetcare.cli import monitor as monitor_cli
-from tweetcare.cli import replies as replies_cli
-from tweetcare.cli import tickets as tickets_cli
-from tweetcare.cli import train as train_cli
-from tweetcare.cli import ui as ui_cli
-from tweetcare.core.errors import UserError
-from tweetcare.process import ServiceError
+# verb -> (module, attribute: a Typer group or a command function, one-line help for --help)
+VERBS: dict[str, tuple[str, str, str]] = {
+    "demo": ("tweetcare.cli.demo", "demo", "Run the whole system once and print a summary."),
+    "data": ("tweetcare.cli.data", "app", "Make, check or import twcs-format data."),
+    "train": ("tweetcare.cli.train", "train", "Train and register models on any twcs file."),
+    "evaluate": ("tweetcare.cli.evaluate", "evaluate", "Score a registered model on a file."),
+    "analyze": ("tweetcare.cli.analyze", "analyze", "Analyze a tweet or a CSV on the server."),
+    "kafka": ("tweetcare.cli.kafka", "app", "The local Kafka broker and its topics."),
+    "serve": ("tweetcare.cli.serve", "app", "The BentoML model server in the background."),
+    "stream": ("tweetcare.cli.stream", "app", "The Spark Structured Streaming job."),
+    "replay": ("tweetcare.cli.replay", "replay", "Publish a twcs CSV to the tweets topic."),
+    "tickets": ("tweetcare.cli.tickets", "app", "Support tickets opened by the stream."),
+    "replies": ("tweetcare.cli.replies", "app", "Suggested replies: review, approve, send."),
+    "ui": ("tweetcare.cli.ui", "ui", "The agent console (Streamlit)."),
+    "monitor": ("tweetcare.cli.monitor", "app", "Drift, data quality and escalation alerts."),
+}
+
+
+def load_verb(name: str) -> Any:
+    """The click command of one verb, built by typer from its module."""
+    module, attribute, _ = VERBS[name]
+    target = getattr(import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The root group: knows each verb's name and help, imports its module on first use."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._listing = False
+        for name, (_, _, short) in VERBS.items():
+            self.commands.setdefault(name, _Placeholder(name=name, help=short))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = self.commands.get(cmd_name)
+        if isinstance(command, _Placeholder) and not self._listing:
+            command = self.commands[cmd_name] = load_verb(cmd_name)
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        # listing the verbs needs only their names and help: leave their modules unimported
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+class _Placeholder(TyperCommand):
+    """A verb not imported yet (shown in --help, replaced by the real command when run)."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"tweetcare {version('tweetcare')}")
+        raise typer.Exit()
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     no_args_is_help=True,
     help="Real-time customer care for Twitter/X: data, models, Kafka, Spark and BentoML.",
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(data.app, name="data")
-app.add_typer(kafka.app, name="kafka")
-app.add_typer(serve.app, name="serve")
-app.add_typer(stream.app, name="stream")
-app.add_typer(tickets_cli.app, name="tickets")
-app.add_typer(replies_cli.app, name="replies")
-app.add_typer(monitor_cli.app, name="monitor")
-app.command("replay")(replay.replay)
-app.command("demo")(demo.demo)
-app.command("analyze")(analyze_cli.analyze)
-app.command("train")(train_cli.train)
-app.command("evaluate")(evaluate_cli.evaluate)
-app.command("ui")(ui_cli.ui)
 
 
-def main() -> None:
-    """Run the CLI; known failures print one clear line instead of a traceback."""
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_version, help="print the version"),
+    ] = False,
+) -> None:
+    """Real-time customer care for Twitter/X: data, models, Kafka, Spark and BentoML."""
+
+
+def _error(message: str) -> None:
+    """One line on stderr, whatever the message holds."""
+    text = " ".join(str(message).split())
+    typer.echo(f"error: {text}", err=True)
+
+
+def _usage_error(err: Any) -> int:
+    """A usage error (unknown command or option, bad value) as one line; exit 2 as click does."""
+    if type(err).__name__ == "NoArgsIsHelpError":  # a group run bare: its help, as click does
+        if err.format_message().strip():  # typer's rich help has printed itself already
+            typer.echo(err.format_message(), err=True)
+        return 2
+    ctx = getattr(err, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    _error(f"{err.format_message()}{hint}")
+    return int(getattr(err, "exit_code", 2))
+
+
+def main() -> int:
+    """Run the CLI and return its exit code; known failures print one line, never a traceback.
+
+    `app(standalone_mode=False)` hands back the code of a `typer.Exit` instead of exiting, and
+    raises usage errors instead of printing them: both are turned into the process's exit code.
+    """
     try:
-        app(standalone_mode=False)
-    except (UserError, ServiceError) as err:
-        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False)
-        sys.exit(2)
+        code = app(standalone_mode=False)
     except typer.Abort:
-        sys.exit(130)
-    except Exception as err:  # click's usage errors carry their own exit code
-        import click
+        _error("aborted")
+        return 1
+    except typer.TyperException as err:  # typer >= 0.29 raises its bundled click's exceptions
+        return _usage_error(err)
+    except Exception as err:
+        from tweetcare.core.errors import UserError
+        from tweetcare.process import ServiceError
 
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
+        if isinstance(err, (UserError, ServiceError)):
+            _error(str(err))
+            return 2
+        click = sys.modules.get("click")  # typer < 0.29 raises click's own
+        if click is not None and isinstance(err, click.ClickException):
+            return _usage_error(err)
         raise
+    return code if isinstance(code, int) else 0

@@ -128,19 +128,20 @@ def show_many(results: list[tuple[str, str, dict[str, Any]]], console: Console) 
 
 def analyze(
     text: Annotated[str | None, typer.Argument(help="a tweet to analyze")] = None,
-    csv: Annotated[
-        Path | None, typer.Option("--csv", help="a twcs-format CSV: analyze every row")
+    input_file: Annotated[
+        Path | None,
+        typer.Option("--input", "-i", help="a twcs-format CSV: analyze every row"),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="one JSON line per row instead of a table")
     ] = False,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="analyze only the first N rows of --csv")
+        int | None, typer.Option(min=1, help="analyze only the first N rows of --input")
     ] = None,
 ) -> None:
     """Inbound, sentiment, category, entities and the ticket decision, from the model server."""
-    if (text is None) == (csv is None):
-        raise UserError("give either a TEXT to analyze or --csv PATH (not both)")
+    if (text is None) == (input_file is None):
+        raise UserError("give either a TEXT to analyze or --input PATH (not both)")
     settings = get_settings()
     console = Console()
     with httpx.Client() as client:
@@ -153,7 +154,7 @@ def analyze(
             else:
                 show_one(text, analysis, console)
             return
-        rows = read_rows(csv, limit) if csv is not None else pd.DataFrame()
+        rows = read_rows(input_file, limit) if input_file is not None else pd.DataFrame()
         if as_json:
             for tweet_id, _, analysis in analyze_rows(rows, settings, client):
                 sys.stdout.write(json_line(tweet_id, analysis) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -72,10 +73,23 @@ def check(
     dvc_file: Annotated[Path, typer.Argument(help="the .dvc file that records data/")] = Path(
         "data.dvc"
     ),
+    as_json: Annotated[
+        bool, typer.Option("--json", help='print {"dvc_file", "matches", "reason"}; exit 1 if not')
+    ] = False,
 ) -> None:
     """Fail unless data/ is exactly the version DVC records (and cache it)."""
-    check_data_version(dvc_file)
-    Console().print(f"data/ matches {dvc_file}")
+    if not dvc_file.is_file():
+        raise UserError(f"{dvc_file} not found: run from the repository root, or `dvc add data`")
+    if not as_json:
+        check_data_version(dvc_file)
+        Console().print(f"data/ matches {dvc_file}")
+        return
+    try:
+        check_data_version(dvc_file)
+    except UserError as err:
+        print(json.dumps({"dvc_file": str(dvc_file), "matches": False, "reason": str(err)}))
+        raise typer.Exit(1) from err
+    print(json.dumps({"dvc_file": str(dvc_file), "matches": True, "reason": None}))
 
 
 @app.command("import")

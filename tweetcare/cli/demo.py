@@ -3,6 +3,9 @@
 Data → `dvc repro` (validate, split, train, register the champion) → Kafka broker → BentoML
 server → Spark streaming job → replay of tweets (plus a few malformed messages, to show the
 dead-letter path) → a reconciled summary. Whatever it started, it stops.
+
+The run keeps its own state (broker data, lake, ticket store, checkpoints, logs) in one folder,
+`.tweetcare/demo/` by default, so it never touches the state at the default paths.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -49,6 +53,13 @@ MALFORMED_EXAMPLES: tuple[bytes, ...] = (
 )
 
 
+DEFAULT_STATE_DIR = Path(".tweetcare/demo")
+CHANGED_DATA_HINT = (
+    "to run the demo on this data, record it as the new version: `dvc add data` (and commit "
+    "data.dvc); to go back to the embedded data: `rm -r data && tweetcare data generate`"
+)
+
+
 def ensure_data(params: Params) -> None:
     """Generate the default data if absent and prove it is the version data.dvc records."""
     raw = params.data.raw
@@ -58,27 +69,59 @@ def ensure_data(params: Params) -> None:
         console.print(f"generating {params.generate.rows:,} synthetic tweets into data/ ...")
         write_dataset(Path("data"), rows=params.generate.rows, seed=params.generate.seed)
     if Path("data.dvc").exists():
-        check_data_version(Path("data.dvc"))
+        try:
+            check_data_version(Path("data.dvc"))
+        except UserError as err:
+            raise UserError(f"{str(err).splitlines()[0]}; {CHANGED_DATA_HINT}") from err
 
 
-def run_pipeline() -> None:
+def demo_settings(settings: Settings, state_dir: Path) -> Settings:
+    """The caller's settings with the runtime state moved into the demo's own folder."""
+    return settings.model_copy(
+        update={
+            "state_dir": state_dir,
+            "lake_dir": state_dir / "lake",
+            "tickets_db_url": f"sqlite:///{state_dir / 'tickets.db'}",
+        }
+    )
+
+
+# the stages that write into the MLflow registry; DVC cannot see a deleted mlflow.db
+REGISTERING_STAGES = ("train", "train_analysis")
+
+
+def registry_lost(tracking_uri: str, lock: Path = Path("dvc.lock")) -> bool:
+    """True when dvc.lock says the models were registered but the sqlite registry is gone."""
+    if not tracking_uri.startswith("sqlite:///") or not lock.is_file():
+        return False
+    stages = yaml.safe_load(lock.read_text()).get("stages", {})
+    db = Path(tracking_uri.removeprefix("sqlite:///"))
+    return "register" in stages and not db.exists()
+
+
+def run_pipeline(settings: Settings) -> None:
     console.rule("dvc repro")
-    result = subprocess.run(["dvc", "repro"], env=venv_env(), check=False)
-    if result.returncode != 0:
-        raise UserError("`dvc repro` failed (see its output above)")
+    commands = [["dvc", "repro"]]
+    if registry_lost(settings.mlflow_tracking_uri):
+        console.print(
+            f"{settings.mlflow_tracking_uri} is gone: retraining and registering again "
+            f"(`dvc repro -sf` {', '.join(REGISTERING_STAGES)}, then `dvc repro`)"
+        )
+        commands = [["dvc", "repro", "-sf", stage] for stage in REGISTERING_STAGES] + commands
+    for command in commands:
+        result = subprocess.run(command, env=venv_env(), check=False)
+        if result.returncode != 0:
+            raise UserError(f"`{' '.join(command)}` failed (see its output above)")
 
 
-def reset_runtime_state(settings: Settings) -> None:
-    """Start the stream from a clean slate so the summary counts this run alone."""
-    targets = [settings.lake_dir, settings.state_dir]
-    if settings.tickets_db_url.startswith("sqlite:///"):
-        db = Path(settings.tickets_db_url.removeprefix("sqlite:///"))
-        targets += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
-    for target in targets:
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+def reset_demo_state(settings: Settings) -> None:
+    """Stop what a previous demo left running, then empty the demo's folder (and only it), so
+    the summary counts this run alone."""
+    stop_stream(settings)
+    stop_server(settings)
+    stop_broker(settings)
+    if settings.state_dir.is_dir():
+        shutil.rmtree(settings.state_dir)
 
 
 @contextmanager
@@ -157,18 +200,23 @@ def demo(
         bool, typer.Option(help="also send a few malformed messages to show the dead letters")
     ] = True,
     fresh: Annotated[
-        bool, typer.Option(help="clear the lake, tickets and stream state before the run")
+        bool,
+        typer.Option(help="empty the demo's state folder first (nothing outside it is touched)"),
     ] = True,
+    state_dir: Annotated[
+        Path, typer.Option(help="the demo's own folder: broker data, lake, tickets, checkpoints")
+    ] = DEFAULT_STATE_DIR,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the stream")] = 600.0,
 ) -> None:
     """Run the whole system once on the embedded data and print a reconciled summary."""
     started = time.monotonic()
-    settings = get_settings()
+    settings = demo_settings(get_settings(), state_dir)
+    console.print(f"demo state (broker, lake, tickets, logs): [bold]{state_dir}[/]")
     params = load_params()
     ensure_data(params)
-    run_pipeline()
+    run_pipeline(settings)
     if fresh:
-        reset_runtime_state(settings)
+        reset_demo_state(settings)
     with running_stack(settings):
         console.rule(f"replaying {limit} tweets")
         sent = replay(params.data.raw, settings, rate=rate, limit=limit).sent
@@ -178,8 +226,17 @@ def demo(
         summary = collect_summary(settings, replayed=sent)
     report(summary)
     report_tickets(settings)
-    console.print(f"demo finished in {time.monotonic() - started:.0f}s")
     console.print(
-        f"agent console: `tweetcare serve start && tweetcare ui`, then open "
-        f"{console_url(DEFAULT_PORT)}"
+        f"demo finished in {time.monotonic() - started:.0f}s; its state is in {state_dir}"
+    )
+    point_at = f"TWEETCARE_STATE_DIR={state_dir} " + " ".join(
+        f"TWEETCARE_{name.upper()}={getattr(settings, name)}"
+        for name in ("lake_dir", "tickets_db_url")
+    )
+    console.print(
+        f"look at its tickets: `{point_at} tweetcare tickets list`; agent console: "
+        f"`{point_at} tweetcare ui` (after `tweetcare serve start`), then open "
+        f"{console_url(DEFAULT_PORT)}",
+        highlight=False,
+        markup=False,
     )

@@ -16,13 +16,22 @@ DEFAULT_MODEL_URI = "models:/tweet-inbound@champion"
 
 
 def evaluate(
-    data: Annotated[Path, typer.Option(help="labelled twcs-format CSV (or a split parquet)")],
+    data: Annotated[
+        Path,
+        typer.Option("--input", "-i", help="labelled twcs-format CSV (or a split parquet)"),
+    ],
     model_uri: Annotated[
         str, typer.Option(help="any MLflow model URI: models:/name@alias, models:/name/3, runs:/…")
     ] = DEFAULT_MODEL_URI,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    log_run: Annotated[
+        bool,
+        typer.Option(
+            "--log-run", help="also log the metrics to an MLflow run (the one `mlflow run` made)"
+        ),
+    ] = False,
 ) -> None:
-    """Score MODEL_URI on DATA through its pyfunc (raw text in, as served)."""
+    """Score --model-uri on --input through its pyfunc (raw text in, as served)."""
     import mlflow  # heavy: loaded only when evaluating
 
     from pipelines.evaluate import evaluate_model, load_model, read_labelled
@@ -31,6 +40,13 @@ def evaluate(
     mlflow.set_tracking_uri(get_settings().mlflow_tracking_uri)
     record, _ = evaluate_model(load_model(model_uri), frame)
     record = {"model_uri": model_uri, "data": str(data), **record}
+    if log_run:
+        # under `mlflow run`, MLFLOW_RUN_ID names the run it created: start_run resumes it
+        with mlflow.start_run(run_name="evaluate"):
+            mlflow.log_params({"model_uri": model_uri, "data": str(data)})
+            mlflow.log_metrics(
+                {k: float(v) for k, v in record.items() if isinstance(v, int | float)}
+            )
     if as_json:
         print(json.dumps(record))
         return

@@ -13,8 +13,9 @@ from tweetcare.kafka import replay as replay_producer
 
 
 def replay(
-    csv: Annotated[
-        Path, typer.Option("--csv", help="twcs-format CSV to publish (e.g. data/twcs.csv)")
+    input_file: Annotated[
+        Path,
+        typer.Option("--input", "-i", help="twcs-format CSV to publish (e.g. data/twcs.csv)"),
     ],
     rate: Annotated[
         float | None,
@@ -30,7 +31,7 @@ def replay(
 ) -> None:
     """Publish tweets in created_at order; as fast as possible unless --rate or --speed."""
     settings = get_settings()
-    report = replay_producer.replay(csv, settings, rate=rate, speed=speed, limit=limit)
+    report = replay_producer.replay(input_file, settings, rate=rate, speed=speed, limit=limit)
     console = Console()
     console.print(
         f"sent {report.sent} tweets to [bold]{report.topic}[/] in {report.seconds:.1f}s"

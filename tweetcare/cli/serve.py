@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Annotated, Any
+
 import httpx
 import typer
 from rich.console import Console
@@ -44,18 +47,35 @@ def stop() -> None:
 
 
 @app.command("status")
-def status() -> None:
-    """Say whether the model server runs, answers, and which model it serves."""
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Say whether the model server runs, answers, and which model it serves (exit 1 if not)."""
     settings = get_settings()
     pid = server(settings).pid()
-    if pid is None:
+    ready = pid is not None and is_ready(settings)
+    model = _model_info(settings) if ready else None
+    if as_json:
+        record = {"running": pid is not None, "pid": pid, "ready": ready, "url": settings.bento_url}
+        print(json.dumps({**record, "model": model}))
+    elif pid is None:
         console.print("model server: not running")
-        raise typer.Exit(1)
-    if not is_ready(settings):
+    elif not ready:
         console.print(f"model server: pid {pid}, not ready at {settings.bento_url}")
+    elif model is None:
+        console.print(f"model server: pid {pid}, ready at {settings.bento_url}, no /model_info")
+    else:
+        console.print(
+            f"model server: pid {pid}, ready at {settings.bento_url}, serving "
+            f"{model['name']} v{model['version']} (@{model['alias']}, run {model['run_id']})"
+        )
+    if not ready:
         raise typer.Exit(1)
-    info = httpx.post(f"{settings.bento_url}/model_info", timeout=5.0).json()
-    console.print(
-        f"model server: pid {pid}, ready at {settings.bento_url}, serving "
-        f"{info['name']} v{info['version']} (@{info['alias']}, run {info['run_id']})"
-    )
+
+
+def _model_info(settings: Settings) -> dict[str, Any] | None:
+    """What /model_info says, or None when it does not answer."""
+    try:
+        return httpx.post(f"{settings.bento_url}/model_info", timeout=5.0).json()
+    except (httpx.HTTPError, ValueError):
+        return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,10 +12,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.schemas import CATEGORIES
 from tweetcare.core.settings import get_settings
 from tweetcare.tickets import Ticket, TicketStore
 from tweetcare.tickets.models import TICKET_STATUSES, utc
+from tweetcare.tickets.routing import load_routing
 
 app = typer.Typer(no_args_is_help=True, help="Support tickets opened by the stream.")
 TEXT_WIDTH = 60
@@ -37,6 +39,27 @@ def _minutes(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 60:.0f} min"
 
 
+def _choice(value: str | None, allowed: Sequence[str], option: str) -> str | None:
+    """VALUE in lower case if it is one of ALLOWED; otherwise a usage error naming them all.
+
+    The levels and teams come from routing.yaml, so they are checked here rather than as a
+    fixed enum in the signature.
+    """
+    if value is None:
+        return None
+    if value.lower() in allowed:
+        return value.lower()
+    valid = ", ".join(repr(a) for a in allowed)
+    raise typer.BadParameter(f"{value!r} is not one of {valid}.", param_hint=f"'{option}'")
+
+
+def _teams() -> list[str]:
+    rules = load_routing(get_settings().routing_config).teams
+    named = {rules.default, *rules.by_category.values()}
+    named |= {team for brand in rules.by_brand.values() for team in brand.values()}
+    return sorted(named)
+
+
 @app.command("list")
 def list_tickets(
     status: Annotated[str | None, typer.Option(help="open, responded or closed")] = None,
@@ -47,9 +70,12 @@ def list_tickets(
     limit: Annotated[int, typer.Option(help="most recently updated first")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
-    """The latest tickets, optionally filtered."""
-    if status is not None and status not in TICKET_STATUSES:
-        raise UserError(f"unknown status {status!r}; one of: {', '.join(TICKET_STATUSES)}")
+    """The latest tickets, optionally filtered (names in any case)."""
+    status = _choice(status, TICKET_STATUSES, "--status")
+    levels = load_routing(get_settings().routing_config).priority.levels
+    priority = _choice(priority, levels, "--priority")
+    category = _choice(category, CATEGORIES, "--category")
+    team = _choice(team, _teams(), "--team")
     store = _store()
     try:
         tickets = store.list_tickets(
@@ -82,7 +108,12 @@ def list_tickets(
 
 
 @app.command("show")
-def show(ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")]) -> None:
+def show(
+    ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON object: the ticket, thread, replies")
+    ] = False,
+) -> None:
     """Everything about one ticket: routing, analysis, lineage, its thread and its reply."""
     store = _store()
     try:
@@ -91,6 +122,14 @@ def show(ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")]) -
         replies = store.list_replies(ticket_id=ticket.ticket_id)
     finally:
         store.close()
+    if as_json:
+        record = {
+            **ticket.to_dict(),
+            "thread": thread,
+            "replies": [reply.to_dict() for reply in replies],
+        }
+        print(json.dumps(record, ensure_ascii=False, default=str))
+        return
     console = _console()
     console.print(_ticket_table(ticket))
     if ticket.entities:

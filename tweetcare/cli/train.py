@@ -1,4 +1,4 @@
-"""`tweetcare train --data PATH`: the whole ML path on any twcs-format file, real or generated.
+"""`tweetcare train --input PATH`: the whole ML path on any twcs-format file, real or generated.
 
 Import (row checks) → validate (Great Expectations) → split by conversation → featurize →
 compare every model family → register the winner behind the promotion gate. The same stage
@@ -39,19 +39,27 @@ def file_md5(path: Path) -> str:
 
 
 def train(
-    data: Annotated[Path, typer.Option(help="twcs-format CSV (real Kaggle dump or generated)")],
+    data: Annotated[
+        Path,
+        typer.Option("--input", "-i", help="twcs-format CSV (real Kaggle dump or generated)"),
+    ],
     profile: Annotated[
-        Profile, typer.Option(help="quick: minutes, for demos; full: the seed's 100k/25k split")
+        Profile,
+        typer.Option(
+            case_sensitive=False, help="quick: minutes, for demos; full: the seed's 100k/25k split"
+        ),
     ] = Profile.quick,
     workdir: Annotated[
         Path, typer.Option(help="where imported data, splits, features and results go")
     ] = Path(".tweetcare/train"),
-    params_file: Annotated[Path, typer.Option(help="params.yaml with the knobs")] = DEFAULT_PARAMS,
+    params_file: Annotated[
+        Path, typer.Option("--params", help="params.yaml with the knobs")
+    ] = DEFAULT_PARAMS,
     gate: Annotated[
         bool, typer.Option(help="register the winner and run the promotion gate")
     ] = True,
 ) -> None:
-    """Train and compare every model on DATA, then register the winner behind the gate."""
+    """Train and compare every model on --input, then register the winner behind the gate."""
     # the pipeline pulls in MLflow, torch and Great Expectations: load them only when training
     from pipelines.featurize import featurize
     from pipelines.register import register
