@@ -14,10 +14,12 @@ from rich.console import Console
 from tweetcare.cli import analyze as analyze_cli
 from tweetcare.cli import data, demo, kafka, replay, serve, stream
 from tweetcare.cli import evaluate as evaluate_cli
+from tweetcare.cli import ingest as ingest_cli
 from tweetcare.cli import replies as replies_cli
 from tweetcare.cli import tickets as tickets_cli
 from tweetcare.cli import train as train_cli
 from tweetcare.cli import ui as ui_cli
+from tweetcare.cli import users as users_cli
 from tweetcare.core.errors import UserError
 from tweetcare.process import ServiceError
 
@@ -32,6 +34,8 @@ app.add_typer(serve.app, name="serve")
 app.add_typer(stream.app, name="stream")
 app.add_typer(tickets_cli.app, name="tickets")
 app.add_typer(replies_cli.app, name="replies")
+app.add_typer(ingest_cli.app, name="ingest")
+app.add_typer(users_cli.app, name="users")
 app.command("replay")(replay.replay)
 app.command("demo")(demo.demo)
 app.command("analyze")(analyze_cli.analyze)
