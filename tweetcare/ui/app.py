@@ -1,7 +1,8 @@
 """The agent console: `tweetcare ui`, or `streamlit run tweetcare/ui/app.py`.
 
 Configured by the same `TWEETCARE_*` settings as the rest (model server URL, ticket store URL,
-lake folder, MLflow URI); every page says which backend is down and how to start it.
+lake folder, MLflow URI); every page says which backend is down and how to start it. Only a
+signed-in agent (`tweetcare users add`) sees more than the sign-in form.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from tweetcare.core.settings import get_settings
 from tweetcare.ui import live, models, queues, try_tweet
+from tweetcare.ui.auth import sign_in
 from tweetcare.ui.components import page, status_sidebar
 
 PAGES = (
@@ -33,6 +35,8 @@ def main() -> None:
         settings = get_settings()
     except ValidationError as err:
         st.error(f"A TWEETCARE_* setting is invalid: {brief(err)}")
+        st.stop()
+    if sign_in(settings) is None:
         st.stop()
     pages = [
         st.Page(page(render, settings), title=title, url_path=path, icon=icon, default=i == 0)
