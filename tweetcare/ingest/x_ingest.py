@@ -71,6 +71,7 @@ class XIngest:
         self.seen = SeenIds()
         self.report = IngestReport()
         self.stop = threading.Event()
+        self._publishing = threading.Lock()
 
     def run(
         self, stream: bool = True, mentions: bool = True, sync_rules: bool = True
@@ -185,24 +186,26 @@ class XIngest:
         return newest or since_id
 
     def publish(self, tweet: dict[str, Any], names: dict[str, str]) -> None:
+        """Send a tweet unless it was sent before; both loops call this (hence the lock)."""
         record = record_of(tweet, names, self.brands)
         tweet_id = record["tweet_id"]
-        if not self.seen.add(tweet_id):
-            self.report.count("duplicates")
-            return
-        if self.limit is not None and self.report.published >= self.limit:
-            self.stop.set()
-            return
+        with self._publishing:
+            if self.limit is not None and self.report.published >= self.limit:
+                self.stop.set()
+                return
+            if not self.seen.add(tweet_id):
+                self.report.count("duplicates")
+                return
 
-        def failed(err: BaseException) -> None:
-            self.seen.forget(tweet_id)
-            self.report.count("failed")
-            log.error("tweet %s was not published: %r", tweet_id, err)
+            def failed(err: BaseException) -> None:
+                self.seen.forget(tweet_id)
+                self.report.count("failed")
+                log.error("tweet %s was not published: %r", tweet_id, err)
 
-        self.sink.send(record["conversation_id"], self.build(record), failed)
-        self.report.count("published")
-        if self.limit is not None and self.report.published >= self.limit:
-            self.stop.set()
+            self.sink.send(record["conversation_id"], self.build(record), failed)
+            self.report.count("published")
+            if self.limit is not None and self.report.published >= self.limit:
+                self.stop.set()
 
     def _retrying(self, call: Callable[[], Any]) -> Any:
         """`call()` until it succeeds, backing off on X's errors; None once stopped."""
@@ -230,3 +233,7 @@ class XIngest:
         except XError as err:
             self.report.fatal = f"X API: {err}"
             self.stop.set()
+        except Exception as err:  # noqa: BLE001 - a dead loop must stop the run, not hide
+            if not self.stop.is_set():  # (once stopped, closing the client ends a blocked read)
+                self.report.fatal = f"ingest failed: {type(err).__name__}: {err}"
+                self.stop.set()
