@@ -206,3 +206,14 @@ def test_the_users_file_is_the_authenticators_layout(tmp_path: Path) -> None:
     loaded = yaml.safe_load(path.read_text())
     assert set(loaded) == {"credentials", "cookie"}
     assert set(loaded["cookie"]) == {"name", "key", "expiry_days"}
+
+
+def test_the_console_listens_on_loopback_unless_told_otherwise() -> None:
+    import inspect
+
+    from tweetcare.cli.ui import ui
+    from tweetcare.ui.launcher import console_command
+
+    command = console_command(8765)
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert inspect.signature(ui).parameters["address"].default == "127.0.0.1"

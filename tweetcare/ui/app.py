@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from tweetcare.core.settings import get_settings
 from tweetcare.ui import live, models, queues, try_tweet
-from tweetcare.ui.auth import sign_in
+from tweetcare.ui.auth import current_agent, sign_in
 from tweetcare.ui.components import page, status_sidebar
 
 PAGES = (
@@ -36,13 +36,18 @@ def main() -> None:
     except ValidationError as err:
         st.error(f"A TWEETCARE_* setting is invalid: {brief(err)}")
         st.stop()
-    if sign_in(settings) is None:
-        st.stop()
     pages = [
         st.Page(page(render, settings), title=title, url_path=path, icon=icon, default=i == 0)
         for i, (render, title, path, icon) in enumerate(PAGES)
     ]
-    current = st.navigation(pages)
+    # the page is resolved from the URL first, so an agent who signs in on /queues stays there;
+    # the menu shows only to an agent who was signed in when this run began
+    was_signed_in = current_agent() is not None
+    current = st.navigation(pages, position="sidebar" if was_signed_in else "hidden")
+    if sign_in(settings) is None:
+        st.stop()
+    if not was_signed_in:
+        st.rerun()  # signed in just now: draw the page with its menu
     status_sidebar(settings)
     current.run()
 
