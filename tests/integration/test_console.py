@@ -1,7 +1,8 @@
 """The agent console in a real headless chromium, against a real `bentoml serve` and known tickets.
 
-Each test drives the page the way an agent would (type, click, filter, approve) and saves a
-screenshot under reports/screenshots/ as a test artefact.
+Each test signs in as the console's agent and drives the page the way an agent would (type,
+click, filter, approve) and saves a screenshot under reports/screenshots/ as a test artefact;
+one checks that an anonymous visitor gets nothing but the sign-in form.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.console import RunningConsole
+from tests.fixtures.console import RunningConsole, sign_in
 from tweetcare.core.settings import Settings
+from tweetcare.tickets import audit
 from tweetcare.tickets.models import APPROVED, PENDING
 from tweetcare.tickets.routing import load_routing
 from tweetcare.tickets.store import TicketStore
@@ -58,7 +60,7 @@ def open_ticket(console: RunningConsole, conversation: str) -> dict[str, Any]:
 def test_try_a_tweet_shows_the_prediction_with_its_confidence(
     console_app: RunningConsole, page: Any, screenshots: Path
 ) -> None:
-    page.goto(console_app.url)
+    sign_in(page, console_app.url, console_app)
     page.get_by_role("textbox", name="Tweet").fill(TWEET)
     page.get_by_role("button", name="Analyze").click()
     metric = page.get_by_test_id("stMetric").filter(has_text="Inbound / outbound")
@@ -77,7 +79,7 @@ def test_try_a_tweet_shows_the_prediction_with_its_confidence(
 def test_a_queue_filters_by_brand_and_opens_the_most_urgent_ticket(
     console_app: RunningConsole, page: Any, screenshots: Path
 ) -> None:
-    page.goto(f"{console_app.url}/queues")
+    sign_in(page, f"{console_app.url}/queues", console_app)
     page.get_by_text("3 of 4 tickets").wait_for()  # open tickets only, by default
     page.get_by_test_id("stMultiSelect").filter(has_text="Brand").click()
     page.get_by_role("option", name="AmazonHelp").click()
@@ -112,7 +114,7 @@ def test_an_agent_approves_a_held_reply(
     assert held  # the known tickets hold replies for a person (urgent; low confidence)
     first = most_urgent(held)
 
-    page.goto(f"{console_app.url}/queues")
+    sign_in(page, f"{console_app.url}/queues", console_app)
     page.get_by_text("Only replies awaiting approval").click()
     page.get_by_role("heading", name=f"Ticket {first['ticket_id']}").wait_for()
     page.get_by_text("held because").wait_for()
@@ -124,13 +126,43 @@ def test_an_agent_approves_a_held_reply(
     store.close()
     assert decided[first["ticket_id"]] == APPROVED
     assert {t for t, d in decided.items() if d == PENDING} == pending_before - {first["ticket_id"]}
+    [entry] = audit.trail(console_app.data.tickets_db_url, first["ticket_id"])
+    assert (entry.actor, entry.action, entry.target_id) == (console_app.agent, "approve", reply_id)
+
+    # the ticket's view shows who approved it
+    page.get_by_text("Only replies awaiting approval").click()
+    page.get_by_test_id("stSelectbox").filter(has_text="Open a ticket").click()
+    page.get_by_role("option", name=re.compile(first["ticket_id"])).click()
+    page.get_by_role("heading", name=f"Ticket {first['ticket_id']}").wait_for()
+    trail = page.get_by_test_id("stTable").filter(has_text="approve")
+    trail.wait_for()
+    assert console_app.agent in trail.inner_text() and reply_id in trail.inner_text()
     shoot(page, screenshots, "reply-approved")
+
+
+def test_an_anonymous_visitor_gets_only_the_sign_in_form(
+    console_app: RunningConsole, page: Any, screenshots: Path
+) -> None:
+    page.goto(f"{console_app.url}/queues")
+    page.get_by_text("Agent sign-in").wait_for()
+    page.get_by_role("textbox", name="Username").fill(console_app.agent)
+    page.get_by_role("textbox", name="Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Wrong user name or password").wait_for()
+
+    shown = page.get_by_test_id("stApp").inner_text()
+    ticket_ids = [t["ticket_id"] for t in console_app.data.tickets.values()]
+    assert not any(ticket_id in shown for ticket_id in ticket_ids)
+    for action in ("Approve reply", "Reject reply", "Close ticket", "Save edit"):
+        assert page.get_by_role("button", name=action).count() == 0
+    assert page.get_by_text("Backends").count() == 0  # nothing about the services either
+    shoot(page, screenshots, "anonymous")
 
 
 def test_live_and_models_pages_show_the_stream_and_the_champion(
     console_app: RunningConsole, page: Any, screenshots: Path
 ) -> None:
-    page.goto(f"{console_app.url}/live")
+    sign_in(page, f"{console_app.url}/live", console_app)
     dead = page.get_by_test_id("stMetric").filter(has_text="Dead letters")
     dead.wait_for()
     assert dead.inner_text().split()[-1] == "1"  # one dead letter in the known batches
@@ -138,7 +170,7 @@ def test_live_and_models_pages_show_the_stream_and_the_champion(
     page.get_by_test_id("stTable").filter(has_text="SpotifyCares").wait_for()
     shoot(page, screenshots, "live")
 
-    page.goto(f"{console_app.url}/models")
+    sign_in(page, f"{console_app.url}/models", console_app)
     page.get_by_text("is @champion").wait_for()
     comparison = page.get_by_test_id("stTable").filter(has_text="baseline-unigram")
     comparison.wait_for()

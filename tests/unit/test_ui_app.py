@@ -19,6 +19,7 @@ from tweetcare.ui import backends
 from tweetcare.ui.config import APP_PATH
 from tweetcare.ui.data import ANALYZE, RunRecord, VersionRecord
 from tweetcare.ui.launcher import console_command, console_env
+from tweetcare.ui.users import add_user
 
 TIMEOUT = 60
 
@@ -74,8 +75,16 @@ def test_try_a_tweet_names_the_model_server_when_it_is_down(nothing_running: Pat
     assert "model server (BentoML)" in error and "tweetcare serve start" in error
 
 
-def test_the_whole_app_lists_every_backend_in_the_sidebar(nothing_running: Path) -> None:
-    app = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT).run()
+def test_the_whole_app_lists_every_backend_in_the_sidebar(
+    nothing_running: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = nothing_running / "users.yaml"
+    add_user(users, "alice", "a long password")
+    monkeypatch.setenv("TWEETCARE_CONSOLE_USERS_FILE", str(users))
+    app = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT)
+    app.session_state["authentication_status"] = True  # signed in (tests/unit/test_ui_auth.py)
+    app.session_state["username"] = "alice"
+    app.run()
     assert not app.exception
     sidebar = " ".join(m.value for m in app.sidebar.markdown)
     for backend in ("model server (BentoML)", "ticket store", "Parquet lake", "MLflow"):

@@ -271,10 +271,12 @@ def test_an_agent_decides_a_held_reply_once(data: ConsoleData, tmp_path: Path) -
     assert workflow.pending_ticket_ids(settings) == {travel["ticket_id"], billing["ticket_id"]}
     reply = workflow.reply_of(settings, travel["ticket_id"])
     assert reply is not None and reply["decision"] == PENDING
-    decided = workflow.decide(settings, reply["reply_id"], approve=True)
+    decided = workflow.decide(settings, reply["reply_id"], approve=True, agent="alice")
     assert decided.reply["decision"] == APPROVED
     assert "not published" in decided.note and "tweetcare kafka start" in decided.note
     with pytest.raises(UserError, match="not pending"):
-        workflow.decide(settings, reply["reply_id"], approve=False)
+        workflow.decide(settings, reply["reply_id"], approve=False, agent="bob")
     assert workflow.pending_ticket_ids(settings) == {billing["ticket_id"]}
+    trail = workflow.audit_trail(settings, travel["ticket_id"])
+    assert [(e.actor, e.action) for e in trail] == [("alice", "approve")]  # the refusal is not
     assert workflow.reply_of(settings, "TC-NOSUCHTICKET") is None

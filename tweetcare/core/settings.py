@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     x_access_token: str = Field(default="", repr=False)
     x_access_token_secret: str = Field(default="", repr=False)
 
+    # ingesting from X (`tweetcare ingest x`): the API v2 base URL (a stand-in in tests), the
+    # app-only bearer token (empty: ingest refuses to start), the rules file, how often
+    # mentions are polled; console sign-in: the agents' hashed passwords (`tweetcare users add`)
+    x_api_base_url: str = "https://api.x.com"
+    x_bearer_token: str = Field(default="", repr=False)
+    x_rules_config: Path = Path("config/x_rules.yaml")
+    x_mentions_poll_seconds: float = Field(default=60.0, gt=0)
+    console_users_file: Path = Path(".tweetcare/users.yaml")
+
     @property
     def kafka_bootstrap(self) -> str:
         return self.kafka_bootstrap_servers or f"{self.kafka_host}:{self.kafka_port}"

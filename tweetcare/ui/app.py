@@ -1,7 +1,8 @@
 """The agent console: `tweetcare ui`, or `streamlit run tweetcare/ui/app.py`.
 
 Configured by the same `TWEETCARE_*` settings as the rest (model server URL, ticket store URL,
-lake folder, MLflow URI); every page says which backend is down and how to start it.
+lake folder, MLflow URI); every page says which backend is down and how to start it. Only a
+signed-in agent (`tweetcare users add`) sees more than the sign-in form.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from tweetcare.core.settings import get_settings
 from tweetcare.ui import live, models, queues, try_tweet
+from tweetcare.ui.auth import current_agent, sign_in
 from tweetcare.ui.components import page, status_sidebar
 
 PAGES = (
@@ -38,7 +40,14 @@ def main() -> None:
         st.Page(page(render, settings), title=title, url_path=path, icon=icon, default=i == 0)
         for i, (render, title, path, icon) in enumerate(PAGES)
     ]
-    current = st.navigation(pages)
+    # the page is resolved from the URL first, so an agent who signs in on /queues stays there;
+    # the menu shows only to an agent who was signed in when this run began
+    was_signed_in = current_agent() is not None
+    current = st.navigation(pages, position="sidebar" if was_signed_in else "hidden")
+    if sign_in(settings) is None:
+        st.stop()
+    if not was_signed_in:
+        st.rerun()  # signed in just now: draw the page with its menu
     status_sidebar(settings)
     current.run()
 

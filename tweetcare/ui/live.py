@@ -19,6 +19,7 @@ from tweetcare.ui.data import (
     live_timeline,
     live_totals,
 )
+from tweetcare.ui.safe import literal_columns
 
 LAKE_RESPONSE_COLUMNS = ["tweet_id", "conversation_id", "author_id", "inbound", "created_at"]
 
@@ -99,7 +100,7 @@ def show_first_responses(settings: Settings) -> None:
         return
     st.caption(f"Minutes from a customer's first tweet to the brand's first reply ({source}).")
     st.bar_chart(responses.set_index("brand")["median_minutes"], horizontal=True)
-    st.table(response_table(responses), hide_index=True)
+    st.table(literal_columns(response_table(responses), ["brand"]), hide_index=True)
 
 
 def response_table(responses: pd.DataFrame) -> pd.DataFrame:

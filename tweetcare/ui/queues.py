@@ -11,6 +11,7 @@ import streamlit as st
 from tweetcare.core.settings import Settings
 from tweetcare.tickets.models import PENDING
 from tweetcare.ui import backends, workflow
+from tweetcare.ui.auth import current_agent
 from tweetcare.ui.config import CONFIG
 from tweetcare.ui.data import (
     FILTER_COLUMNS,
@@ -23,10 +24,13 @@ from tweetcare.ui.data import (
     queues_by_team,
     sla_text,
 )
+from tweetcare.ui.safe import escape_markdown, literal_columns
 
 DEFAULT_STATUS = "open"
 FLASH_KEY = "queues_flash"
 PENDING_MARK = "awaiting approval"
+# queue columns that come from tweets (the rest are the ticket rules' own words)
+OUTSIDE_TEXT = ["brand", "text"]
 
 
 def render(settings: Settings) -> None:
@@ -47,7 +51,8 @@ def render(settings: Settings) -> None:
     st.caption(f"{len(shown)} of {len(frame)} tickets · as of {now:%H:%M:%S} UTC")
     for team, rows in queues_by_team(shown):
         st.subheader(f"{team} · {len(rows)}")
-        st.table(queue_table(rows, CONFIG.rows_per_queue, extra=["reply"]), hide_index=True)
+        table = queue_table(rows, CONFIG.rows_per_queue, extra=["reply"])
+        st.table(literal_columns(table, OUTSIDE_TEXT), hide_index=True)
         if len(rows) > CONFIG.rows_per_queue:
             st.caption(f"… and {len(rows) - CONFIG.rows_per_queue} more in this queue")
     if shown.empty:
@@ -96,7 +101,11 @@ def show_ticket(settings: Settings, ticket: dict[str, Any], now: datetime) -> No
         "age": format_duration((now - created).total_seconds()) if created else None,
         "SLA": sla_text((due - now).total_seconds()) if due else None,
     }
-    st.markdown(" · ".join(f"{name}: **{value}**" for name, value in facts.items() if value))
+    st.markdown(
+        " · ".join(
+            f"{name}: **{escape_markdown(value)}**" for name, value in facts.items() if value
+        )
+    )
     thread, entities, lineage = st.columns([3, 2, 2])
     with thread:
         st.markdown("**Conversation**")
@@ -105,7 +114,8 @@ def show_ticket(settings: Settings, ticket: dict[str, Any], now: datetime) -> No
         st.markdown("**Entities**")
         found = ticket.get("entities") or []
         if found:
-            st.table(pd.DataFrame(found).reindex(columns=["label", "text"]), hide_index=True)
+            entities = pd.DataFrame(found).reindex(columns=["label", "text"])
+            st.table(literal_columns(entities, ["text"]), hide_index=True)
         else:
             st.caption("none recorded")
     with lineage:
@@ -123,6 +133,8 @@ def show_ticket(settings: Settings, ticket: dict[str, Any], now: datetime) -> No
         if ticket.get("data_version"):
             st.caption(f"data version `{ticket['data_version']}`")
     show_reply(settings, ticket_id)
+    show_close(settings, ticket)
+    show_audit(settings, ticket_id)
 
 
 def show_thread(settings: Settings, ticket: dict[str, Any]) -> None:
@@ -139,7 +151,10 @@ def show_thread(settings: Settings, ticket: dict[str, Any]) -> None:
     for tweet in thread.itertuples():
         with st.chat_message("user" if tweet.inbound else "assistant"):
             when = parse_time(tweet.created_at)
-            st.caption(f"@{tweet.author_id} · {when:%Y-%m-%d %H:%M} UTC" if when else "")
+            # outside text: shown verbatim, never as Markdown
+            st.text(
+                f"@{tweet.author_id} · {when:%Y-%m-%d %H:%M} UTC" if when else f"@{tweet.author_id}"
+            )
             st.text(tweet.text)
 
 
@@ -155,9 +170,15 @@ def show_reply(settings: Settings, ticket_id: str) -> None:
     st.caption(
         f"decision: **{decision}**" + (f" · held because {'; '.join(reasons)}" if reasons else "")
     )
-    if decision != PENDING:
+    agent = current_agent()
+    if decision != PENDING or agent is None:
         return
-    approve, reject, _ = st.columns([1, 1, 4])
+    edited = st.text_area("Edit the reply", reply["text"], key=f"edit_{ticket_id}")
+    approve, reject, save, _ = st.columns([1, 1, 1, 3])
+    if save.button("Save edit", key=f"save_{ticket_id}", disabled=edited == reply["text"]):
+        workflow.edit_reply(settings, reply["reply_id"], edited, agent.username)
+        st.session_state[FLASH_KEY] = f"Reply {reply['reply_id']} edited by {agent.username}."
+        st.rerun()
     for column, label, verdict in (
         (approve, "Approve reply", True),
         (reject, "Reject reply", False),
@@ -165,11 +186,40 @@ def show_reply(settings: Settings, ticket_id: str) -> None:
         if column.button(
             label, key=f"{label}_{ticket_id}", type="primary" if verdict else "secondary"
         ):
-            decided = workflow.decide(settings, reply["reply_id"], verdict)
+            decided = workflow.decide(settings, reply["reply_id"], verdict, agent.username)
             note = f"; {decided.note}" if decided.note else ""
             message = f"Reply {decided.reply['reply_id']} {decided.reply['decision']}{note}."
             st.session_state[FLASH_KEY] = message
             st.rerun()
+
+
+def show_close(settings: Settings, ticket: dict[str, Any]) -> None:
+    agent = current_agent()
+    if agent is None or ticket.get("status") == "closed":
+        return
+    if st.button("Close ticket", key=f"close_{ticket['ticket_id']}"):
+        closed = workflow.close_ticket(settings, ticket["ticket_id"], agent.username)
+        st.session_state[FLASH_KEY] = f"Ticket {closed['ticket_id']} closed by {agent.username}."
+        st.rerun()
+
+
+def show_audit(settings: Settings, ticket_id: str) -> None:
+    """Who approved, rejected, edited or closed what, and when."""
+    st.markdown("**Audit trail**")
+    entries = workflow.audit_trail(settings, ticket_id)
+    if not entries:
+        st.caption("no agent has acted on this ticket yet")
+        return
+    trail = pd.DataFrame(
+        {
+            "when (UTC)": [e.at.strftime("%Y-%m-%d %H:%M:%S") for e in entries],
+            "agent": [e.actor for e in entries],
+            "action": [e.action for e in entries],
+            "on": [e.target_id for e in entries],
+            "detail": [e.detail for e in entries],
+        }
+    )
+    st.table(literal_columns(trail, ["agent", "detail"]), hide_index=True)
 
 
 def _with_score(value: Any, score: Any, style: str) -> str | None:

@@ -1,8 +1,9 @@
 """The ticket rules as the console uses them: preview routing and the drafted reply of a tweet,
-read a ticket's reply, and record an agent's approval or rejection.
+read a ticket's reply, and an agent's approve, reject, edit and close.
 
 Everything goes through `tweetcare.tickets` (routing.yaml, replies.yaml, the store's approval
-queue), so the console decides nothing the stream would decide differently.
+queue), so the console decides nothing the stream would decide differently. Every action an
+agent takes is recorded in the audit trail (`tweetcare.tickets.audit`) under their name.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import Analysis
 from tweetcare.core.settings import Settings
 from tweetcare.process import port_open
+from tweetcare.tickets import audit
 from tweetcare.tickets.announce import publish_replies
 from tweetcare.tickets.models import PENDING, Reply, brand_of, reply_id_for, ticket_id_for
 from tweetcare.tickets.replies import draft_reply, load_replies
@@ -90,14 +93,22 @@ class Decision:
     note: str
 
 
-def decide(settings: Settings, reply_id: str, approve: bool) -> Decision:
-    """Approve or reject a pending reply (the store refuses a second decision: UserError).
+def decide(settings: Settings, reply_id: str, approve: bool, agent: str) -> Decision:
+    """Approve or reject a pending reply (the store refuses a second decision: UserError),
+    recorded under `agent`.
 
     An approved reply is published to the `replies` topic like the gate's automatic ones, as
     `tweetcare replies approve` does; with no broker it stays approved in the store, where
     `tweetcare replies post` finds it.
     """
     reply = with_store(settings, lambda store: store.decide_reply(reply_id, approve).to_dict())
+    audit.record(
+        settings.tickets_db_url,
+        agent,
+        "approve" if approve else "reject",
+        reply["reply_id"],
+        ticket_id=reply["ticket_id"],
+    )
     if not approve:
         return Decision(reply, "")
     if not port_open(settings.kafka_host, settings.kafka_port):
@@ -108,3 +119,46 @@ def decide(settings: Settings, reply_id: str, approve: bool) -> Decision:
         )
     publish_replies(settings, [reply])
     return Decision(reply, f"published to `{settings.topic_replies}`")
+
+
+def edit_reply(settings: Settings, reply_id: str, text: str, agent: str) -> dict[str, Any]:
+    """Change the text of a reply that still waits for a person, recorded under `agent`."""
+    text = text.strip()
+    if not text:
+        raise UserError("a reply cannot be empty")
+
+    def edit(store: Any) -> tuple[dict[str, Any], str]:
+        with Session(store.engine) as session, session.begin():
+            reply = session.get(Reply, reply_id)
+            if reply is None:
+                raise UserError(f"no reply {reply_id}")
+            if reply.decision != PENDING:
+                raise UserError(
+                    f"reply {reply_id} is {reply.decision}: only a pending one is edited"
+                )
+            before, reply.text = reply.text, text
+            return reply.to_dict(), before
+
+    reply, before = with_store(settings, edit)
+    if before != text:
+        audit.record(
+            settings.tickets_db_url,
+            agent,
+            "edit",
+            reply_id,
+            detail=f"was: {before}",
+            ticket_id=reply["ticket_id"],
+        )
+    return reply
+
+
+def close_ticket(settings: Settings, ticket_id: str, agent: str) -> dict[str, Any]:
+    """Close a ticket by hand (as `tweetcare tickets close`), recorded under `agent`."""
+    ticket = with_store(settings, lambda store: store.close_ticket(ticket_id).to_dict())
+    audit.record(settings.tickets_db_url, agent, "close", ticket["ticket_id"])
+    return ticket
+
+
+def audit_trail(settings: Settings, ticket_id: str) -> list[audit.AuditEntry]:
+    """What agents did to this ticket and its reply, oldest first."""
+    return audit.trail(settings.tickets_db_url, ticket_id)

@@ -1,0 +1,165 @@
+"""X ingestion's pure parts: rules from the file, X's backoff, bounded dedup, the message format,
+and the CLI refusing to start without credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tweetcare.core.errors import UserError
+from tweetcare.core.schemas import TweetMessage
+from tweetcare.core.settings import Settings
+from tweetcare.ingest.backoff import RESET_MARGIN_S, Reconnects
+from tweetcare.ingest.dedup import SeenIds
+from tweetcare.ingest.messages import record_of, twcs_time, usernames
+from tweetcare.ingest.rules import BrandRule, XRules, load_x_rules, plan_rule_changes, rule_value
+from tweetcare.ingest.x_ingest import XIngest
+from tweetcare.kafka.replay import MESSAGE_FIELDS, build_message
+
+TWEETCARE = Path(sys.executable).with_name("tweetcare")
+
+
+def test_the_project_rules_file_loads_and_makes_one_tagged_rule_per_brand() -> None:
+    rules = load_x_rules(Settings().x_rules_config)
+    made = rules.stream_rules()
+    assert [r["tag"] for r in made] == [f"tweetcare:{h}" for h in rules.handles]
+    assert all(
+        f"@{h}" in r["value"] and "-is:retweet" in r["value"]
+        for h, r in zip(rules.handles, made, strict=True)
+    )
+
+
+def test_a_rule_quotes_phrases_and_a_rule_over_xs_limit_is_a_clear_error() -> None:
+    brand = BrandRule(handle="AmazonHelp", keywords=["amazon order", "refund"])
+    assert rule_value(brand) == (
+        '(@AmazonHelp OR from:AmazonHelp OR to:AmazonHelp OR "amazon order" OR refund) -is:retweet'
+    )
+    long = XRules(brands=[BrandRule(handle="A", keywords=["word"] * 200)])
+    with pytest.raises(UserError, match="over the 512"):
+        long.stream_rules()
+
+
+def test_a_bad_rules_file_is_one_user_error(tmp_path: Path) -> None:
+    path = tmp_path / "x_rules.yaml"
+    path.write_text("brands:\n  - handle: '@Not a handle'\n")
+    with pytest.raises(UserError, match=r"bad X rules .*brands\.0\.handle"):
+        load_x_rules(path)
+
+
+def test_rule_changes_turn_the_streams_rules_into_the_files() -> None:
+    wanted = [{"value": "a", "tag": "tweetcare:A"}, {"value": "b", "tag": "tweetcare:B"}]
+    existing = [
+        {"id": "1", "value": "a", "tag": "tweetcare:A"},
+        {"id": "2", "value": "b-old", "tag": "tweetcare:B"},
+        {"id": "3", "value": "other", "tag": "someone"},
+    ]
+    add, delete = plan_rule_changes(existing, wanted)
+    assert add == [{"value": "b", "tag": "tweetcare:B"}]
+    assert sorted(delete) == ["2", "3"]
+    assert plan_rule_changes([{"id": "1", **wanted[0]}, {"id": "2", **wanted[1]}], wanted) == (
+        [],
+        [],
+    )
+
+
+def test_network_errors_back_off_linearly_from_250ms_to_16s() -> None:
+    again = Reconnects()
+    waits = [again.after_network_error() for _ in range(70)]
+    assert waits[:4] == [0.25, 0.5, 0.75, 1.0]
+    assert max(waits) == waits[-1] == 16.0
+
+
+def test_http_errors_back_off_exponentially_from_5s_to_320s_and_a_connection_resets() -> None:
+    reconnects = Reconnects()
+    assert [reconnects.after_http_error() for _ in range(8)] == [5, 10, 20, 40, 80, 160, 320, 320]
+    reconnects.connected()
+    assert reconnects.after_http_error() == 5
+
+
+def test_429_backs_off_from_a_minute_and_honours_the_reset_header() -> None:
+    blind = Reconnects()
+    assert [blind.after_rate_limit(None) for _ in range(3)] == [60, 120, 240]
+    told = Reconnects()
+    assert told.after_rate_limit(12.0) == 12.0 + RESET_MARGIN_S  # first: until the window opens
+    assert told.after_rate_limit(12.0) == 60  # again: never less than X's minute
+    assert told.after_rate_limit(500.0) == 500 + RESET_MARGIN_S
+
+
+def test_seen_ids_drop_repeats_and_forget_the_oldest_beyond_capacity() -> None:
+    seen = SeenIds(capacity=3)
+    assert [seen.add(i) for i in ("1", "2", "1", "3", "4")] == [True, True, False, True, True]
+    assert len(seen) == 3 and "2" not in seen and "1" in seen  # "1" was refreshed by its repeat
+    seen.forget("4")
+    assert seen.add("4")
+
+
+def test_an_x_tweet_becomes_replays_message_keyed_by_conversation() -> None:
+    payload = {
+        "data": {
+            "id": "20",
+            "author_id": "7",
+            "text": "@jane Sorry, DM us",
+            "created_at": "2026-11-30T08:05:09.000Z",
+            "conversation_id": "10",
+            "referenced_tweets": [
+                {"type": "quoted", "id": "3"},
+                {"type": "replied_to", "id": "15"},
+            ],
+        },
+        "includes": {"users": [{"id": "7", "username": "amazonhelp"}]},
+    }
+    record = record_of(payload["data"], usernames(payload), {"amazonhelp": "AmazonHelp"})
+    message = json.loads(build_message(record))
+    assert list(message) == list(MESSAGE_FIELDS)
+    assert TweetMessage.model_validate(message) == TweetMessage(
+        tweet_id="20",
+        author_id="AmazonHelp",
+        inbound=False,
+        created_at="Mon Nov 30 08:05:09 +0000 2026",
+        text="@jane Sorry, DM us",
+        in_response_to_tweet_id="15",
+        conversation_id="10",
+    )
+    customer = record_of({"id": "21", "author_id": "8", "text": "hi"}, {"8": "jane"}, {})
+    assert (customer["author_id"], customer["inbound"], customer["conversation_id"]) == (
+        "8",
+        True,
+        "21",
+    )
+    assert twcs_time("not a date") == "not a date"
+
+
+class ListSink:
+    """The messages a run would send to Kafka, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def send(self, key: str, value: bytes, on_error: object) -> None:
+        self.sent.append((key, value))
+
+
+def test_stream_lines_keep_alives_notices_and_repeats_publish_each_tweet_once() -> None:
+    sink = ListSink()
+    ingest = XIngest(None, XRules(brands=[BrandRule(handle="A")]), sink, build_message, 60.0)  # type: ignore[arg-type]
+    tweet = json.dumps({"data": {"id": "1", "author_id": "5", "text": "x", "created_at": "t"}})
+    for line in ("", tweet, "\r", "not json", '{"errors": [{"title": "x"}]}', tweet):
+        ingest.on_line(line)
+    assert [key for key, _ in sink.sent] == ["1"]
+    report = ingest.report
+    assert (report.published, report.duplicates, report.keep_alives, report.skipped) == (1, 1, 2, 2)
+
+
+def test_without_credentials_the_cli_says_so_in_one_line_and_exits_2() -> None:
+    env = {**os.environ, "TWEETCARE_X_BEARER_TOKEN": "", "COLUMNS": "200"}
+    done = subprocess.run(
+        [str(TWEETCARE), "ingest", "x"], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "TWEETCARE_X_BEARER_TOKEN" in lines[0], done.stderr

@@ -1,0 +1,56 @@
+"""`tweetcare users add|list`: the agents who may sign in to the console."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tweetcare.core.errors import UserError
+from tweetcare.core.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, help="Agents who may sign in to the console.")
+
+
+@app.command("add")
+def add(
+    username: Annotated[str, typer.Argument(help="the sign-in name (lower case)")],
+    name: Annotated[str | None, typer.Option(help="the name shown in the console")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Add an agent (or set a new password) in TWEETCARE_CONSOLE_USERS_FILE; only a bcrypt hash
+    of the password is stored."""
+    from tweetcare.ui.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise UserError("no terminal to ask the password on: pipe it in with --password-stdin")
+    path = get_settings().console_users_file
+    new = add_user(path, username, password, name)
+    verb = "added" if new else "updated the password of"
+    Console().print(f"{verb} {username.strip().lower()} in {path}", highlight=False)
+
+
+@app.command("list")
+def list_users(
+    as_json: Annotated[bool, typer.Option("--json", help="a JSON list")] = False,
+) -> None:
+    """The agents who may sign in."""
+    from tweetcare.ui.users import read_users, usernames
+
+    path = get_settings().console_users_file
+    names = usernames(read_users(path))
+    if as_json:
+        print(json.dumps(names))
+    elif names:
+        Console().print("\n".join(names), highlight=False)
+    else:
+        Console().print(f"no agents in {path}: add one with `tweetcare users add NAME`")
