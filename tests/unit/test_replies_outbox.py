@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 import requests
 import tweepy
+from typer.testing import CliRunner
 
 from tests.unit.test_tickets import customer
+from tweetcare.cli import app
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
 from tweetcare.tickets import TicketStore
@@ -152,3 +154,23 @@ def test_a_dry_run_changes_no_state(store: TicketStore) -> None:
     report = post_replies(store, Settings(), live=False)
     assert len(report.would_post) == 2 and report.unclear == []
     assert store.list_replies(states=[UNCLEAR]) == []
+
+
+def test_the_cli_lists_an_unclear_reply_as_pending_and_a_decision_resolves_it(
+    store: TicketStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWEETCARE_TICKETS_DB_URL", store.url)
+    monkeypatch.setenv("COLUMNS", "200")
+    [reply, *_] = store.replies_to_post()
+    store.claim_for_posting(reply.reply_id)
+    store.mark_unclear()  # what the next post run does with a reply a crash left in `posting`
+    runner = CliRunner()
+    listed = runner.invoke(app, ["replies", "pending", "--json"])
+    assert listed.exit_code == 0, listed.output
+    [pending] = [json.loads(line) for line in listed.output.splitlines()]
+    assert (pending["reply_id"], pending["state"]) == (reply.reply_id, UNCLEAR)
+    table = runner.invoke(app, ["replies", "pending"])
+    assert "unclear" in table.output and "check X" in table.output
+    rejected = runner.invoke(app, ["replies", "reject", reply.reply_id])
+    assert rejected.exit_code == 0 and "rejected 1" in rejected.output
+    assert runner.invoke(app, ["replies", "pending", "--json"]).output.strip() == ""

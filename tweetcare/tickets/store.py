@@ -382,6 +382,7 @@ class TicketStore:
         for name in ("status", "team", "priority", "category"):
             stats[f"by_{name}"] = {}
         stats["replies"] = {}
+        stats["reply_states"] = {}
         stats["first_response_seconds"] = {}
         if not self._has_schema():
             return stats
@@ -392,6 +393,8 @@ class TicketStore:
                 stats[f"by_{name}"] = {str(key): int(n) for key, n in sorted(rows)}
             rows = session.execute(select(Reply.decision, func.count()).group_by(Reply.decision))
             stats["replies"] = {str(key): int(n) for key, n in sorted(rows.all())}
+            rows = session.execute(select(Reply.state, func.count()).group_by(Reply.state))
+            stats["reply_states"] = {str(key): int(n) for key, n in sorted(rows.all())}
             waits = sorted(
                 s for s in session.scalars(select(Ticket.first_response_seconds)) if s is not None
             )
