@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import zipfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -63,6 +64,8 @@ def progress_file(settings: Settings) -> Path:
 
 
 def spark_submit_command(settings: Settings) -> list[str]:
+    """spark-submit for `settings.spark_master` with `settings.spark_conf`, Delta's extension
+    and the project's code zipped for the executors (`--py-files`, as on a real cluster)."""
     spark_submit = Path(sys.executable).parent / "spark-submit"
     jars = sorted((settings.jars_dir / "spark").resolve().glob("*.jar"))
     if not spark_submit.exists():
@@ -71,14 +74,28 @@ def spark_submit_command(settings: Settings) -> list[str]:
         raise UserError(
             f"no Kafka connector jars in {settings.jars_dir / 'spark'}: run `make jars`"
         )
+    root = job_path().parents[1]
+    code = (settings.state_dir / "stream-code.zip").resolve()
+    code.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(code, "w", zipfile.ZIP_DEFLATED) as archive:
+        for package in ("tweetcare", "streaming"):
+            for source in sorted((root / package).rglob("*.py")):
+                archive.write(source, source.relative_to(root).as_posix())
+    conf = {
+        "spark.ui.enabled": "false",
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        **settings.spark_conf,
+    }
     return [
         str(spark_submit),
         "--master",
-        "local[2]",
+        settings.spark_master,
         "--jars",
         ",".join(str(jar) for jar in jars),
-        "--conf",
-        "spark.ui.enabled=false",
+        "--py-files",
+        str(code),
+        *(arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")),
         str(job_path()),
         "--ready-file",
         str(ready_file(settings).resolve()),
