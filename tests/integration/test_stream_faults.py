@@ -45,11 +45,11 @@ from tweetcare.tickets import TicketStore
 from tweetcare.tickets.poster import post_replies
 
 # the module's setup alone (registry with every analysis model, `bentoml serve`) takes minutes
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 
 TWEETS = 300
 # generous: Spark, the model server and the broker share two cores with everything else
-CATCH_UP_TIMEOUT_S = 600.0
+CATCH_UP_TIMEOUT_S = 1200.0
 MODEL_OUTAGE_S = 20.0
 # `bentoml serve` loads every analysis model before it is ready: slow on a busy machine
 SERVER_READY_TIMEOUT_S = 400.0
