@@ -1,28 +1,42 @@
-"""One micro-batch of raw Kafka records to lake files, tickets, replies, dead letters, statistics.
+"""One Spark partition of a micro-batch: raw Kafka records to lake rows, dead letters, ticket
+upserts and the messages for the output topics.
 
-Runs on the Spark driver (`foreachBatch`), which delivers at least once: every side effect is
-keyed by tweet id or by the batch key, so a batch replayed after a crash changes nothing twice.
+Runs on an executor (inside `mapInArrow`, see `streaming/job.py`), one instance per task with its
+own HTTP client and ticket store connection. Spark delivers at least once: the ticket store is
+idempotent by tweet id, the lake is merged on tweet id and every output message carries a stable
+`message_id`, so a partition processed twice changes nothing twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pyarrow as pa
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from streaming import lake
-from streaming.model_client import analyze, model_info
-from streaming.parse import DeadLetter, parse_message
-from streaming.publish import KafkaPublisher, Publisher
-from streaming.records import KafkaRecord
+from streaming.model_client import REQUEST_TIMEOUT_S, analyze, model_info
+from streaming.parse import DeadLetter
+from streaming.records import KafkaRecord, read_record
 from tweetcare.core.schemas import Analysis, TweetMessage
 from tweetcare.core.settings import Settings
 from tweetcare.tickets import Ticket, TicketEvent, TicketStore
-from tweetcare.tickets.replies import ReplyTemplates, load_replies
-from tweetcare.tickets.routing import RoutingRules, load_routing
+from tweetcare.tickets.replies import ReplyTemplates
+from tweetcare.tickets.routing import RoutingRules
 
-TWEETS_DIR = "tweets"
-DEAD_LETTERS_DIR = "dead_letters"
+# a dead letter's raw value on the DLQ topic is cut here (the lake keeps it whole)
+DLQ_RAW_CHARS = 16 * 1024
+
+log = logging.getLogger("tweetcare.stream")
+
+# texts in, one Analysis (or a refusal with a `reason`) per text out, in order
+Analyzer = Callable[[list[str]], Sequence[Any]]
 
 
 @dataclass(frozen=True)
@@ -35,149 +49,297 @@ class BatchStats:
     n_tickets_opened: int
 
 
-class BatchProcessor:
-    """Holds the driver's long-lived clients and rules (created on first use); processes batches."""
+@dataclass
+class PartitionResult:
+    """What one partition produced, as rows of `lake.OUTPUT_SCHEMA`."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    stats: BatchStats | None = None
+
+
+def partition_key(stream_id: str, batch_id: int, kafka_partition: int) -> str:
+    """The ticket store's batch key: Spark's batch numbers restart with a new checkpoint, the
+    stream id keeps keys unique; one key per Kafka partition, so tasks never share one."""
+    return f"{stream_id}-{batch_id:08d}-p{kafka_partition}"
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What every task needs, built once on the driver and shipped to the executors."""
+
+    settings: Settings
+    routing: RoutingRules
+    templates: ReplyTemplates
+    stream_id: str
+
+
+class PartitionProcessor:
+    """Processes the records of one partition; `analyzer` and `store` are injectable for tests."""
 
     def __init__(
         self,
-        settings: Settings,
-        stream_id: str = "stream",
-        publisher: Publisher | None = None,
-        store: TicketStore | None = None,
+        context: JobContext,
+        store: TicketStore,
+        analyzer: Analyzer,
+        lineage: Callable[[], lake.Lineage],
     ) -> None:
-        self.settings = settings
-        self.stream_id = stream_id
-        self._publisher = publisher
-        self._store = store
-        self._routing: RoutingRules | None = None
-        self._templates: ReplyTemplates | None = None
+        self.context = context
+        self.store = store
+        self.analyzer = analyzer
+        self._lineage_of = lineage
+        self._lineage: lake.Lineage | None = None
 
     @property
-    def publisher(self) -> Publisher:
-        if self._publisher is None:
-            self._publisher = KafkaPublisher(self.settings.kafka_bootstrap)
-        return self._publisher
+    def lineage(self) -> lake.Lineage:
+        """Asked of the server only when a partition has tweets to score."""
+        if self._lineage is None:
+            self._lineage = self._lineage_of()
+        return self._lineage
 
-    @property
-    def store(self) -> TicketStore:
-        if self._store is None:
-            self._store = TicketStore(self.settings.tickets_db_url)
-            self._store.create_schema()
-        return self._store
-
-    @property
-    def routing(self) -> RoutingRules:
-        if self._routing is None:
-            self._routing = load_routing(self.settings.routing_config)
-        return self._routing
-
-    @property
-    def templates(self) -> ReplyTemplates:
-        if self._templates is None:
-            self._templates = load_replies(self.settings.replies_config)
-        return self._templates
-
-    def close(self) -> None:
-        """Flush and close what was opened (the Kafka producer, the database engine)."""
-        if isinstance(self._publisher, KafkaPublisher):
-            self._publisher.close()
-        if self._store is not None:
-            self._store.close()
-
-    def batch_key(self, batch_id: int) -> str:
-        """Spark's batch numbers restart with a new checkpoint; the stream id keeps keys unique."""
-        return f"{self.stream_id}-{batch_id:08d}"
-
-    def process(self, batch_id: int, records: Sequence[KafkaRecord]) -> BatchStats:
-        key = self.batch_key(batch_id)
+    def process(self, batch_id: int, records: Sequence[KafkaRecord]) -> PartitionResult:
+        if not records:
+            return PartitionResult()
+        settings = self.context.settings
+        stream_id = self.context.stream_id
+        key = partition_key(stream_id, batch_id, records[0].partition)
         processed_at = datetime.now(UTC)
         tweets: list[tuple[TweetMessage, KafkaRecord]] = []
         dead: list[tuple[DeadLetter, KafkaRecord]] = []
+        seen: set[str] = set()
         for record in records:
-            parsed = parse_message(record.value)
+            parsed = read_record(record)
             if isinstance(parsed, DeadLetter):
                 dead.append((parsed, record))
-            else:
+            elif parsed.tweet_id not in seen:  # a repeat within the batch: the lake keeps one
+                seen.add(parsed.tweet_id)
                 tweets.append((parsed, record))
 
-        analyses = self._analyze([tweet.text for tweet, _ in tweets])
-        lineage = lake.lineage_of(model_info(self.settings.bento_url) if tweets else {})
+        analysed: list[tuple[TweetMessage, KafkaRecord, Analysis]] = []
+        if tweets:
+            limit = settings.classify_max_chars
+            answers = self.analyzer([tweet.text[:limit] for tweet, _ in tweets])
+            for (tweet, record), answer in zip(tweets, answers, strict=True):
+                if isinstance(answer, Analysis):
+                    analysed.append((tweet, record, answer))
+                else:
+                    reason = getattr(answer, "reason", None) or repr(answer)
+                    dead.append((DeadLetter(f"refused by the model server: {reason}"), record))
 
-        # tickets first, so each lake row can name the ticket its conversation has
-        events = [TicketEvent(t, a) for (t, _), a in zip(tweets, analyses, strict=True)]
-        self.store.apply(
-            events, self.routing, self.templates, batch_id=key, data_version=lineage.data_version
-        )
-        tickets = self.store.tickets_of({tweet.conversation_id for tweet, _ in tweets})
+        applied, refused = self._apply_tickets(analysed, key)
+        dead.extend(refused)
+        conversations = {tweet.conversation_id for tweet, _, _ in applied}
+        tickets = self.store.tickets_of(conversations) if conversations else {}
 
-        tweet_rows = [
-            lake.tweet_row(
+        rows: list[dict[str, Any]] = []
+        n_inbound = 0
+        for tweet, record, analysis in applied:
+            ticket = tickets.get(tweet.conversation_id)
+            row = lake.tweet_row(
                 tweet,
                 record,
                 analysis,
-                _ticket_id(tickets, tweet),
+                ticket.ticket_id if ticket else None,
                 batch_id,
-                self.stream_id,
+                stream_id,
                 processed_at,
-                lineage,
+                self.lineage,
             )
-            for (tweet, record), analysis in zip(tweets, analyses, strict=True)
-        ]
-        lake.write_batch(
-            tweet_rows,
-            lake.TWEET_SCHEMA,
-            self.settings.lake_dir / TWEETS_DIR,
-            key,
-            lake.TWEET_PARTITIONS,
-        )
+            if lake.is_valid_row(row, lake.TWEET_SCHEMA):
+                rows.append({"kind": lake.KIND_TWEET, **row})
+                n_inbound += analysis.inbound
+            else:
+                dead.append((DeadLetter("a field out of the lake's range or type"), record))
 
-        # the state of every ticket this batch touched, also on a replay (at-least-once topics)
         for conversation_id in sorted(tickets):
-            ticket = tickets[conversation_id]
-            self.publisher.publish(self.settings.topic_tickets, conversation_id, ticket.to_dict())
+            rows.append(ticket_message(settings.topic_tickets, tickets[conversation_id]))
         for reply in self.store.replies_sent_in(key):
-            self.publisher.publish(
-                self.settings.topic_replies, reply.conversation_id, reply.to_dict()
-            )
+            rows.append(reply_message(settings.topic_replies, reply))
+        for letter, record in dead:
+            row = lake.dead_letter_row(letter, record, batch_id, stream_id)
+            rows.append({"kind": lake.KIND_DEAD, **row})
+            rows.append(dead_letter_message(settings.topic_dlq, row))
 
-        letters = [lake.dead_letter_row(d, r, batch_id, self.stream_id) for d, r in dead]
-        for letter in letters:
-            message = {k: v for k, v in letter.items() if k != lake.PARTITION_COLUMN}
-            message["kafka_timestamp"] = _iso(letter["kafka_timestamp"])
-            self.publisher.publish(self.settings.topic_dlq, None, message)
-        lake.write_batch(
-            letters, lake.DEAD_LETTER_SCHEMA, self.settings.lake_dir / DEAD_LETTERS_DIR, key
-        )
-        self.publisher.flush()
-
-        n_inbound = sum(analysis.inbound for analysis in analyses)
+        n_valid = len(rows_of(rows, lake.KIND_TWEET))
         stats = BatchStats(
             n_messages=len(records),
-            n_valid=len(tweets),
+            n_valid=n_valid,
             n_dead_lettered=len(dead),
             n_inbound=n_inbound,
-            n_outbound=len(tweets) - n_inbound,
+            n_outbound=n_valid - n_inbound,
             n_tickets_opened=len(self.store.tickets_opened_in(key)),
         )
-        self.store.record_batch(key, processed_at=processed_at, **asdict(stats))
-        return stats
+        rows.append(stats_row(key, processed_at, stats))
+        return PartitionResult(rows=rows, stats=stats)
 
-    def _analyze(self, texts: list[str]) -> list[Analysis]:
-        """One call chain per batch; over-long texts are cut to what the server accepts."""
-        if not texts:
-            return []
-        limit = self.settings.classify_max_chars
-        return analyze(
-            [text[:limit] for text in texts],
-            self.settings.bento_url,
-            self.settings.classify_max_texts,
+    def _apply_tickets(
+        self, analysed: list[tuple[TweetMessage, KafkaRecord, Analysis]], key: str
+    ) -> tuple[
+        list[tuple[TweetMessage, KafkaRecord, Analysis]], list[tuple[DeadLetter, KafkaRecord]]
+    ]:
+        """Upsert the partition's tickets in bulk; if a record makes that fail (not the database
+        being down), apply one by one and dead-letter the records that fail alone."""
+        if not analysed:
+            return [], []
+        events = [TicketEvent(tweet, analysis) for tweet, _, analysis in analysed]
+        try:
+            self._apply(events, key)
+            return analysed, []
+        except DBAPIError as err:
+            if err.connection_invalidated or _is_outage(err):
+                raise
+            log.warning("bulk ticket upsert failed (%s); applying tweet by tweet", err)
+        except Exception as err:  # noqa: BLE001 - find the record, keep the rest
+            log.warning("bulk ticket upsert failed (%s); applying tweet by tweet", err)
+        kept, refused = [], []
+        for item, event in zip(analysed, events, strict=True):
+            try:
+                self._apply([event], key)
+                kept.append(item)
+            except DBAPIError as err:
+                if err.connection_invalidated or _is_outage(err):
+                    raise
+                refused.append((DeadLetter(f"ticket store refused it: {_short(err)}"), item[1]))
+            except Exception as err:  # noqa: BLE001
+                refused.append((DeadLetter(f"ticket store refused it: {_short(err)}"), item[1]))
+        return kept, refused
+
+    def _apply(self, events: list[TicketEvent], key: str) -> None:
+        self.store.apply(
+            events,
+            self.context.routing,
+            self.context.templates,
+            batch_id=key,
+            data_version=self.lineage.data_version,
         )
 
 
-def _ticket_id(tickets: dict[str, Ticket], tweet: TweetMessage) -> str | None:
-    ticket = tickets.get(tweet.conversation_id)
-    return ticket.ticket_id if ticket is not None else None
+def _is_outage(err: DBAPIError) -> bool:
+    """The database is unreachable or busy: the batch must wait or replay, not dead-letter."""
+    return isinstance(err, OperationalError | InterfaceError)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+def _short(err: BaseException, limit: int = 300) -> str:
+    text = f"{type(err).__name__}: {err}"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def stats_row(key: str, processed_at: datetime, stats: BatchStats) -> dict[str, Any]:
+    """The partition's statistics, recorded once the batch's outputs are written."""
+    value = {"processed_at": processed_at.isoformat(), **asdict(stats)}
+    return {"kind": lake.KIND_STATS, "out_key": key, "out_value": json.dumps(value)}
+
+
+def record_stats(settings: Settings) -> Callable[[Iterator[Any]], None]:
+    """`foreachPartition` over the stats rows: one ticket store connection per task."""
+
+    def run(rows: Iterator[Any]) -> None:
+        store: TicketStore | None = None
+        try:
+            for row in rows:
+                store = store or TicketStore(settings.tickets_db_url)
+                value = json.loads(row["out_value"])
+                processed_at = datetime.fromisoformat(value.pop("processed_at"))
+                store.record_batch(row["out_key"], processed_at=processed_at, **value)
+        finally:
+            if store is not None:
+                store.close()
+
+    return run
+
+
+def rows_of(rows: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [row for row in rows if row["kind"] == kind]
+
+
+def _message(topic: str, key: str | None, value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": lake.KIND_MESSAGE,
+        "out_topic": topic,
+        "out_key": key,
+        "out_value": json.dumps(value, ensure_ascii=False, default=str),
+    }
+
+
+def ticket_message(topic: str, ticket: Ticket) -> dict[str, Any]:
+    """The ticket's state; `message_id` names the ticket and its update, stable on a replay."""
+    value = ticket.to_dict()
+    version = getattr(ticket, "version", None) or value.get("updated_at") or ticket.updated_at
+    value["message_id"] = f"ticket:{ticket.ticket_id}:{version}"
+    return _message(topic, ticket.conversation_id, value)
+
+
+def reply_message(topic: str, reply: Any) -> dict[str, Any]:
+    value = reply.to_dict()
+    value["message_id"] = f"reply:{reply.reply_id}"
+    return _message(topic, reply.conversation_id, value)
+
+
+def dead_letter_message(topic: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A dead letter for the DLQ topic (raw value cut to DLQ_RAW_CHARS; the lake keeps it all)."""
+    value = {k: v for k, v in row.items() if k != lake.PARTITION_COLUMN}
+    when = value["kafka_timestamp"]
+    value["kafka_timestamp"] = when.isoformat() if when else None
+    raw = value["raw"]
+    value["raw_truncated"] = raw is not None and len(raw) > DLQ_RAW_CHARS
+    if value["raw_truncated"]:
+        value["raw"] = raw[:DLQ_RAW_CHARS]
+    value["message_id"] = f"dlq:{row['topic']}:{row['partition']}:{row['offset']}"
+    return _message(topic, None, value)
+
+
+def http_analyzer(settings: Settings, http: httpx.Client) -> Analyzer:
+    """The model server's /analyze in chunks, over one client for the whole task."""
+
+    def call(texts: list[str]) -> Sequence[Any]:
+        return analyze(texts, settings.bento_url, settings.classify_max_texts, client=http)
+
+    return call
+
+
+def served_lineage(settings: Settings, http: httpx.Client) -> Callable[[], lake.Lineage]:
+    return lambda: lake.lineage_of(model_info(settings.bento_url, client=http))
+
+
+def records_of(batch: pa.RecordBatch) -> list[KafkaRecord]:
+    """Spark's Kafka columns (`key`, `value`, `topic`, `partition`, `offset`, `timestamp_us`)."""
+    return [
+        KafkaRecord(
+            key=row["key"],
+            value=row["value"],
+            topic=row["topic"],
+            partition=row["partition"],
+            offset=row["offset"],
+            timestamp=(
+                datetime.fromtimestamp(row["timestamp_us"] / 1e6, UTC)
+                if row["timestamp_us"] is not None
+                else None
+            ),
+        )
+        for row in batch.to_pylist()
+    ]
+
+
+def score_partitions(
+    context: JobContext, batch_id: int
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The function `mapInArrow` runs in each task: one HTTP client and one ticket store
+    connection per task, the partition's rows out as one Arrow batch of `lake.OUTPUT_SCHEMA`."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        records = [record for batch in batches for record in records_of(batch)]
+        if not records:
+            return
+        settings = context.settings
+        with httpx.Client(timeout=REQUEST_TIMEOUT_S) as http:
+            store = TicketStore(settings.tickets_db_url)
+            try:
+                processor = PartitionProcessor(
+                    context, store, http_analyzer(settings, http), served_lineage(settings, http)
+                )
+                result = processor.process(batch_id, records)
+            finally:
+                store.close()
+        if result.rows:
+            yield lake.output_batch(result.rows)
+
+    return run

@@ -1,32 +1,46 @@
-"""The Spark Structured Streaming job: Kafka `tweets` → model server → lake, tickets, DLQ.
+"""The Spark Structured Streaming job: Kafka `tweets` → model server → lake, tickets, topics.
 
-Run it with `spark-submit --jars <the Kafka connector jars> streaming/job.py [--ready-file F]
-[--stop-file F]`; settings come from the `TWEETCARE_*` environment. The checkpoint makes a restart
-resume where the last run stopped; a stop file (or SIGTERM) stops it between two micro-batches.
+Run it with `spark-submit` (see `tweetcare.cli.stream.spark_submit_command`): `streaming/job.py
+[--ready-file F] [--stop-file F]`; settings come from the `TWEETCARE_*` environment. The driver
+only plans: each micro-batch's records are parsed, scored over HTTP, turned into lake rows,
+ticket upserts and output messages on the executors (`mapInArrow`), and written by Spark's own
+writers (Delta MERGE for the lake, the Kafka sink for `tickets`, `replies` and the DLQ). The
+checkpoint makes a restart resume where the last run stopped; a stop file (or SIGTERM) stops it
+between two micro-batches.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
+from pyspark import StorageLevel
 from pyspark.errors import StreamingQueryException
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.streaming import StreamingQuery
+from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
-from streaming.batch import BatchProcessor
-from streaming.records import KafkaRecord
+from streaming import lake
+from streaming.batch import JobContext, record_stats, score_partitions
+from streaming.lake_tables import DELTA_EXTENSIONS, ensure_tables, merge_new
+from streaming.progress import ProgressFile, end_offsets_of
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings, get_settings
+from tweetcare.core.storage import (
+    DEAD_LETTERS_TABLE,
+    TWEETS_TABLE,
+    hadoop_s3a_conf,
+    lake_table_uri,
+)
 from tweetcare.tickets import TicketStore
 from tweetcare.tickets.replies import load_replies
 from tweetcare.tickets.routing import load_routing
@@ -37,18 +51,25 @@ QUERY_NAME = "tweetcare-stream"
 POLL_SECONDS = 1.0
 # longest wait for a running micro-batch to finish when a stop is requested
 STOP_GRACE_S = 60.0
+OUTPUT_SPARK_SCHEMA = from_arrow_schema(lake.OUTPUT_SCHEMA)
 
 log = logging.getLogger("tweetcare.stream")
 
 
 def build_session(settings: Settings) -> SparkSession:
-    spark = (
-        SparkSession.builder.appName(QUERY_NAME)
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
+    """Delta's SQL extension and catalog, S3 access from the settings; `spark_conf` wins."""
+    defaults = {
+        "spark.sql.shuffle.partitions": "2",
+        "spark.ui.enabled": "false",
+        "spark.sql.session.timeZone": "UTC",
+        **DELTA_EXTENSIONS,
+        **hadoop_s3a_conf(settings),
+        **settings.spark_conf,
+    }
+    builder = SparkSession.builder.appName(QUERY_NAME)
+    for key, value in defaults.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
 
@@ -56,11 +77,11 @@ def build_session(settings: Settings) -> SparkSession:
 def read_tweets(spark: SparkSession, settings: Settings) -> DataFrame:
     return (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .options(**settings.spark_kafka_options())
         .option("subscribe", settings.topic_tweets)
         .option("startingOffsets", "earliest")
         .option("maxOffsetsPerTrigger", str(settings.max_offsets_per_trigger))
-        .option("failOnDataLoss", "false")
+        .option("failOnDataLoss", str(settings.fail_on_data_loss).lower())
         .load()
         .select(
             "key",
@@ -73,24 +94,115 @@ def read_tweets(spark: SparkSession, settings: Settings) -> DataFrame:
     )
 
 
-def stream_id_of(checkpoint: Path) -> str:
-    """Spark's query id, kept in the checkpoint: stable across restarts, new for a new checkpoint."""
-    try:
-        return str(json.loads((checkpoint / "metadata").read_text())["id"])[:8]
-    except (OSError, ValueError, KeyError):
-        return "stream"
+class BatchWriter:
+    """The `foreachBatch` body: plans the executors' work and Spark's writes for one batch."""
+
+    def __init__(self, spark: SparkSession, settings: Settings, progress: ProgressFile) -> None:
+        self.spark = spark
+        self.settings = settings
+        self.progress = progress
+        self.routing = load_routing(settings.routing_config)
+        self.templates = load_replies(settings.replies_config)
+        self._query_id: str | None = None
+        self._started = threading.Event()
+        # each batch's counts, for the progress listener
+        self.counts: dict[int, dict[str, int]] = {}
+
+    def started(self, query_id: str) -> None:
+        self._query_id = query_id
+        self._started.set()
+
+    @property
+    def stream_id(self) -> str:
+        """Spark's query id (kept in the checkpoint): stable across restarts."""
+        self._started.wait(timeout=STOP_GRACE_S)
+        return (self._query_id or "stream")[:8]
+
+    def __call__(self, frame: DataFrame, batch_id: int) -> None:
+        context = JobContext(self.settings, self.routing, self.templates, self.stream_id)
+        scored = frame.mapInArrow(score_partitions(context, batch_id), OUTPUT_SPARK_SCHEMA)
+        # several writers read it: score (HTTP, ticket upserts) once
+        scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            # one small job for every kind's count and date partitions (a few rows to the driver)
+            counts: dict[str, int] = {}
+            dates: dict[str, list[str]] = {}
+            for row in scored.groupBy("kind", lake.PARTITION_COLUMN).count().collect():
+                counts[row["kind"]] = counts.get(row["kind"], 0) + row["count"]
+                if row[lake.PARTITION_COLUMN] is not None:
+                    dates.setdefault(row["kind"], []).append(row[lake.PARTITION_COLUMN])
+            tweets = scored.where(F.col("kind") == lake.KIND_TWEET)
+            dead = scored.where(F.col("kind") == lake.KIND_DEAD)
+            if counts.get(lake.KIND_TWEET):
+                merge_new(
+                    self.spark,
+                    lake_table_uri(self.settings, TWEETS_TABLE),
+                    tweets.select(*lake.TWEET_SCHEMA.names),
+                    ["tweet_id"],
+                    dates[lake.KIND_TWEET],
+                )
+            if counts.get(lake.KIND_DEAD):
+                merge_new(
+                    self.spark,
+                    lake_table_uri(self.settings, DEAD_LETTERS_TABLE),
+                    dead.select(*lake.DEAD_LETTER_SCHEMA.names),
+                    lake.DEAD_LETTER_KEY,
+                    dates[lake.KIND_DEAD],
+                )
+            if counts.get(lake.KIND_MESSAGE):
+                (
+                    scored.where(F.col("kind") == lake.KIND_MESSAGE)
+                    .select(
+                        F.col("out_topic").alias("topic"),
+                        F.col("out_key").alias("key"),
+                        F.col("out_value").alias("value"),
+                    )
+                    .write.format("kafka")
+                    .options(**self.settings.spark_kafka_options())
+                    .save()
+                )
+            # last: a batch counts as consumed only once its outputs are written
+            scored.where(F.col("kind") == lake.KIND_STATS).foreachPartition(
+                record_stats(self.settings)
+            )
+        finally:
+            scored.unpersist()
+        self.counts[batch_id] = {
+            "rows": counts.get(lake.KIND_TWEET, 0),
+            "dead_letters": counts.get(lake.KIND_DEAD, 0),
+        }
+        log.info("batch %d: %s", batch_id, self.counts[batch_id])
 
 
-def record_of(row: Row) -> KafkaRecord:
-    micros = row.timestamp_us
-    return KafkaRecord(
-        key=bytes(row.key) if row.key is not None else None,
-        value=bytes(row.value) if row.value is not None else None,
-        topic=row.topic,
-        partition=row.partition,
-        offset=row.offset,
-        timestamp=datetime.fromtimestamp(micros / 1e6, UTC) if micros is not None else None,
-    )
+class ProgressListener(StreamingQueryListener):
+    """Writes the progress file after each batch and when the query ends with an error."""
+
+    def __init__(self, writer: BatchWriter) -> None:
+        self.writer = writer
+
+    def onQueryStarted(self, event: Any) -> None:
+        self.writer.progress.update(query_id=str(event.id), last_error=None)
+
+    def onQueryProgress(self, event: Any) -> None:
+        progress = event.progress
+        offsets: dict[str, dict[str, int]] = {}
+        for source in progress.sources:
+            offsets.update(end_offsets_of(source.endOffset))
+        counts = self.writer.counts.pop(progress.batchId, {"rows": 0, "dead_letters": 0})
+        self.writer.progress.update(
+            query_id=str(progress.id),
+            batch_id=progress.batchId,
+            end_offsets=offsets,
+            last_error=None,
+            **counts,
+        )
+
+    def onQueryIdle(self, event: Any) -> None:
+        pass
+
+    def onQueryTerminated(self, event: Any) -> None:
+        if event.exception:
+            self.writer.progress.update(last_error=str(event.exception)[:2000])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -128,27 +240,20 @@ def main() -> None:
     except UserError as err:
         log.error("cannot start: %s", err)
         sys.exit(2)
-    checkpoint = settings.checkpoint_dir.resolve()
-    checkpoint.mkdir(parents=True, exist_ok=True)
-    lake_settings = settings.model_copy(update={"lake_dir": settings.lake_dir.resolve()})
+    progress = ProgressFile(settings.state_dir)
     spark = build_session(settings)
-    processors: dict[str, BatchProcessor] = {}
-
-    def process_batch(frame: DataFrame, batch_id: int) -> None:
-        if "p" not in processors:  # the checkpoint's metadata exists once the query runs
-            processors["p"] = BatchProcessor(lake_settings, stream_id_of(checkpoint))
-        records = [record_of(row) for row in frame.collect()]
-        stats = processors["p"].process(batch_id, records)
-        log.info("batch %d: %s", batch_id, stats)
-
+    ensure_tables(spark, settings)
+    writer = BatchWriter(spark, settings, progress)
+    spark.streams.addListener(ProgressListener(writer))
     query = (
         read_tweets(spark, settings)
         .writeStream.queryName(QUERY_NAME)
-        .foreachBatch(process_batch)
-        .option("checkpointLocation", str(checkpoint))
+        .foreachBatch(writer)
+        .option("checkpointLocation", settings.checkpoint_location)
         .trigger(processingTime=f"{settings.trigger_seconds} seconds")
         .start()
     )
+    writer.started(str(query.id))
     signals: list[int] = []
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -164,14 +269,14 @@ def main() -> None:
         return bool(signals) or bool(args.stop_file and args.stop_file.exists())
 
     try:
-        run_until_stopped(query, stop_requested)
+        run_until_stopped(query, stop_requested, progress)
     finally:
-        for processor in processors.values():
-            processor.close()
         spark.stop()
 
 
-def run_until_stopped(query: StreamingQuery, stop_requested: Callable[[], bool]) -> None:
+def run_until_stopped(
+    query: StreamingQuery, stop_requested: Callable[[], bool], progress: ProgressFile
+) -> None:
     """Wait for a stop request (clean stop) or the query's end (exit 1 if it failed)."""
     try:
         while query.isActive and not stop_requested():
@@ -179,6 +284,7 @@ def run_until_stopped(query: StreamingQuery, stop_requested: Callable[[], bool])
     except StreamingQueryException as err:
         # e.g. the model server stayed down: the failed batch replays from the checkpoint
         log.error("the query failed: %s", err)
+        progress.update(last_error=str(err)[:2000])
         sys.exit(1)
     if stop_requested():
         log.info("stop requested; stopping after the running batch")

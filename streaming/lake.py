@@ -1,8 +1,8 @@
-"""The Parquet data lake: tweets with their analysis by date and brand, dead letters by date.
+"""The rows of the Delta lake: tweets with their analysis by date and brand, dead letters by date.
 
-File names carry the batch key, so a micro-batch that Spark replays overwrites its own files
-instead of adding a second copy. The layout and every column are documented in
-`streaming/LAKE.md`; `TWEET_SCHEMA` below is the schema itself.
+Pure row builders (no Spark): the executors build rows here, `streaming/lake_tables.py` merges them.
+The layout and every column are documented in `streaming/LAKE.md`; `TWEET_SCHEMA` below is the
+schema itself.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ import base64
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from streaming.parse import DeadLetter, parse_created_at
 from streaming.records import KafkaRecord
+from tweetcare.core.pii import mask_pii
 from tweetcare.core.schemas import Analysis, TweetMessage
 
 PARTITION_COLUMN = "date"
@@ -84,27 +83,6 @@ DEAD_LETTER_SCHEMA = pa.schema(
         ("stream_id", pa.string()),
     ]
 )
-
-
-def write_batch(
-    rows: list[dict[str, Any]],
-    schema: pa.Schema,
-    root: Path,
-    batch_key: str,
-    partitions: list[str] | None = None,
-) -> None:
-    """Write one batch's rows under `root/<partition=value>/.../batch-<key>-<i>.parquet`."""
-    if not rows:
-        return
-    table = pa.Table.from_pylist(rows, schema=schema)
-    root.mkdir(parents=True, exist_ok=True)
-    pq.write_to_dataset(
-        table,
-        root_path=str(root),
-        partition_cols=partitions or DEAD_LETTER_PARTITIONS,
-        basename_template=f"batch-{batch_key}-{{i}}.parquet",
-        existing_data_behavior="overwrite_or_ignore",
-    )
 
 
 def brand_partition(tweet: TweetMessage) -> str:
@@ -187,11 +165,15 @@ def tweet_row(
     }
 
 
+DEAD_LETTER_KEY = ["topic", "partition", "offset"]
+
+
 def dead_letter_row(
     letter: DeadLetter, record: KafkaRecord, batch_id: int, stream_id: str
 ) -> dict[str, Any]:
-    """One row of the `dead_letters` table; the value as text, or base64 if it is not UTF-8."""
-    raw, encoding = _readable(record.value)
+    """One row of the `dead_letters` table: the value with phone numbers and emails masked, as
+    text, or as base64 of the masked bytes when it is not UTF-8."""
+    raw, encoding = masked_raw(record.value)
     # the record's own time, so a replay on another day writes the same partition
     when = record.timestamp
     return {
@@ -208,13 +190,47 @@ def dead_letter_row(
     }
 
 
-def _readable(value: bytes | None) -> tuple[str | None, str]:
+def masked_raw(value: bytes | None) -> tuple[str | None, str]:
+    """The raw value with PII masked; bytes that are not UTF-8 survive the masking unchanged
+    (surrogate escapes) and come back as base64."""
     if value is None:
         return None, "null"
     try:
-        return value.decode("utf-8"), "utf-8"
+        return mask_pii(value.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
-        return base64.b64encode(value).decode("ascii"), "base64"
+        text = mask_pii(value.decode("utf-8", errors="surrogateescape"))
+        masked = text.encode("utf-8", errors="surrogateescape")
+        return base64.b64encode(masked).decode("ascii"), "base64"
+
+
+# what the executors hand back to Spark: a lake row, a dead letter, or a message for a topic
+KIND_TWEET = "tweet"
+KIND_DEAD = "dead"
+KIND_MESSAGE = "message"
+KIND_STATS = "stats"
+MESSAGE_FIELDS = [("out_topic", pa.string()), ("out_key", pa.string()), ("out_value", pa.string())]
+OUTPUT_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        *TWEET_SCHEMA,
+        *(f for f in DEAD_LETTER_SCHEMA if f.name not in TWEET_SCHEMA.names),
+        *MESSAGE_FIELDS,
+    ]
+)
+
+
+def output_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    """Rows of any kind as one Arrow batch of OUTPUT_SCHEMA (absent columns are null)."""
+    return pa.RecordBatch.from_pylist(rows, schema=OUTPUT_SCHEMA)
+
+
+def is_valid_row(row: dict[str, Any], schema: pa.Schema) -> bool:
+    """Whether Arrow takes the row as `schema` (types, ranges): checked before Spark sees it."""
+    try:
+        pa.RecordBatch.from_pylist([row], schema=schema)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return False
+    return True
 
 
 def str_or_none(value: Any) -> str | None:

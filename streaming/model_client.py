@@ -1,30 +1,60 @@
 """The stream's only way to the model: the BentoML server's HTTP API.
 
-A server that is down or failing is retried a few times and then raised, never turned into dead
-letters: the micro-batch fails and Spark replays it from the checkpoint once the server is back.
+Two kinds of failure, two answers:
+- the server is down, restarting or overloaded (no connection, 5xx, 429): wait with bounded
+  exponential backoff (logged) for up to `wait_s` in all, and go on where it stopped, so an
+  outage loses nothing; only a server down for longer than that raises `ModelServerError`;
+- the server refuses a chunk (another 4xx): the chunk is split in halves and retried until the
+  offending texts stand alone; each of those comes back as `Refused(reason)` in its place, so the
+  caller dead-letters only them and the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
+from tweetcare.backoff import Backoff, retry
 from tweetcare.core.schemas import Analysis, Classification
 
-# attempts per request and the first pause between them (doubled after each failure)
-DEFAULT_ATTEMPTS = 4
-DEFAULT_BACKOFF_S = 0.5
 REQUEST_TIMEOUT_S = 60.0
+# how long a call waits out a model server that is unreachable or failing, in all
+DEFAULT_WAIT_S = 300.0
+# the first pause and the longest one between two attempts
+FIRST_PAUSE_S = 0.5
+MAX_PAUSE_S = 15.0
+# answers that mean "not now" rather than "not this": waited out, never bisected
+BUSY = frozenset({408, 425, 429})
+# answers that mean the client is misconfigured (wrong URL or route, no access): every text
+# would be refused alike, so this raises instead of dead-lettering the whole batch
+MISCONFIGURED = frozenset({401, 403, 404, 405})
 
 _CLASSIFICATIONS = TypeAdapter(list[Classification])
 _ANALYSES = TypeAdapter(list[Analysis])
 
 
 class ModelServerError(RuntimeError):
-    """The model server could not be reached or answered something unusable."""
+    """The model server could not be reached in time or answered something unusable."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The server refused this one text (a 4xx when sent alone); `reason` says what it said."""
+
+    reason: str
+
+
+class _Unavailable(Exception):
+    """Worth waiting for: no connection, a 5xx, or the server asking us to slow down."""
+
+
+class _Rejected(Exception):
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"HTTP {status}: {body}")
+        self.status = status
 
 
 def classify(
@@ -32,14 +62,11 @@ def classify(
     base_url: str,
     max_texts: int,
     *,
-    attempts: int = DEFAULT_ATTEMPTS,
-    backoff_s: float = DEFAULT_BACKOFF_S,
+    wait_s: float = DEFAULT_WAIT_S,
     client: httpx.Client | None = None,
-) -> list[Classification]:
+) -> list[Classification | Refused]:
     """Classify `texts` in order, in requests of at most `max_texts` each."""
-    return _in_chunks(
-        "/classify", _CLASSIFICATIONS, texts, base_url, max_texts, attempts, backoff_s, client
-    )
+    return _in_chunks("/classify", _CLASSIFICATIONS, texts, base_url, max_texts, wait_s, client)
 
 
 def analyze(
@@ -47,14 +74,29 @@ def analyze(
     base_url: str,
     max_texts: int,
     *,
-    attempts: int = DEFAULT_ATTEMPTS,
-    backoff_s: float = DEFAULT_BACKOFF_S,
+    wait_s: float = DEFAULT_WAIT_S,
     client: httpx.Client | None = None,
-) -> list[Analysis]:
-    """The full analysis of `texts` (inbound, sentiment, category, entities, ticket decision)."""
-    return _in_chunks(
-        "/analyze", _ANALYSES, texts, base_url, max_texts, attempts, backoff_s, client
-    )
+) -> list[Analysis | Refused]:
+    """The full analysis of `texts` (inbound, sentiment, category, entities, ticket decision),
+    in order; a text the server refuses on its own comes back as `Refused`."""
+    return _in_chunks("/analyze", _ANALYSES, texts, base_url, max_texts, wait_s, client)
+
+
+def model_info(
+    base_url: str,
+    *,
+    wait_s: float = DEFAULT_WAIT_S,
+    client: httpx.Client | None = None,
+) -> dict[str, Any]:
+    """The served model's name, version, run id and alias."""
+    with _client(client) as http:
+        try:
+            answer = _post(http, f"{base_url}/model_info", {}, _backoff(wait_s))
+        except _Rejected as err:
+            raise ModelServerError(f"{base_url}/model_info refused the request: {err}") from err
+    if not isinstance(answer, dict):
+        raise ModelServerError(f"/model_info answered {type(answer).__name__}, not an object")
+    return answer
 
 
 def _in_chunks(
@@ -63,43 +105,46 @@ def _in_chunks(
     texts: list[str],
     base_url: str,
     max_texts: int,
-    attempts: int,
-    backoff_s: float,
+    wait_s: float,
     client: httpx.Client | None,
 ) -> list[Any]:
     """POST `texts` to `route` in order, in requests of at most `max_texts` each."""
     if max_texts < 1:
         raise ValueError(f"max_texts must be at least 1, got {max_texts}")
+    backoff = _backoff(wait_s)
     results: list[Any] = []
     with _client(client) as http:
         for start in range(0, len(texts), max_texts):
             chunk = texts[start : start + max_texts]
-            answer = _post(http, f"{base_url}{route}", {"texts": chunk}, attempts, backoff_s)
-            try:
-                parsed = adapter.validate_python(answer)
-            except ValidationError as err:
-                raise ModelServerError(f"{route} answered an unexpected shape: {err}") from err
-            if len(parsed) != len(chunk):
-                raise ModelServerError(
-                    f"{route} answered {len(parsed)} results for {len(chunk)} texts"
-                )
-            results.extend(parsed)
+            results.extend(_bisecting(http, f"{base_url}{route}", adapter, chunk, backoff))
     return results
 
 
-def model_info(
-    base_url: str,
-    *,
-    attempts: int = DEFAULT_ATTEMPTS,
-    backoff_s: float = DEFAULT_BACKOFF_S,
-    client: httpx.Client | None = None,
-) -> dict[str, Any]:
-    """The served model's name, version, run id and alias."""
-    with _client(client) as http:
-        answer = _post(http, f"{base_url}/model_info", {}, attempts, backoff_s)
-    if not isinstance(answer, dict):
-        raise ModelServerError(f"/model_info answered {type(answer).__name__}, not an object")
-    return answer
+def _bisecting(
+    http: httpx.Client, url: str, adapter: TypeAdapter[Any], texts: list[str], backoff: Backoff
+) -> list[Any]:
+    """One chunk's results; a refused chunk is split until the refused texts stand alone."""
+    try:
+        answer = _post(http, url, {"texts": texts}, backoff)
+    except _Rejected as err:
+        if err.status in MISCONFIGURED:
+            raise ModelServerError(f"{url} refused the request: {err}") from err
+        if len(texts) == 1:
+            return [Refused(f"the model server refused it: {err}")]
+        middle = len(texts) // 2
+        left = _bisecting(http, url, adapter, texts[:middle], backoff)
+        return left + _bisecting(http, url, adapter, texts[middle:], backoff)
+    try:
+        parsed = adapter.validate_python(answer)
+    except ValidationError as err:
+        raise ModelServerError(f"{url} answered an unexpected shape: {err}") from err
+    if len(parsed) != len(texts):
+        raise ModelServerError(f"{url} answered {len(parsed)} results for {len(texts)} texts")
+    return list(parsed)
+
+
+def _backoff(wait_s: float) -> Backoff:
+    return Backoff(total_s=wait_s, first_s=FIRST_PAUSE_S, max_s=MAX_PAUSE_S)
 
 
 class _client:
@@ -120,28 +165,29 @@ class _client:
             self._own.close()
 
 
-def _post(
-    http: httpx.Client, url: str, body: dict[str, Any], attempts: int, backoff_s: float
-) -> Any:
-    """POST with retries on connection errors and 5xx; a 4xx is the caller's bug, raised at once."""
-    last_error = "no attempt made"
-    for attempt in range(max(attempts, 1)):
-        if attempt:
-            time.sleep(backoff_s * 2 ** (attempt - 1))
+def _post(http: httpx.Client, url: str, body: dict[str, Any], backoff: Backoff) -> Any:
+    """POST, waiting out an unavailable server; a refusal raises `_Rejected` at once."""
+
+    def attempt() -> Any:
         try:
             response = http.post(url, json=body)
         except httpx.TransportError as err:
-            last_error = f"{type(err).__name__}: {err}"
-            continue
-        if response.status_code >= 500:
-            last_error = f"HTTP {response.status_code}: {response.text[:200]}"
-            continue
-        if response.status_code >= 400:
-            raise ModelServerError(
-                f"{url} refused the request: HTTP {response.status_code}: {response.text[:500]}"
-            )
+            raise _Unavailable(f"{type(err).__name__}: {err}") from err
+        status = response.status_code
+        if status >= 500 or status in BUSY:
+            raise _Unavailable(f"HTTP {status}: {response.text[:200]}")
+        if status >= 400:
+            raise _Rejected(status, response.text[:500])
         try:
             return response.json()
         except ValueError as err:
             raise ModelServerError(f"{url} answered something that is not JSON") from err
-    raise ModelServerError(f"{url} failed after {attempts} attempts; last error: {last_error}")
+
+    try:
+        return retry(
+            attempt, lambda err: isinstance(err, _Unavailable), backoff, f"model server {url}"
+        )
+    except _Unavailable as err:
+        raise ModelServerError(
+            f"{url} still unavailable after waiting {backoff.total_s:.0f}s: {err}"
+        ) from err

@@ -19,6 +19,8 @@ _INBOUND_STRINGS = {"True": True, "False": False}
 _ID_FIELDS = ("tweet_id", "author_id", "conversation_id", "response_tweet_id")
 _ID_FIELDS += ("in_response_to_tweet_id",)
 _EXAMPLE_DATE = "Tue Oct 31 22:10:47 +0000 2017"
+# a tweet is at most a few KB; anything far larger is not one (and must not reach the models)
+MAX_MESSAGE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ def parse_message(value: bytes | None) -> TweetMessage | DeadLetter:
     """One Kafka value to a `TweetMessage`, or a `DeadLetter` naming the first problem found."""
     if value is None:
         return DeadLetter("empty message: the Kafka value is null")
+    if len(value) > MAX_MESSAGE_BYTES:
+        return DeadLetter(
+            f"too large: {len(value)} bytes (a tweet message is at most {MAX_MESSAGE_BYTES})"
+        )
     try:
         decoded = value.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -40,6 +46,10 @@ def parse_message(value: bytes | None) -> TweetMessage | DeadLetter:
         payload = json.loads(decoded)
     except json.JSONDecodeError as err:
         return DeadLetter(f"not JSON: {err.msg} at line {err.lineno} column {err.colno}")
+    except RecursionError:
+        return DeadLetter("not JSON we can read: nested too deeply")
+    except ValueError as err:  # e.g. an integer longer than Python's digit limit
+        return DeadLetter(f"not JSON we can read: {err}")
     if not isinstance(payload, dict):
         return DeadLetter(f"not a JSON object: got {_json_type(payload)}")
     return parse_payload(payload)
@@ -95,7 +105,7 @@ def parse_created_at(value: str) -> datetime | None:
     """A twcs timestamp in UTC, or None when it does not follow TWCS_DATE_FORMAT."""
     try:
         return datetime.strptime(value, TWCS_DATE_FORMAT).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a UTC offset that leaves years 1-9999
         return None
 
 

@@ -1,9 +1,13 @@
-"""The Kafka record as the batch logic sees it: plain Python values, no Spark types."""
+"""The Kafka record as the batch logic sees it, and the one path every record takes to become a
+tweet or a dead letter: plain Python values, no Spark types, no exception escapes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+
+from streaming.parse import DeadLetter, parse_message
+from tweetcare.core.schemas import TweetMessage
 
 
 @dataclass(frozen=True)
@@ -16,3 +20,18 @@ class KafkaRecord:
     partition: int
     offset: int
     timestamp: datetime | None
+
+
+def read_record(record: KafkaRecord) -> TweetMessage | DeadLetter:
+    """A record's tweet, or its dead letter; whatever the bytes, this never raises."""
+    try:
+        return parse_message(record.value)
+    except RecursionError:
+        return DeadLetter("unreadable message: nested too deeply")
+    except Exception as err:  # noqa: BLE001 - one record must never stop the stream
+        return DeadLetter(f"unreadable message: {type(err).__name__}: {_short(err)}")
+
+
+def _short(err: BaseException, limit: int = 300) -> str:
+    text = str(err)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,17 +1,18 @@
 """The figures a run of the stream ends with, read back from where the stream wrote them.
 
-They come from the outputs themselves (the lake, the dead letters, the ticket store), not from
-counters kept alongside, so a reconciled summary proves that nothing was lost on the way.
+They come from the outputs themselves (the Delta lake, its dead letters, the ticket store), not
+from counters kept alongside, so a reconciled summary proves that nothing was lost on the way.
+Lake rows are counted raw: a tweet archived twice is a problem, not something to hide.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-import pyarrow.dataset as ds
+import pyarrow.compute as pc
 
 from tweetcare.core.settings import Settings
+from tweetcare.core.storage import DEAD_LETTERS_TABLE, TWEETS_TABLE, read_table
 from tweetcare.tickets.store import TicketStore
 
 
@@ -24,6 +25,8 @@ class Summary:
     tickets_opened: int
     lake_rows: int
     dead_lettered: int
+    # distinct tweet ids in the lake: equal to `lake_rows` unless a tweet was archived twice
+    distinct_tweets: int | None = None
 
     def lines(self) -> list[str]:
         return [f"{name.replace('_', ' ')}: {value}" for name, value in asdict(self).items()]
@@ -31,6 +34,11 @@ class Summary:
     def problems(self) -> list[str]:
         """Every way the figures fail to add up; empty when the run lost and duplicated nothing."""
         found = []
+        if self.distinct_tweets is not None and self.distinct_tweets != self.lake_rows:
+            found.append(
+                f"lake rows ({self.lake_rows}) != distinct tweet ids ({self.distinct_tweets}): "
+                "tweets archived more than once"
+            )
         if self.replayed != self.lake_rows + self.dead_lettered:
             found.append(
                 f"replayed ({self.replayed}) != lake rows ({self.lake_rows}) "
@@ -46,34 +54,17 @@ class Summary:
         return found
 
 
-def count_rows(folder: Path, unique: list[str] | None = None) -> int:
-    """Rows of a Parquet dataset (distinct on `unique` columns when given); 0 if none yet."""
-    if not folder.exists() or not any(folder.rglob("*.parquet")):
-        return 0
-    table = ds.dataset(folder, format="parquet", partitioning="hive").to_table(columns=unique)
-    if unique:
-        return table.group_by(unique).aggregate([]).num_rows
-    return table.num_rows
-
-
 def consumed_messages(settings: Settings) -> int:
     return TicketStore(settings.tickets_db_url).counts()["messages"]
 
 
 def collect_summary(settings: Settings, replayed: int) -> Summary:
-    tweets = settings.lake_dir / "tweets"
-    lake_rows = count_rows(tweets, unique=["tweet_id"])
-    inbound = 0
-    if lake_rows:
-        table = ds.dataset(tweets, format="parquet", partitioning="hive").to_table(
-            columns=["tweet_id", "predicted_inbound"]
-        )
-        inbound = (
-            table.group_by(["tweet_id", "predicted_inbound"])
-            .aggregate([])
-            .filter(ds.field("predicted_inbound"))
-            .num_rows
-        )
+    """The run's figures; raw row counts from the lake's current version."""
+    tweets = read_table(settings, TWEETS_TABLE, columns=["tweet_id", "predicted_inbound"])
+    letters = read_table(settings, DEAD_LETTERS_TABLE, columns=["offset"])
+    lake_rows = tweets.num_rows if tweets is not None else 0
+    distinct = len(pc.unique(tweets.column("tweet_id"))) if tweets is not None else 0
+    inbound = int(pc.sum(tweets.column("predicted_inbound")).as_py() or 0) if lake_rows else 0
     counts = TicketStore(settings.tickets_db_url).counts()
     return Summary(
         replayed=replayed,
@@ -82,5 +73,6 @@ def collect_summary(settings: Settings, replayed: int) -> Summary:
         outbound=lake_rows - inbound,
         tickets_opened=counts["tickets"],
         lake_rows=lake_rows,
-        dead_lettered=count_rows(settings.lake_dir / "dead_letters", unique=["partition", "offset"]),
+        dead_lettered=letters.num_rows if letters is not None else 0,
+        distinct_tweets=distinct,
     )

@@ -1,4 +1,5 @@
-"""The micro-batch logic without Kafka or Spark: lake files, tickets, replies, dead letters, replays.
+"""The executors' work without Kafka or Spark: the function `mapInArrow` runs in each task, fed
+Arrow batches as Spark would, turning records into lake rows, tickets, messages, dead letters.
 
 The model server here is a STAND-IN: a tiny local HTTP server in a thread that answers /analyze
 and /model_info by keyword rules. It exists only in this unit test; the end-to-end test runs the
@@ -11,24 +12,28 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
+import pyarrow as pa
 import pytest
 
-from streaming.batch import BatchProcessor
+from streaming import lake
+from streaming.batch import JobContext, PartitionProcessor, record_stats, score_partitions
 from streaming.job import check_outputs
-from streaming.lake import TWEET_SCHEMA, lineage_of
+from streaming.lake import lineage_of
 from streaming.records import KafkaRecord
 from tweetcare.core.errors import UserError
 from tweetcare.core.pii import mask_pii
+from tweetcare.core.schemas import Analysis
 from tweetcare.core.settings import Settings
 from tweetcare.tickets import TicketStore
 from tweetcare.tickets.models import ticket_id_for
+from tweetcare.tickets.replies import load_replies
+from tweetcare.tickets.routing import load_routing
 
 INBOUND_INFO = {"name": "tweet-inbound", "version": "3", "run_id": "abc", "alias": "champion"}
 # the server's shape: the inbound model at the top level, every served model under `models`
@@ -40,6 +45,15 @@ MODEL_INFO = {
         "tweet-category": {"name": "tweet-category", "version": "5", "data_version": "d41d8cd9"},
     },
 }
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The shape of the model client's refusal of one text (a 4xx found by bisection)."""
+
+    reason: str
+
+
 MODELS = {"tweet-inbound": "3 (abc)", "tweet-category": "5 (def)"}
 _ORDER = re.compile(r"#\d{3}-\d{5}")
 
@@ -103,21 +117,6 @@ class StandInModel(BaseHTTPRequestHandler):
         pass
 
 
-class CapturingPublisher:
-    def __init__(self) -> None:
-        self.records: list[tuple[str, str | None, dict[str, Any]]] = []
-        self.flushes = 0
-
-    def publish(self, topic: str, key: str | None, value: dict[str, Any]) -> None:
-        self.records.append((topic, key, value))
-
-    def flush(self) -> None:
-        self.flushes += 1
-
-    def on(self, topic: str) -> list[tuple[str | None, dict[str, Any]]]:
-        return [(key, value) for t, key, value in self.records if t == topic]
-
-
 @pytest.fixture
 def model_port() -> Iterator[int]:
     StandInModel.calls = []
@@ -170,41 +169,88 @@ BATCH = records(
 )
 
 
-def processor(tmp_path: Path, port: int, publisher: CapturingPublisher) -> BatchProcessor:
-    settings = Settings(
+class Output:
+    """What one partition handed back to Spark, by kind."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [row for row in self.rows if row["kind"] == kind]
+
+    def tweets(self) -> dict[str, dict[str, Any]]:
+        return {row["tweet_id"]: row for row in self.of(lake.KIND_TWEET)}
+
+    def on(self, topic: str) -> list[tuple[str | None, dict[str, Any]]]:
+        return [
+            (row["out_key"], json.loads(row["out_value"]))
+            for row in self.of(lake.KIND_MESSAGE)
+            if row["out_topic"] == topic
+        ]
+
+
+def settings_for(tmp_path: Path, port: int) -> Settings:
+    return Settings(
         state_dir=tmp_path / "state",
         lake_dir=tmp_path / "lake",
         tickets_db_url=f"sqlite:///{tmp_path / 'tickets.db'}",
         bento_port=port,
     )
-    return BatchProcessor(settings, stream_id="abcd1234", publisher=publisher)
 
 
-def lake_tweets(tmp_path: Path) -> dict[str, dict[str, Any]]:
-    table = ds.dataset(tmp_path / "lake" / "tweets", partitioning="hive").to_table()
-    return {row["tweet_id"]: row for row in table.to_pylist()}
+def run_partition(tmp_path: Path, port: int, batch_id: int, batch: list[KafkaRecord]) -> Output:
+    """One task as Spark runs it, then the stats write that follows the batch's outputs."""
+    settings = settings_for(tmp_path, port)
+    TicketStore(settings.tickets_db_url).create_schema()
+    context = JobContext(
+        settings,
+        load_routing(settings.routing_config),
+        load_replies(settings.replies_config),
+        "abcd1234",
+    )
+    arrow = pa.RecordBatch.from_pylist(
+        [
+            {
+                "key": r.key,
+                "value": r.value,
+                "topic": r.topic,
+                "partition": r.partition,
+                "offset": r.offset,
+                "timestamp_us": int(r.timestamp.timestamp() * 1e6) if r.timestamp else None,
+            }
+            for r in batch
+        ]
+    )
+    out = list(score_partitions(context, batch_id)(iter([arrow])))
+    rows = [row for b in out for row in b.to_pylist()]
+    for b in out:
+        assert b.schema == lake.OUTPUT_SCHEMA
+    record_stats(settings)(iter(r for r in rows if r["kind"] == lake.KIND_STATS))
+    return Output(rows)
+
+
+def stats_of(output: Output) -> dict[str, Any]:
+    [row] = output.of(lake.KIND_STATS)
+    return json.loads(row["out_value"])
 
 
 def test_a_batch_lands_in_the_lake_tickets_replies_and_dead_letters(
     tmp_path: Path, model_port: int
 ) -> None:
-    publisher = CapturingPublisher()
-    stats = processor(tmp_path, model_port, publisher).process(7, BATCH)
+    output = run_partition(tmp_path, model_port, 7, BATCH)
 
-    assert (stats.n_messages, stats.n_valid, stats.n_dead_lettered) == (6, 4, 2)
-    assert (stats.n_inbound, stats.n_outbound, stats.n_tickets_opened) == (3, 1, 1)
-    assert StandInModel.calls == [4]  # one /analyze call for the whole batch
+    stats = stats_of(output)
+    assert (stats["n_messages"], stats["n_valid"], stats["n_dead_lettered"]) == (6, 4, 2)
+    assert (stats["n_inbound"], stats["n_outbound"], stats["n_tickets_opened"]) == (3, 1, 1)
+    assert output.of(lake.KIND_STATS)[0]["out_key"] == "abcd1234-00000007-p0"
+    assert StandInModel.calls == [4]  # one /analyze call for the whole partition
 
-    files = sorted(
-        p.relative_to(tmp_path / "lake" / "tweets").as_posix()
-        for p in (tmp_path / "lake" / "tweets").rglob("*.parquet")
-    )
-    assert files == [
-        "date=2017-10-30/brand=AppleSupport/batch-abcd1234-00000007-0.parquet",
-        "date=2017-10-31/brand=AppleSupport/batch-abcd1234-00000007-0.parquet",
-    ]
-    rows = lake_tweets(tmp_path)
+    rows = output.tweets()
     assert sorted(rows) == ["1", "2", "3", "4"]
+    assert {(r["date"], r["brand"]) for r in rows.values()} == {
+        ("2017-10-30", "AppleSupport"),
+        ("2017-10-31", "AppleSupport"),
+    }
     first = rows["1"]
     assert first["text"] == "@AppleSupport help, my order #112-99812 died, call <phone>"
     assert (first["category"], first["sentiment"], first["needs_ticket"]) == (
@@ -220,11 +266,10 @@ def test_a_batch_lands_in_the_lake_tickets_replies_and_dead_letters(
     assert first["ticket_id"] == rows["2"]["ticket_id"] == ticket_id_for("1")
     assert rows["2"]["predicted_label"] == "outbound" and rows["2"]["category"] is None
     assert rows["4"]["ticket_id"] is None  # praise opens no ticket
-    written = pq.read_schema(next((tmp_path / "lake" / "tweets").rglob("*.parquet")))
-    assert set(written.names) == set(TWEET_SCHEMA.names) - {"date", "brand"}
 
-    [(key, ticket)] = publisher.on("tickets")
+    [(key, ticket)] = output.on("tickets")
     assert key == "1" and ticket["tweet_count"] == 2 and ticket["brand"] == "AppleSupport"
+    assert ticket["message_id"].startswith(f"ticket:{ticket['ticket_id']}:")
     assert (ticket["team"], ticket["priority"], ticket["category"]) == (
         "logistics",
         "high",
@@ -235,64 +280,93 @@ def test_a_batch_lands_in_the_lake_tickets_replies_and_dead_letters(
     assert ticket["models"] == MODELS and ticket["data_version"] == "d41d8cd9"
     assert "<phone>" in ticket["text"]
 
-    [(reply_key, reply)] = publisher.on("replies")
+    [(reply_key, reply)] = output.on("replies")
     assert reply_key == "1" and reply["decision"] == "auto"
+    assert reply["message_id"] == f"reply:{reply['reply_id']}"
     assert ticket_id_for("1") in reply["text"] and len(reply["text"]) < 280
     assert "#112-99812" not in reply["text"] and "0958" not in reply["text"]
 
-    letters = [value for _, value in publisher.on("tweets-dlq")]
+    letters = [value for _, value in output.on("tweets-dlq")]
     assert [letter["reason"] for letter in letters] == [
         "not UTF-8: invalid start byte at byte 0",
         "missing fields: author_id, created_at, text, conversation_id",
     ]
     assert letters[0]["raw"] == "//4gbm90IHV0Zi04" and letters[0]["offset"] == 4
+    assert letters[0]["message_id"] == "dlq:tweets:0:4"
     assert letters[1]["raw"] == '{"tweet_id": "9"}' and letters[1]["batch_id"] == 7
-    lake_letters = ds.dataset(tmp_path / "lake" / "dead_letters", partitioning="hive").to_table()
-    assert sorted(lake_letters.column("offset").to_pylist()) == [4, 5]
+    assert sorted(r["offset"] for r in output.of(lake.KIND_DEAD)) == [4, 5]
 
 
 def test_replaying_a_batch_duplicates_nothing(tmp_path: Path, model_port: int) -> None:
-    first = CapturingPublisher()
-    processor(tmp_path, model_port, first).process(7, BATCH)
-    again = CapturingPublisher()
-    stats = processor(tmp_path, model_port, again).process(7, BATCH)
+    first = run_partition(tmp_path, model_port, 7, BATCH)
+    again = run_partition(tmp_path, model_port, 7, BATCH)
 
-    assert stats.n_tickets_opened == 1  # the batch's own ticket, published again
+    assert stats_of(again)["n_tickets_opened"] == 1  # the batch's own ticket, published again
     assert [key for key, _ in again.on("tickets")] == ["1"]
     assert again.on("replies") == first.on("replies")
-    assert again.on("tickets") == first.on("tickets")
-    assert ds.dataset(tmp_path / "lake" / "tweets", partitioning="hive").count_rows() == 4
-    assert ds.dataset(tmp_path / "lake" / "dead_letters", partitioning="hive").count_rows() == 2
+    assert again.on("tickets") == first.on("tickets")  # same message ids: consumers drop them
     counts = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}").counts()
     assert (counts["tickets"], counts["attached_tweets"], counts["batches"]) == (1, 2, 1)
     assert (counts["messages"], counts["dead_lettered"]) == (6, 2)
 
 
+def test_a_tweet_twice_in_a_partition_becomes_one_row(tmp_path: Path, model_port: int) -> None:
+    twice = records([message("1", "1", "@AppleSupport help me"), message("1", "1", "@A help me")])
+    output = run_partition(tmp_path, model_port, 0, twice)
+    assert list(output.tweets()) == ["1"] and output.of(lake.KIND_DEAD) == []
+
+
 def test_a_later_batch_attaches_follow_ups_and_brand_replies_respond(
     tmp_path: Path, model_port: int
 ) -> None:
-    publisher = CapturingPublisher()
-    batches = processor(tmp_path, model_port, publisher)
-    batches.process(0, BATCH)
-    stats = batches.process(1, records([message("5", "1", "help? anyone?", minute=30)]))
-    assert stats.n_tickets_opened == 0
+    run_partition(tmp_path, model_port, 0, BATCH)
+    later = run_partition(
+        tmp_path, model_port, 1, records([message("5", "1", "help? anyone?", minute=30)])
+    )
+    assert stats_of(later)["n_tickets_opened"] == 0
     reply = records([message("6", "1", "@115712 On it! ^JK", minute=40, author="AppleSupport")])
-    batches.process(2, reply)
+    last = run_partition(tmp_path, model_port, 2, reply)
     store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
     [ticket] = store.list_tickets(5)
     assert (ticket.tweet_count, ticket.status) == (3, "responded")
     assert ticket.first_response_tweet_id == "2"  # the first answer stays the first
-    assert publisher.on("tickets")[-1][1]["status"] == "responded"
-    assert len(publisher.on("replies")) == 1  # one acknowledgement per ticket
+    assert last.on("tickets")[-1][1]["status"] == "responded"
+    assert later.on("replies") == last.on("replies") == []  # one acknowledgement per ticket
 
 
 def test_an_unconfident_reply_waits_for_approval(tmp_path: Path, model_port: int) -> None:
-    publisher = CapturingPublisher()
     unsure = records([message("1", "1", "@AppleSupport help, it is late")])  # no order: 0.5
-    processor(tmp_path, model_port, publisher).process(0, unsure)
-    assert publisher.on("replies") == []
+    output = run_partition(tmp_path, model_port, 0, unsure)
+    assert output.on("replies") == []
     [pending] = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}").list_replies("pending")
     assert pending.gate_reasons == ["category confidence 0.50 < 0.80"]
+
+
+def test_a_refused_text_is_dead_lettered_and_the_rest_goes_on(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, 1)
+    store = TicketStore(settings.tickets_db_url)
+    store.create_schema()
+    context = JobContext(
+        settings, load_routing(settings.routing_config), load_replies(settings.replies_config), "s"
+    )
+
+    def analyzer(texts: list[str]) -> list[Any]:
+        return [
+            Refused("HTTP 422: text too long")
+            if "refuse" in t
+            else Analysis(**StandInModel._analyze(t))
+            for t in texts
+        ]
+
+    batch = records([message("1", "1", "@A help"), message("2", "2", "@A help refuse me")])
+    result = PartitionProcessor(context, store, analyzer, lambda: lineage_of(MODEL_INFO)).process(
+        3, batch
+    )
+    assert [r["tweet_id"] for r in result.rows if r["kind"] == lake.KIND_TWEET] == ["1"]
+    [dead] = [r for r in result.rows if r["kind"] == lake.KIND_DEAD]
+    assert dead["reason"] == "refused by the model server: HTTP 422: text too long"
+    assert dead["offset"] == 1
+    store.close()
 
 
 def test_the_job_refuses_bad_rules_before_reading_kafka(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.fixtures.kafka import free_ports
 from tweetcare.cli.stream import app, job_path, spark_submit_command
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
@@ -49,7 +50,8 @@ def test_status_shows_counts_from_the_store(
     store.record_batch("s-1", n_messages=42, n_valid=40, n_dead_lettered=2)
     monkeypatch.setenv("TWEETCARE_TICKETS_DB_URL", url)
     monkeypatch.setenv("TWEETCARE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("TWEETCARE_KAFKA_PORT", str(free_ports(1)[0]))
     result = CliRunner().invoke(app, ["status"])
-    assert result.exit_code == 0, result.output
-    assert "stopped" in result.output
+    assert result.exit_code == 1, result.output  # down
+    assert "down (stopped" in result.output and "lag: unknown" in result.output
     assert "42" in result.output and "dead_lettered" in result.output

@@ -1,119 +1,198 @@
-"""The HTTP client for the model server, against httpx's mock transport (no server at all)."""
+"""The HTTP client for the model server, against a real HTTP server in a thread (no mocks):
+chunks in order, outages waited out, refused texts found by splitting."""
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
-import httpx
 import pytest
 
-from streaming.model_client import ModelServerError, analyze, classify, model_info
+from streaming.model_client import ModelServerError, Refused, analyze, classify, model_info
 
-URL = "http://model.invalid"
+INFO = {"name": "tweet-inbound", "version": "3", "run_id": "r", "alias": "champion"}
 
 
-def answer(texts: list[str]) -> list[dict[str, object]]:
-    return [
-        {"label": "inbound", "inbound": True, "probability": 0.8, "inbound_probability": 0.8}
-        for _ in texts
+@dataclass
+class Script:
+    """What the stand-in server does: answers queued first, then the normal behaviour."""
+
+    queued: list[tuple[int, Any]] = field(default_factory=list)
+    refuse_containing: str | None = None  # any request holding such a text gets a 422
+    body: Any = None  # a fixed answer instead of one analysis per text
+    requests: list[tuple[str, int]] = field(default_factory=list)  # (route, number of texts)
+
+
+def analysis(text: str) -> dict[str, Any]:
+    return {
+        "label": "inbound",
+        "probability": 0.9,
+        "inbound": True,
+        "inbound_probability": 0.9,
+        "sentiment": "negative",
+        "sentiment_score": -0.5,
+        "category": "billing",
+        "category_confidence": 0.8,
+        "entities": [{"start": 0, "end": 3, "label": "AMOUNT", "text": "$40"}],
+        "needs_ticket": True,
+        "masked_text": text,
+        "models": {"tweet-category": "2 (r)"},
+    }
+
+
+class StandIn:
+    """A model server stand-in on a free loopback port that can go down and come back."""
+
+    def __init__(self) -> None:
+        self.script = Script()
+        self._server: ThreadingHTTPServer | None = None
+        self.start(0)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, port: int) -> None:
+        script = self.script
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                texts = json.loads(self.rfile.read(length) or b"{}").get("texts", [])
+                script.requests.append((self.path, len(texts)))
+                status, body = 200, None
+                if script.queued:
+                    status, body = script.queued.pop(0)
+                elif self.path == "/model_info":
+                    body = INFO
+                elif script.refuse_containing and any(script.refuse_containing in t for t in texts):
+                    status, body = 422, {"error": "a text is not acceptable"}
+                else:
+                    body = script.body if script.body is not None else [analysis(t) for t in texts]
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def server() -> Iterator[StandIn]:
+    stand_in = StandIn()
+    yield stand_in
+    stand_in.stop()
+
+
+def test_texts_go_in_chunks_and_come_back_in_order(server: StandIn) -> None:
+    results = analyze(["$40 charged", "b", "c"], server.url, max_texts=2)
+    assert server.script.requests == [("/analyze", 2), ("/analyze", 1)]
+    assert [r.masked_text for r in results if not isinstance(r, Refused)] == [
+        "$40 charged",
+        "b",
+        "c",
+    ]
+    first = results[0]
+    assert not isinstance(first, Refused)
+    assert first.entities[0].label == "AMOUNT" and first.category == "billing"
+    assert [r.label for r in classify(["a"], server.url, 10) if not isinstance(r, Refused)] == [
+        "inbound"
     ]
 
 
-def client_with(handler: httpx.MockTransport) -> httpx.Client:
-    return httpx.Client(transport=handler)
+def test_a_server_that_is_down_is_waited_for_and_nothing_is_lost(
+    server: StandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = server.port
+    server.stop()
+
+    def come_back() -> None:
+        time.sleep(2.0)
+        server.start(port)
+
+    threading.Thread(target=come_back, daemon=True).start()
+    with caplog.at_level(logging.WARNING, logger="tweetcare.backoff"):
+        results = analyze([f"t{n}" for n in range(5)], f"http://127.0.0.1:{port}", 2)
+    assert [r.masked_text for r in results if not isinstance(r, Refused)] == [
+        f"t{n}" for n in range(5)
+    ]
+    waits = [r.getMessage() for r in caplog.records]
+    assert waits and "attempt 1, waiting 0.5s" in waits[0] and "ConnectError" in waits[0]
 
 
-def test_texts_go_in_chunks_and_come_back_in_order() -> None:
-    sizes: list[int] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        texts = json.loads(request.content)["texts"]
-        sizes.append(len(texts))
-        return httpx.Response(200, json=answer(texts))
-
-    results = classify(
-        ["a", "b", "c"], URL, max_texts=2, client=client_with(httpx.MockTransport(handle))
-    )
-    assert sizes == [2, 1]
-    assert len(results) == 3 and all(r.label == "inbound" for r in results)
+def test_5xx_and_busy_answers_are_waited_out(server: StandIn) -> None:
+    server.script.queued = [(503, {"error": "loading"}), (500, "boom"), (429, "slow down")]
+    results = analyze(["a", "b"], server.url, 10)
+    assert len(results) == 2 and not any(isinstance(r, Refused) for r in results)
+    assert len(server.script.requests) == 4
 
 
-def test_5xx_and_connection_errors_are_retried() -> None:
-    replies = iter(["refuse", "503"])
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        step = next(replies, "ok")
-        if step == "refuse":
-            raise httpx.ConnectError("refused", request=request)
-        if step == "503":
-            return httpx.Response(503, text="loading")
-        return httpx.Response(200, json=answer(json.loads(request.content)["texts"]))
-
-    client = client_with(httpx.MockTransport(handle))
-    assert len(classify(["a"], URL, 10, attempts=3, backoff_s=0, client=client)) == 1
+def test_a_server_down_for_too_long_raises_instead_of_answering(server: StandIn) -> None:
+    server.script.queued = [(503, "down")] * 10
+    with pytest.raises(ModelServerError, match="still unavailable after waiting 1s"):
+        analyze(["a"], server.url, 10, wait_s=1.0)
 
 
-def test_a_server_that_stays_down_raises_instead_of_answering() -> None:
-    def handle(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+def test_a_refused_chunk_is_split_until_the_refused_texts_stand_alone(server: StandIn) -> None:
+    server.script.refuse_containing = "BAD"
+    texts = [f"ok {n}" for n in range(16)]
+    texts[3], texts[11] = "BAD one", "also BAD"
+    results = analyze(texts, server.url, max_texts=8)
+    refused = [n for n, r in enumerate(results) if isinstance(r, Refused)]
+    assert refused == [3, 11]
+    reason = results[3]
+    assert isinstance(reason, Refused) and "HTTP 422" in reason.reason
+    kept = [r.masked_text for r in results if not isinstance(r, Refused)]
+    assert kept == [t for t in texts if "BAD" not in t]
+    # two chunks of 8, each bisected down to its one bad text: log2(8) levels of two halves
+    assert len(server.script.requests) == 2 * (1 + 2 * 3)
 
-    client = client_with(httpx.MockTransport(handle))
-    with pytest.raises(ModelServerError, match="failed after 2 attempts"):
-        classify(["a"], URL, 10, attempts=2, backoff_s=0, client=client)
+
+@pytest.mark.parametrize("status", [404, 405, 401])
+def test_a_misconfigured_client_raises_instead_of_refusing_everything(
+    server: StandIn, status: int
+) -> None:
+    server.script.queued = [(status, "no such route")]
+    with pytest.raises(ModelServerError, match=f"refused the request: HTTP {status}"):
+        analyze(["a", "b"], server.url, 10)
+    assert len(server.script.requests) == 1
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "message"),
+    ("body", "message"),
     [
-        (422, {"error": "too long"}, "refused the request: HTTP 422"),
-        (200, [{"label": "maybe"}], "unexpected shape"),
-        (200, [], "0 results for 1 texts"),
+        ([{"label": "maybe"}], "unexpected shape"),
+        ([], "0 results for 1 texts"),
+        ([{"inbound": True, "inbound_probability": 0.9}], "/analyze answered an unexpected"),
     ],
 )
-def test_unusable_answers_raise(status: int, body: object, message: str) -> None:
-    client = client_with(httpx.MockTransport(lambda _r: httpx.Response(status, json=body)))
+def test_unusable_answers_raise(server: StandIn, body: object, message: str) -> None:
+    server.script.body = body
     with pytest.raises(ModelServerError, match=message):
-        classify(["a"], URL, 10, attempts=1, client=client)
+        analyze(["a"], server.url, 10)
 
 
-def test_model_info_returns_the_servers_object() -> None:
-    info = {"name": "tweet-inbound", "version": "3", "run_id": "r", "alias": "champion"}
-    client = client_with(httpx.MockTransport(lambda _r: httpx.Response(200, json=info)))
-    assert model_info(URL, client=client) == info
-
-
-def test_analyze_posts_to_analyze_and_parses_the_contract() -> None:
-    routes: list[str] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        routes.append(request.url.path)
-        texts = json.loads(request.content)["texts"]
-        body = [
-            {
-                "inbound": True,
-                "inbound_probability": 0.9,
-                "sentiment": "negative",
-                "sentiment_score": -0.5,
-                "category": "billing",
-                "category_confidence": 0.8,
-                "entities": [{"start": 0, "end": 3, "label": "AMOUNT", "text": "$40"}],
-                "needs_ticket": True,
-                "masked_text": text,
-                "models": {"tweet-category": "2 (r)"},
-            }
-            for text in texts
-        ]
-        return httpx.Response(200, json=body)
-
-    client = client_with(httpx.MockTransport(handle))
-    results = analyze(["$40 charged", "b", "c"], URL, max_texts=2, client=client)
-    assert routes == ["/analyze", "/analyze"]
-    assert [r.masked_text for r in results] == ["$40 charged", "b", "c"]
-    assert results[0].entities[0].label == "AMOUNT" and results[0].category == "billing"
-
-
-def test_an_analysis_without_the_required_fields_is_refused() -> None:
-    body = [{"inbound": True, "inbound_probability": 0.9}]  # no needs_ticket, no masked_text
-    client = client_with(httpx.MockTransport(lambda _r: httpx.Response(200, json=body)))
-    with pytest.raises(ModelServerError, match="/analyze answered an unexpected shape"):
-        analyze(["a"], URL, 10, attempts=1, client=client)
+def test_model_info_returns_the_servers_object(server: StandIn) -> None:
+    assert model_info(server.url) == INFO
+    server.script.queued = [(503, "loading")]
+    assert model_info(server.url) == INFO

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from streaming.parse import DeadLetter, parse_message
+from streaming import records
+from streaming.parse import MAX_MESSAGE_BYTES, DeadLetter, parse_message
 from tweetcare.core.schemas import TweetMessage
 
 GOOD: dict[str, Any] = {
@@ -90,3 +91,40 @@ def test_unparsable_created_at() -> None:
 
 def test_ids_of_the_wrong_type() -> None:
     assert reason_for(encode({**GOOD, "tweet_id": [1]})).startswith("bad tweet_id")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (b"[" * 20_000 + b"]" * 20_000, "not JSON we can read: nested too deeply"),
+        (b"9" * 5_000, "not JSON we can read: Exceeds the limit"),
+        (b"x" * (MAX_MESSAGE_BYTES + 1), f"too large: {MAX_MESSAGE_BYTES + 1} bytes"),
+    ],
+)
+def test_values_that_would_break_a_parser_are_dead_lettered(value: bytes, expected: str) -> None:
+    assert reason_for(value).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "created_at",
+    [
+        "Tue Oct 31 22:10:47 +0000 99999",  # year beyond datetime's range
+        "Mon Jan 01 00:30:00 +0100 0001",  # in range, but not once moved to UTC
+        "Fri Dec 31 23:30:00 -0100 9999",
+    ],
+)
+def test_dates_that_overflow_are_dead_lettered(created_at: str) -> None:
+    assert reason_for(encode({**GOOD, "created_at": created_at})).startswith(
+        "unparsable created_at"
+    )
+
+
+def test_any_exception_on_the_record_path_becomes_a_dead_letter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def explode(_value: bytes | None) -> TweetMessage:
+        raise MemoryError("out of memory on this record")
+
+    monkeypatch.setattr(records, "parse_message", explode)
+    result = records.read_record(records.KafkaRecord(None, b"{}", "tweets", 0, 1, None))
+    assert result == DeadLetter("unreadable message: MemoryError: out of memory on this record")

@@ -29,3 +29,14 @@ def test_a_lost_tweet_is_reported() -> None:
 
 def test_unconsumed_messages_are_reported() -> None:
     assert "consumed (100) != replayed (105)" in _summary(consumed=100).problems()
+
+
+def test_a_tweet_archived_twice_is_reported() -> None:
+    problems = _summary(lake_rows=101, distinct_tweets=100, inbound=61, replayed=106).problems()
+    assert problems[0] == (
+        "lake rows (101) != distinct tweet ids (100): tweets archived more than once"
+    )
+
+
+def test_raw_rows_equal_to_distinct_ids_reconcile() -> None:
+    assert _summary(distinct_tweets=100).problems() == []

@@ -189,7 +189,9 @@ def test_replies_are_drafted_gated_and_decided(
         store.decide_reply(pending.reply_id, approve=False)
     with pytest.raises(UserError, match="no reply RE-NOPE"):
         store.decide_reply("RE-NOPE", approve=True)
-    assert [r.reply_id for r in store.replies_to_post()] == [sent.reply_id, pending.reply_id]
+    to_post = sorted([sent.reply_id, pending.reply_id])  # drafted together: by reply id
+    assert [r.reply_id for r in store.replies_to_post()] == to_post
+    assert store.claim_for_posting(sent.reply_id) is not None
     store.mark_posted(sent.reply_id, "999")
     assert [r.reply_id for r in store.replies_to_post()] == [pending.reply_id]
 

@@ -179,13 +179,13 @@ def test_a_thread_comes_from_the_lake_in_time_order(data: ConsoleData, tmp_path:
 
 
 def test_a_lake_without_a_needed_column_says_which(tmp_path: Path) -> None:
-    import pandas as pd
+    import pyarrow as pa
+    from deltalake import write_deltalake
 
-    folder = tmp_path / "lake" / "tweets"
-    folder.mkdir(parents=True)
-    pd.DataFrame({"tweet_id": ["1"]}).to_parquet(folder / "part.parquet")
+    settings = Settings(lake_dir=tmp_path / "lake")
+    write_deltalake(str(tmp_path / "lake" / "tweets"), pa.table({"tweet_id": ["1"]}))
     with pytest.raises(backends.BackendDown, match="no column text"):
-        backends.read_lake(folder, ["tweet_id", "text"])
+        backends.read_lake(settings, ["tweet_id", "text"])
 
 
 def test_status_names_every_backend_down_with_a_hint(tmp_path: Path) -> None:

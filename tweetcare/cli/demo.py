@@ -172,7 +172,9 @@ def report(summary: Summary) -> None:
     problems = summary.problems()
     if problems:
         raise UserError("the figures do not reconcile: " + "; ".join(problems))
-    console.print("[green]reconciled:[/] replayed = lake rows + dead-lettered")
+    console.print(
+        "[green]reconciled:[/] replayed = lake rows + dead-lettered; each tweet in the lake once"
+    )
 
 
 def report_tickets(settings: Settings) -> None:

@@ -1,4 +1,9 @@
-"""`tweetcare replies pending|approve|reject|post`: the approval queue behind the safety gate."""
+"""`tweetcare replies pending|approve|reject|post`: the approval queue behind the safety gate.
+
+Replies live in an outbox: drafted -> approved -> posting -> posted, or rejected; `unclear` is a
+reply a crashed post run left half-done. `pending` lists what waits for a person (drafted and
+unclear); approve or reject resolves either.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from tweetcare.core.settings import Settings, get_settings
 from tweetcare.process import port_open
 from tweetcare.tickets import Reply, TicketStore
 from tweetcare.tickets.announce import publish_replies
-from tweetcare.tickets.models import PENDING
+from tweetcare.tickets.models import DECIDABLE, UNCLEAR
 from tweetcare.tickets.poster import post_replies
 
 app = typer.Typer(no_args_is_help=True, help="Drafted replies: review, approve, post.")
@@ -26,7 +31,9 @@ def _console() -> Console:
     return Console()
 
 
-ReplyIds = Annotated[list[str], typer.Argument(help="reply ids, e.g. RE-1A2B3C4D5E")]
+ReplyIds = Annotated[
+    list[str], typer.Argument(help="reply ids, e.g. RE-0F8C5E0C2D6B58E1A7B4C3D2E1F0A9B8")
+]
 
 
 @app.command("pending")
@@ -34,23 +41,30 @@ def pending(
     limit: Annotated[int, typer.Option(help="oldest first")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
-    """Replies the safety gate held for a person, and why."""
+    """Replies waiting for a person: held by the safety gate, or of unclear posting outcome."""
     store = TicketStore(get_settings().tickets_db_url)
     try:
-        replies = store.list_replies(PENDING, limit)
+        replies = store.list_replies(limit=limit, states=DECIDABLE)
     finally:
         store.close()
     if as_json:
         for reply in replies:
             print(json.dumps(reply.to_dict(), ensure_ascii=False))
         return
-    table = Table(title=f"{len(replies)} replies waiting for approval")
-    for column in ("reply", "ticket", "brand", "held because", "text"):
+    table = Table(title=f"{len(replies)} replies waiting for a person")
+    for column in ("reply", "ticket", "state", "brand", "why", "text"):
         table.add_column(column, overflow="fold")
     for r in replies:
         reasons = "; ".join(r.gate_reasons)
+        if r.state == UNCLEAR:
+            reasons = "a post run stopped while posting it: check X, then approve or reject"
         table.add_row(
-            r.reply_id, r.ticket_id, escape(r.brand or "-"), escape(reasons), escape(r.text)
+            r.reply_id,
+            r.ticket_id,
+            r.state,
+            escape(r.brand or "-"),
+            escape(reasons),
+            escape(r.text),
         )
     _console().print(table)
 
@@ -62,7 +76,8 @@ def approve(
         bool, typer.Option(help="publish the approved replies to the `replies` topic")
     ] = True,
 ) -> None:
-    """Approve pending replies; they are published like the gate's automatic ones."""
+    """Approve pending replies (they are published like the gate's automatic ones), or unclear
+    ones you found missing on X (they are posted again)."""
     settings = get_settings()
     if publish and not port_open(settings.kafka_host, settings.kafka_port):
         raise UserError(
@@ -78,7 +93,7 @@ def approve(
 
 @app.command("reject")
 def reject(reply_ids: ReplyIds) -> None:
-    """Reject pending replies: they are never posted."""
+    """Reject pending replies, or unclear ones already on X: they are never posted (again)."""
     decided = _decide(get_settings(), reply_ids, approve=False)
     _console().print(f"rejected {len(decided)}: {', '.join(r.reply_id for r in decided)}")
 
@@ -98,6 +113,11 @@ def post(
     finally:
         store.close()
     console = _console()
+    for reply in report.unclear:
+        console.print(
+            f"[yellow]{reply.reply_id} was being posted when a run stopped: it may be on X; "
+            "it waits in `tweetcare replies pending`[/]"
+        )
     if live:
         for reply_id, tweet_id in report.posted:
             console.print(f"posted {reply_id} as tweet {tweet_id}")

@@ -1,30 +1,40 @@
-"""`tweetcare stream start|stop|status`: the Spark job as a managed background service.
+"""`tweetcare stream start|stop|status`: the Spark job as a supervised background service.
 
 The job runs under `spark-submit` by file path (nothing imports `streaming/`), with the caller's
-settings passed down as `TWEETCARE_*` variables so both sides agree on every endpoint.
+settings passed down as `TWEETCARE_*` variables so both sides agree on every endpoint. A small
+supervisor (tweetcare/supervisor.py) is the background service: it starts the job and restarts
+it with backoff when it dies. `status` puts together the supervisor's state, the job's progress
+file and the topic's end offsets from Kafka: up or down, lag, last error, restarts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
+import zipfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
 import tweetcare
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings, get_settings
-from tweetcare.process import Service, ServiceError
+from tweetcare.process import Service, ServiceError, alive, stop_group
+from tweetcare.supervisor import read_state
 from tweetcare.tickets import TicketStore
 
 SERVICE_NAME = "stream"
 START_TIMEOUT_S = 300.0
 # a clean stop lets the running micro-batch finish; after this the process group is signalled
 STOP_TIMEOUT_S = 90.0
+# how long `status` waits for Kafka to tell the topic's end offsets
+STATUS_KAFKA_TIMEOUT_MS = 10_000
 
 app = typer.Typer(no_args_is_help=True, help="The Spark Structured Streaming job.")
 
@@ -43,7 +53,19 @@ def stop_file(settings: Settings) -> Path:
     return settings.state_dir / f"{SERVICE_NAME}.stop"
 
 
+def supervisor_file(settings: Settings) -> Path:
+    """The supervisor's state: the job's pid, restarts, the last exit (tweetcare/supervisor.py)."""
+    return settings.state_dir / f"{SERVICE_NAME}.supervisor.json"
+
+
+def progress_file(settings: Settings) -> Path:
+    """Written by the job after each batch: the offsets it finished, counts, its last error."""
+    return settings.state_dir / f"{SERVICE_NAME}.progress.json"
+
+
 def spark_submit_command(settings: Settings) -> list[str]:
+    """spark-submit for `settings.spark_master` with `settings.spark_conf`, Delta's extension
+    and the project's code zipped for the executors (`--py-files`, as on a real cluster)."""
     spark_submit = Path(sys.executable).parent / "spark-submit"
     jars = sorted((settings.jars_dir / "spark").resolve().glob("*.jar"))
     if not spark_submit.exists():
@@ -52,14 +74,28 @@ def spark_submit_command(settings: Settings) -> list[str]:
         raise UserError(
             f"no Kafka connector jars in {settings.jars_dir / 'spark'}: run `make jars`"
         )
+    root = job_path().parents[1]
+    code = (settings.state_dir / "stream-code.zip").resolve()
+    code.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(code, "w", zipfile.ZIP_DEFLATED) as archive:
+        for package in ("tweetcare", "streaming"):
+            for source in sorted((root / package).rglob("*.py")):
+                archive.write(source, source.relative_to(root).as_posix())
+    conf = {
+        "spark.ui.enabled": "false",
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        **settings.spark_conf,
+    }
     return [
         str(spark_submit),
         "--master",
-        "local[2]",
+        settings.spark_master,
         "--jars",
         ",".join(str(jar) for jar in jars),
-        "--conf",
-        "spark.ui.enabled=false",
+        "--py-files",
+        str(code),
+        *(arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")),
         str(job_path()),
         "--ready-file",
         str(ready_file(settings).resolve()),
@@ -68,13 +104,30 @@ def spark_submit_command(settings: Settings) -> list[str]:
     ]
 
 
-def start_stream(settings: Settings) -> None:
-    """Start the job unless it runs, and wait until its query has started."""
+def supervised(settings: Settings, job: list[str]) -> list[str]:
+    """The supervisor's command line around the job's."""
+    return [
+        sys.executable,
+        "-m",
+        "tweetcare.supervisor",
+        "--state-file",
+        str(supervisor_file(settings).resolve()),
+        "--stop-file",
+        str(stop_file(settings).resolve()),
+        "--",
+        *job,
+    ]
+
+
+def start_stream(settings: Settings, job: list[str] | None = None) -> None:
+    """Start the supervised job unless it runs, and wait until its query has started.
+
+    `job` replaces the spark-submit command line (tests run a stand-in job)."""
     service = Service(SERVICE_NAME, settings.state_dir)
     if service.is_running():
         return
-    command = spark_submit_command(settings)
-    for stale in (ready_file(settings), stop_file(settings)):
+    command = supervised(settings, job or spark_submit_command(settings))
+    for stale in (ready_file(settings), stop_file(settings), supervisor_file(settings)):
         stale.unlink(missing_ok=True)
     env = {
         **settings.to_env(),
@@ -87,23 +140,87 @@ def start_stream(settings: Settings) -> None:
 
 
 def stop_stream(settings: Settings) -> bool:
-    """Stop the job between two micro-batches (signals if it does not); True if it was running."""
+    """Stop supervision and the job between two micro-batches (signals if it does not stop);
+    True if it was running."""
     service = Service(SERVICE_NAME, settings.state_dir)
     if not service.is_running():
+        _kill_orphaned_job(settings)
         return False
     stop_file(settings).touch()
     # still running after the grace period: the signals below end it (its batch replays later)
     with contextlib.suppress(ServiceError):
         service.wait_until(lambda: not service.is_running(), STOP_TIMEOUT_S, "stopped cleanly")
     service.stop()
+    _kill_orphaned_job(settings)
     for marker in (ready_file(settings), stop_file(settings)):
         marker.unlink(missing_ok=True)
     return True
 
 
+def _kill_orphaned_job(settings: Settings) -> None:
+    """A job whose supervisor was killed outright would run on unsupervised: end it too."""
+    job_pid = read_state(supervisor_file(settings)).get("job_pid")
+    if isinstance(job_pid, int) and alive(job_pid):
+        stop_group(job_pid)
+
+
+def topic_end_offsets(settings: Settings, topic: str) -> dict[str, int]:
+    """The next offset of each partition of `topic`, by partition number (as a string)."""
+    consumer = KafkaConsumer(
+        **settings.kafka_client_options(),
+        client_id="tweetcare-status",
+        bootstrap_timeout_ms=STATUS_KAFKA_TIMEOUT_MS,
+        request_timeout_ms=STATUS_KAFKA_TIMEOUT_MS,
+    )
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        ends = consumer.end_offsets(
+            [TopicPartition(topic, p) for p in sorted(partitions)],
+            timeout_ms=STATUS_KAFKA_TIMEOUT_MS,
+        )
+    finally:
+        consumer.close()
+    return {str(tp.partition): int(offset) for tp, offset in ends.items()}
+
+
+def lag_of(ends: dict[str, int], done: dict[str, int]) -> dict[str, int]:
+    """Messages in each partition the job has not finished (all of them if it never ran)."""
+    return {p: max(end - int(done.get(p, 0)), 0) for p, end in sorted(ends.items())}
+
+
+def stream_health(settings: Settings) -> dict[str, Any]:
+    """Up or down, lag behind the topic, last error and restarts, as one JSON-ready object."""
+    supervisor_pid = Service(SERVICE_NAME, settings.state_dir).pid()
+    state = read_state(supervisor_file(settings)) if supervisor_pid else {}
+    job_pid = state.get("job_pid")
+    up = isinstance(job_pid, int) and alive(job_pid)
+    progress = read_state(progress_file(settings))
+    done = progress.get("end_offsets", {}).get(settings.topic_tweets, {})
+    lag: dict[str, Any] = {"total": None, "partitions": {}, "error": None}
+    try:
+        partitions = lag_of(topic_end_offsets(settings, settings.topic_tweets), done)
+        lag |= {"total": sum(partitions.values()), "partitions": partitions}
+    except KafkaError as err:
+        lag["error"] = f"Kafka at {settings.kafka_bootstrap} did not answer: {err}"
+    return {
+        "up": up,
+        "state": state.get("state", "stopped") if supervisor_pid else "stopped",
+        "supervisor_pid": supervisor_pid,
+        "job_pid": job_pid if up else None,
+        "restarts": int(state.get("restarts", 0)),
+        "last_exit_code": state.get("last_exit_code"),
+        "last_error": progress.get("last_error") or state.get("last_error"),
+        "last_batch": progress.get("batch_id"),
+        "updated_at": progress.get("updated_at"),
+        "rows": progress.get("rows"),
+        "dead_letters": progress.get("dead_letters"),
+        "lag": lag,
+    }
+
+
 @app.command("start")
 def start() -> None:
-    """Start the streaming job in the background (no-op when it runs)."""
+    """Start the supervised streaming job in the background (no-op when it runs)."""
     settings = get_settings()
     start_stream(settings)
     Console().print(f"stream running; log: {Service(SERVICE_NAME, settings.state_dir).log_file}")
@@ -111,7 +228,7 @@ def start() -> None:
 
 @app.command("stop")
 def stop() -> None:
-    """Stop the streaming job; its checkpoint keeps where it got to."""
+    """Stop the streaming job and its supervisor; its checkpoint keeps where it got to."""
     stopped = stop_stream(get_settings())
     Console().print("stream stopped" if stopped else "stream was not running")
 
@@ -119,12 +236,35 @@ def stop() -> None:
 @app.command("status")
 def status(
     tickets: Annotated[int, typer.Option(help="how many recent tickets to list")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
 ) -> None:
-    """Whether the job runs, what it has processed so far, and optionally the latest tickets."""
+    """Up or down (exit code 1 when down), lag behind the topic, last error, restarts, what the
+    store holds, and optionally the latest tickets."""
     settings = get_settings()
+    health = stream_health(settings)
+    if as_json:
+        print(json.dumps(health))
+        raise typer.Exit(0 if health["up"] else 1)
     console = Console()
-    running = Service(SERVICE_NAME, settings.state_dir).is_running()
-    console.print(f"stream: {'[green]running[/]' if running else '[yellow]stopped[/]'}")
+    console.print(
+        f"stream: {'[green]up[/]' if health['up'] else '[yellow]down[/]'} "
+        f"({health['state']}; restarts: {health['restarts']})"
+    )
+    lag = health["lag"]
+    if lag["error"]:
+        console.print(f"lag: unknown ({lag['error']})")
+    else:
+        parts = ", ".join(f"{p}: {n}" for p, n in lag["partitions"].items())
+        console.print(f"lag: {lag['total']} messages behind `{settings.topic_tweets}` ({parts})")
+    if health["last_batch"] is not None:
+        console.print(f"last batch: {health['last_batch']} at {health['updated_at']}")
+    console.print(f"last error: {health['last_error'] or '-'}")
+    _print_store(console, settings, tickets)
+    if not health["up"]:
+        raise typer.Exit(1)
+
+
+def _print_store(console: Console, settings: Settings, tickets: int) -> None:
     store = TicketStore(settings.tickets_db_url)
     try:
         table = Table(title=f"tickets store ({settings.tickets_db_url})")

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     aws_secret_access_key: str = Field(default="", repr=False)
     max_offsets_per_trigger: int = 2000
     trigger_seconds: float = 2.0
+    # stop the stream when Kafka lost offsets it has not read (retention, a recreated topic)
+    fail_on_data_loss: bool = True
 
     # ticket rules and reply templates (YAML; relative paths fall back to the project root)
     routing_config: Path = Path("config/routing.yaml")

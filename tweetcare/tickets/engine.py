@@ -1,4 +1,9 @@
-"""Engines for the ticket store: any SQLAlchemy URL, with SQLite tuned for one writer, many readers."""
+"""Engines for the ticket store: any SQLAlchemy URL, with SQLite tuned for one writer, many readers.
+
+SQLite lets one writer in at a time. A connection opened with the `IMMEDIATE` execution option
+takes the write lock when its transaction begins, so two stream tasks applying tickets at once
+queue up (busy timeout) instead of both reading, then one failing on its write.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from sqlalchemy.engine import make_url
 
 # how long SQLite waits for another writer (the CLI reading while the stream writes)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# execution option: begin the transaction holding SQLite's write lock (ignored elsewhere)
+IMMEDIATE = "tweetcare_immediate"
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -34,5 +41,12 @@ def make_engine(url: str) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        # SQLAlchemy, not the driver, decides when a transaction begins (see _begin)
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -1,13 +1,12 @@
 """What one tweet does to a ticket: open it, attach a follow-up, or record the brand's answer.
 
-Pure rules on ORM objects; the store decides when to call them and keeps them idempotent.
+Pure rules on ORM objects held in memory; the store loads them, calls these, and writes the
+result back in bulk, keeping it idempotent by tweet id.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-
-from sqlalchemy.orm import Session
 
 from tweetcare.core.schemas import Analysis, TweetMessage
 from tweetcare.tickets.models import (
@@ -16,9 +15,9 @@ from tweetcare.tickets.models import (
     RESPONDED,
     Reply,
     Ticket,
-    TicketResponse,
     brand_of,
     reply_id_for,
+    state_after_drafting,
     ticket_id_for,
     utc,
 )
@@ -84,9 +83,8 @@ def attach_follow_up(
             ticket.sla_due_at = routing.sla_due(priority, utc(ticket.created_at))
 
 
-def record_response(session: Session, ticket: Ticket, tweet_id: str, when: datetime) -> None:
+def record_response(ticket: Ticket, tweet_id: str, when: datetime) -> None:
     """A brand reply in the thread: the ticket is answered; the first one sets the response time."""
-    session.add(TicketResponse(tweet_id=tweet_id, ticket_id=ticket.ticket_id, responded_at=when))
     if ticket.first_response_at is None:
         ticket.first_response_at = when
         ticket.first_response_seconds = max((when - utc(ticket.created_at)).total_seconds(), 0.0)
@@ -113,6 +111,7 @@ def draft_for(
         brand=ticket.brand,
         text=draft.text,
         decision=draft.decision,
+        state=state_after_drafting(draft.decision),
         gate_reasons=draft.reasons,
         drafted_at=now,
         decided_at=now if draft.decision == AUTO else None,

@@ -6,8 +6,8 @@ stream replays after a crash finds its rows already there instead of adding them
 
 from __future__ import annotations
 
-import hashlib
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,8 +16,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TICKET_ID_PREFIX = "TC-"
 REPLY_ID_PREFIX = "RE-"
-# hex digits of the conversation's hash kept in a ticket id: short to read, unique in practice
-TICKET_ID_DIGITS = 10
+# a ticket id is the full 128-bit uuid5 of the conversation id, in hex: no truncation, so two
+# conversations never share a ticket however many there are
+TICKET_ID_DIGITS = 32
+_TICKET_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://tweetcare/conversations")
 
 # ticket status: waiting on the brand, answered by the brand, closed by an agent
 OPEN = "open"
@@ -32,6 +34,18 @@ APPROVED = "approved"
 REJECTED = "rejected"
 SENDABLE: tuple[str, ...] = (AUTO, APPROVED)
 
+# where a reply is in the outbox. drafted: waits for a person; approved: cleared to post (by the
+# gate or a person); posting: handed to X, outcome not yet recorded; posted: X has it; rejected:
+# never to be posted; unclear: found in `posting` by a later run (a crash between posting and
+# recording it), so it may or may not be on X: a person looks before anything is posted again
+DRAFTED = "drafted"
+POSTING = "posting"
+POSTED = "posted"
+UNCLEAR = "unclear"
+REPLY_STATES: tuple[str, ...] = (DRAFTED, APPROVED, POSTING, POSTED, REJECTED, UNCLEAR)
+# states a person may decide (approve or reject)
+DECIDABLE: tuple[str, ...] = (DRAFTED, UNCLEAR)
+
 _HANDLE = re.compile(r"@(\w+)")
 
 
@@ -44,7 +58,7 @@ class Ticket(Base):
 
     __tablename__ = "tickets"
 
-    ticket_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(64), unique=True)
     customer_id: Mapped[str] = mapped_column(String(64))
     brand: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -111,13 +125,16 @@ class Reply(Base):
 
     __tablename__ = "replies"
 
-    reply_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reply_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.ticket_id"), unique=True)
     conversation_id: Mapped[str] = mapped_column(String(64))
     in_reply_to_tweet_id: Mapped[str] = mapped_column(String(64))
     brand: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
+    # who cleared it: the gate (auto), nobody yet (pending), or a person (approved, rejected)
     decision: Mapped[str] = mapped_column(String(16), index=True)
+    # where it is in the outbox (REPLY_STATES)
+    state: Mapped[str] = mapped_column(String(16), index=True, default=DRAFTED)
     # why the gate held it (empty for an automatic reply)
     gate_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     drafted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -148,8 +165,7 @@ class StreamBatch(Base):
 
 def ticket_id_for(conversation_id: str) -> str:
     """A stable id: the same conversation gets the same ticket id in every run and database."""
-    digest = hashlib.sha1(conversation_id.encode("utf-8")).hexdigest()
-    return TICKET_ID_PREFIX + digest[:TICKET_ID_DIGITS].upper()
+    return TICKET_ID_PREFIX + uuid.uuid5(_TICKET_NAMESPACE, conversation_id).hex.upper()
 
 
 def brand_of(text: str) -> str | None:
@@ -163,6 +179,11 @@ def brand_of(text: str) -> str | None:
 def reply_id_for(ticket_id: str) -> str:
     """One acknowledgement per ticket, so its id follows from the ticket's."""
     return REPLY_ID_PREFIX + ticket_id.removeprefix(TICKET_ID_PREFIX)
+
+
+def state_after_drafting(decision: str) -> str:
+    """A draft the gate let through is approved at once; a held one waits for a person."""
+    return APPROVED if decision == AUTO else DRAFTED
 
 
 def utc(value: datetime) -> datetime:

@@ -4,6 +4,11 @@ Going live needs both `--live` and all four user-context credentials (`TWEETCARE
 `TWEETCARE_X_API_SECRET`, `TWEETCARE_X_ACCESS_TOKEN`, `TWEETCARE_X_ACCESS_TOKEN_SECRET`), so a
 test run or a demo can never tweet by accident. A missing or refused credential is one clear
 error, not a traceback.
+
+Posting goes through the outbox (models.REPLY_STATES): a reply is moved approved -> posting and
+committed before X is called, then posting -> posted. A crash in between leaves it in `posting`;
+the next run moves it to `unclear` instead of posting it again, and a person decides. X refusing
+a reply outright (a 4xx) means nothing was posted, so the reply goes back to `approved`.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ class PostReport:
     live: bool
     posted: list[tuple[str, str]] = field(default_factory=list)  # (reply id, tweet id)
     would_post: list[Reply] = field(default_factory=list)
+    # replies an earlier run left half-posted: they now wait for a person
+    unclear: list[Reply] = field(default_factory=list)
 
 
 def missing_credentials(settings: Settings) -> list[str]:
@@ -63,34 +70,53 @@ def post_replies(
     limit: int = 50,
     make_client: Callable[[Settings], XClient] = tweepy_client,
 ) -> PostReport:
-    """Post automatic and approved replies not yet posted; a dry run only lists them."""
-    replies = store.replies_to_post(limit)
-    report = PostReport(live=live)
+    """Post approved replies not yet posted, each at most once; a dry run only lists them."""
     if not live:
-        report.would_post = replies
-        return report
+        return PostReport(live=False, would_post=store.replies_to_post(limit))
     client = make_client(settings)
-    for reply in replies:
-        tweet_id = _post(client, reply)
-        store.mark_posted(reply.reply_id, tweet_id)
-        report.posted.append((reply.reply_id, tweet_id))
+    report = PostReport(live=True, unclear=store.mark_unclear())
+    for reply in store.replies_to_post(limit):
+        claimed = store.claim_for_posting(reply.reply_id)
+        if claimed is None:
+            continue  # another run took it since we listed it
+        tweet_id = _post(store, client, claimed)
+        store.mark_posted(claimed.reply_id, tweet_id)
+        report.posted.append((claimed.reply_id, tweet_id))
     return report
 
 
-def _post(client: XClient, reply: Reply) -> str:
+def _post(store: TicketStore, client: XClient, reply: Reply) -> str:
+    """Hand one claimed reply to X; on failure, put it where its outcome says."""
     try:
         response = client.create_tweet(
             text=reply.text, in_reply_to_tweet_id=reply.in_reply_to_tweet_id
         )
+        return str(response.data["id"])
     except (tweepy.Unauthorized, tweepy.Forbidden) as err:
+        store.release(reply.reply_id)
         raise UserError(
             f"the X API refused the credentials ({_status(err)}): check "
             f"{', '.join(f'TWEETCARE_{n.upper()}' for n in CREDENTIALS)} and the app's "
             "write permission"
         ) from err
-    except tweepy.TweepyException as err:
-        raise UserError(f"posting reply {reply.reply_id} failed: {err}") from err
-    return str(response.data["id"])
+    except tweepy.HTTPException as err:
+        if err.response is not None and err.response.status_code < 500:
+            store.release(reply.reply_id)  # refused: nothing was posted
+            raise UserError(f"X refused reply {reply.reply_id} ({_status(err)}): {err}") from err
+        store.mark_unclear()
+        raise UserError(_unclear_message(reply, err)) from err
+    except Exception as err:
+        # the request may or may not have reached X: a person checks before it is posted again
+        store.mark_unclear()
+        raise UserError(_unclear_message(reply, err)) from err
+
+
+def _unclear_message(reply: Reply, err: Exception) -> str:
+    return (
+        f"posting reply {reply.reply_id} failed ({type(err).__name__}: {err}); it may be on X "
+        "or not, so it waits in `tweetcare replies pending`: check the thread, then approve it "
+        "to post it again or reject it"
+    )
 
 
 def _status(err: tweepy.HTTPException) -> str:

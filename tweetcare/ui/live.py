@@ -90,7 +90,7 @@ def show_first_responses(settings: Settings) -> None:
     source = "tickets"
     if responses.empty:
         try:
-            tweets = backends.read_lake(backends.tweets_folder(settings), LAKE_RESPONSE_COLUMNS)
+            tweets = backends.read_lake(settings, LAKE_RESPONSE_COLUMNS)
         except backends.BackendDown as err:
             st.caption(f"No first responses yet. {err.backend}: {err.detail} ({err.hint}).")
             return

@@ -16,7 +16,7 @@ from tweetcare.ui.backends.errors import (
     TICKET_STORE,
     BackendDown,
 )
-from tweetcare.ui.backends.lake import read_lake, read_thread, tweets_folder
+from tweetcare.ui.backends.lake import lake_status, read_lake, read_thread, tweets_table
 from tweetcare.ui.backends.model_server import Answer, analyze, model_info
 from tweetcare.ui.backends.registry import (
     DECISION_TAG,
@@ -51,6 +51,7 @@ __all__ = [
     "ModelsSnapshot",
     "analyze",
     "backend_statuses",
+    "lake_status",
     "latest_training_run",
     "model_info",
     "open_store",
@@ -59,6 +60,6 @@ __all__ = [
     "read_models",
     "read_thread",
     "read_tickets",
-    "tweets_folder",
+    "tweets_table",
     "with_store",
 ]

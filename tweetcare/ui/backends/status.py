@@ -13,7 +13,7 @@ from tweetcare.ui.backends.errors import (
     TICKET_STORE,
     BackendDown,
 )
-from tweetcare.ui.backends.lake import tweets_folder
+from tweetcare.ui.backends.lake import lake_status
 from tweetcare.ui.backends.model_server import ANALYZE_UNAVAILABLE_KEY, model_info
 from tweetcare.ui.backends.registry import require_tracking_store
 from tweetcare.ui.backends.store import with_store
@@ -45,11 +45,8 @@ def backend_statuses(settings: Settings) -> list[BackendStatus]:
         statuses.append(BackendStatus(TICKET_STORE, settings.tickets_db_url, True, detail, ""))
     except BackendDown as err:
         statuses.append(_down(err))
-    folder = tweets_folder(settings)
-    lake_up = folder.exists() and any(folder.rglob("*.parquet"))
-    statuses.append(
-        BackendStatus(LAKE, str(folder), lake_up, "" if lake_up else "no files yet", FILL_LAKE)
-    )
+    where, lake_up, detail = lake_status(settings)
+    statuses.append(BackendStatus(LAKE, where, lake_up, detail, FILL_LAKE))
     try:
         require_tracking_store(settings.mlflow_tracking_uri)
         statuses.append(BackendStatus(MLFLOW, settings.mlflow_tracking_uri, True, "", ""))

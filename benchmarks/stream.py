@@ -1,0 +1,357 @@
+"""How fast is the stream, end to end, on the real stack? Before (the driver-loop job of commit
+c1ba26b) and after (executors + Delta), measured in the same run.
+
+Starts a Kafka broker and `bentoml serve` (on the registry of `--registry`, default the demo's
+`TWEETCARE_MLFLOW_TRACKING_URI` after `make demo`), then for each job variant: starts the job on
+its own topics, lake and ticket store, replays N generated tweets flat out (sustained rate: raw
+lake rows per second), then paced replays at fixed offered loads (latency from a tweet's Kafka
+timestamp to its ticket's message on `tickets`), sampling the job's memory all along. Prints a
+table, and what limits the rate: the model server's own /analyze throughput is measured too.
+
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/stream.py [--tweets 20000]
+        [--loads 100,500,1000] [--seconds 20] [--before] [--topology local|cluster]
+
+`--topology cluster` takes the Spark master and conf from TWEETCARE_SPARK_MASTER /
+TWEETCARE_SPARK_CONF (and the lake from TWEETCARE_LAKE_URI) instead of local[2] and temp folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import psutil
+import pyarrow as pa
+import pyarrow.compute as pc
+from kafka import KafkaConsumer
+
+from serving.launcher import start_server, stop_server
+from tweetcare.cli.stream import spark_submit_command, start_stream, stop_stream
+from tweetcare.core.settings import Settings, get_settings
+from tweetcare.core.storage import TWEETS_TABLE, open_table
+from tweetcare.data.generator import write_dataset
+from tweetcare.kafka.broker import start_broker, stop_broker
+from tweetcare.kafka.replay import replay
+from tweetcare.kafka.topics import ensure_topics
+from tweetcare.process import Service
+from tweetcare.tickets import TicketStore
+
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE_COMMIT = "c1ba26b"
+OLD_FILES = ("__init__.py", "job.py", "batch.py", "lake.py", "parse.py", "records.py")
+OLD_FILES += ("model_client.py", "publish.py")
+WAIT_S = 1800.0
+
+
+@dataclass
+class Figures:
+    variant: str
+    sustained_rate: float = float("nan")
+    latency: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    jvm_mb: float = 0.0
+    python_mb: float = 0.0
+    error: str = ""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class MemorySampler:
+    """Peak RSS of a process tree: the JVM (driver and, in local mode, executors) and Python."""
+
+    def __init__(self, pid_of: Any) -> None:
+        self.pid_of = pid_of
+        self.jvm = 0
+        self.python = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            pid = self.pid_of()
+            if pid is None:
+                continue
+            with contextlib.suppress(psutil.Error):
+                root = psutil.Process(pid)
+                jvm = python = 0
+                for proc in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        rss = proc.memory_info().rss
+                        name = proc.name()
+                        if "java" in name:
+                            jvm += rss
+                        elif "python" in name:
+                            python += rss
+                self.jvm, self.python = max(self.jvm, jvm), max(self.python, python)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def variant_settings(base: Settings, work: Path, name: str, topology: str) -> Settings:
+    updates: dict[str, Any] = {
+        "state_dir": work / name / "state",
+        "lake_dir": work / name / "lake",
+        "tickets_db_url": f"sqlite:///{work / name / 'tickets.db'}",
+        "topic_tweets": f"bench-{name}-tweets",
+        "topic_tickets": f"bench-{name}-tickets",
+        "topic_dlq": f"bench-{name}-dlq",
+        "topic_replies": f"bench-{name}-replies",
+        "checkpoint_uri": "",
+    }
+    if topology == "local":
+        updates |= {"spark_master": "local[2]", "lake_uri": ""}
+    elif base.lake_uri:
+        updates["lake_uri"] = f"{base.lake_uri.rstrip('/')}/bench-{name}"
+    return base.model_copy(update=updates)
+
+
+def lake_rows(settings: Settings, variant: str) -> int:
+    """Raw rows in the lake: the Delta table's file statistics, or the old Parquet files."""
+    if variant == "before":
+        import pyarrow.dataset as ds
+
+        folder = settings.lake_dir / "tweets"
+        if not folder.exists():
+            return 0
+        return ds.dataset(folder, format="parquet", partitioning="hive").count_rows()
+    table = open_table(settings, TWEETS_TABLE)
+    if table is None:
+        return 0
+    actions = pa.table(table.get_add_actions(flatten=True))  # file statistics, no data read
+    return int(pc.sum(actions.column("num_records")).as_py() or 0)
+
+
+def wait_rows(settings: Settings, variant: str, expected: int, alive: Any) -> float:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if lake_rows(settings, variant) >= expected:
+            return time.monotonic()
+        if not alive():
+            raise RuntimeError("the job stopped")
+        time.sleep(0.5)
+    raise RuntimeError(f"fewer than {expected} lake rows after {WAIT_S:.0f}s")
+
+
+def slices(csv: Path, sizes: list[int], work: Path) -> list[Path]:
+    """Consecutive slices of the generated data (in time order), one CSV each."""
+    frame = pd.read_csv(csv, dtype=str).sort_values("created_at", kind="stable")
+    paths, start = [], 0
+    for i, size in enumerate(sizes):
+        path = work / f"slice-{i}.csv"
+        frame.iloc[start : start + size].to_csv(path, index=False)
+        paths.append(path)
+        start += size
+    return paths
+
+
+def topic_times(settings: Settings, topic: str) -> list[tuple[dict[str, Any], float]]:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5_000,
+    )
+    found = [(json.loads(r.value), r.timestamp / 1000.0) for r in consumer if r.value]
+    consumer.close()
+    return found
+
+
+def latencies(settings: Settings, conversations: set[str]) -> list[float]:
+    """Seconds from a conversation's first tweet on `tweets` to its ticket's first message."""
+    first_tweet: dict[str, float] = {}
+    for value, ts in topic_times(settings, settings.topic_tweets):
+        conv = str(value.get("conversation_id"))
+        if conv in conversations:
+            first_tweet[conv] = min(first_tweet.get(conv, ts), ts)
+    first_ticket: dict[str, float] = {}
+    for value, ts in topic_times(settings, settings.topic_tickets):
+        conv = str(value.get("conversation_id"))
+        if conv in first_tweet:
+            first_ticket[conv] = min(first_ticket.get(conv, ts), ts)
+    return [first_ticket[c] - first_tweet[c] for c in first_ticket]
+
+
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    if not values:
+        return (float("nan"),) * 3
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return float(p50), float(p95), float(p99)
+
+
+@contextlib.contextmanager
+def running_job(settings: Settings, variant: str, work: Path) -> Iterator[Service]:
+    if variant == "after":
+        start_stream(settings)
+        try:
+            yield Service("stream", settings.state_dir)
+        finally:
+            stop_stream(settings)
+        return
+    old = work / "before-code"
+    (old / "streaming").mkdir(parents=True, exist_ok=True)
+    for name in OLD_FILES:
+        source = subprocess.run(
+            ["git", "show", f"{BEFORE_COMMIT}:streaming/{name}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        (old / "streaming" / name).write_text(source)
+    command = spark_submit_command(settings)
+    # the old job runs on the driver alone; the new code's zip would shadow its modules
+    at = command.index("--py-files")
+    del command[at : at + 2]
+    job = command.index(next(a for a in command if a.endswith("streaming/job.py")))
+    command[job] = str(old / "streaming" / "job.py")
+    ready = settings.state_dir / "before.ready"
+    command[command.index("--ready-file") + 1] = str(ready)
+    service = Service("stream-before", settings.state_dir)
+    env = {
+        **settings.to_env(),
+        "PYTHONPATH": f"{old}{os.pathsep}{ROOT}",
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    TicketStore(settings.tickets_db_url).create_schema()
+    service.start(command, env=env, cwd=ROOT)
+    try:
+        service.wait_until(ready.exists, 600.0, "started its query")
+        yield service
+    finally:
+        service.stop()
+
+
+def measure(
+    base: Settings, work: Path, variant: str, topology: str, args: argparse.Namespace
+) -> Figures:
+    settings = variant_settings(base, work, variant, topology)
+    ensure_topics(settings)
+    figures = Figures(variant)
+    loads = [int(x) for x in args.loads.split(",") if x]
+    sizes = [args.tweets, *(load * args.seconds for load in loads)]
+    csv, _ = write_dataset(work / f"{variant}-data", rows=int(sum(sizes) * 1.3), seed=11)
+    parts = slices(csv, sizes, work / variant)
+    try:
+        with running_job(settings, variant, work) as service:
+            memory = MemorySampler(lambda: service.pid())
+            try:
+                start = time.monotonic()
+                sent = replay(parts[0], settings, progress=False).sent
+                done = wait_rows(settings, variant, sent, service.is_running)
+                figures.sustained_rate = sent / (done - start)
+                convs = set(pd.read_csv(parts[0], dtype=str).conversation_id)
+                figures.latency["max"] = percentiles(latencies(settings, convs))
+                total = sent
+                for load, part in zip(loads, parts[1:], strict=True):
+                    total += replay(part, settings, rate=load, progress=False).sent
+                    wait_rows(settings, variant, total, service.is_running)
+                    convs = set(pd.read_csv(part, dtype=str).conversation_id)
+                    figures.latency[str(load)] = percentiles(latencies(settings, convs))
+            finally:
+                memory.stop()
+                figures.jvm_mb, figures.python_mb = memory.jvm / 2**20, memory.python / 2**20
+    except Exception as err:  # noqa: BLE001 - report the variant as failed, go on with the next
+        figures.error = f"{type(err).__name__}: {err}"
+    return figures
+
+
+def server_rate(settings: Settings, texts: int = 4096) -> float:
+    """The model server's own /analyze throughput (tweets/s), as the stream calls it."""
+    chunk = settings.classify_max_texts
+    sample = [f"@AppleSupport my order #{i} never arrived, please help" for i in range(chunk)]
+    with httpx.Client(timeout=300.0) as http:
+        http.post(f"{settings.bento_url}/analyze", json={"texts": sample[:8]})
+        start = time.monotonic()
+        for _ in range(max(texts // chunk, 1)):
+            http.post(f"{settings.bento_url}/analyze", json={"texts": sample}).raise_for_status()
+    return max(texts // chunk, 1) * chunk / (time.monotonic() - start)
+
+
+def report(rows: list[Figures], loads: list[str], server: float) -> None:
+    head = f"{'job':<8} {'rows/s':>8} " + " ".join(f"{'p50/p95/p99 @' + x:>22}" for x in loads)
+    print(head + f" {'JVM MB':>8} {'Python MB':>10}")
+    for f in rows:
+        if f.error:
+            print(f"{f.variant:<8} failed: {f.error}")
+            continue
+        cells = " ".join(
+            "{:>22}".format("/".join(f"{v:.1f}" for v in f.latency.get(x, (float("nan"),) * 3)))
+            for x in loads
+        )
+        print(
+            f"{f.variant:<8} {f.sustained_rate:>8.0f} {cells} {f.jvm_mb:>8.0f} {f.python_mb:>10.0f}"
+        )
+    print("\nlatency in seconds from the tweet's Kafka timestamp to its ticket on `tickets`")
+    print(f"model server alone: {server:.0f} tweets/s on /analyze")
+    for f in rows:
+        if not f.error:
+            share = f.sustained_rate / server if server else 0.0
+            limit = "the model server" if share > 0.7 else "Spark and the job around the model"
+            print(f"{f.variant}: {share:.0%} of the server's rate -> limited by {limit}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tweets", type=int, default=20_000)
+    parser.add_argument("--loads", default="100,500,1000", help="offered loads, tweets/s")
+    parser.add_argument("--seconds", type=int, default=20, help="length of each paced replay")
+    parser.add_argument("--before", action="store_true", help=f"also the job of {BEFORE_COMMIT}")
+    parser.add_argument("--topology", choices=["local", "cluster"], default="local")
+    parser.add_argument("--registry", help="MLflow tracking URI with the champions")
+    args = parser.parse_args()
+    env = get_settings()
+    work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
+    kafka_port, controller, bento = free_port(), free_port(), free_port()
+    base = env.model_copy(
+        update={
+            "state_dir": work / "stack",
+            "kafka_host": "127.0.0.1",
+            "kafka_port": kafka_port,
+            "kafka_controller_port": controller,
+            "kafka_bootstrap_servers": "",
+            "bento_port": bento,
+            "mlflow_tracking_uri": args.registry or env.mlflow_tracking_uri,
+        }
+    )
+    rows: list[Figures] = []
+    server = 0.0
+    try:
+        start_broker(base)
+        start_server(base)
+        server = server_rate(base)
+        for variant in (["before"] if args.before else []) + ["after"]:
+            print(f"measuring the {variant} job ...", flush=True)
+            rows.append(measure(base, work, variant, args.topology, args))
+    finally:
+        stop_server(base)
+        stop_broker(base)
+    report(rows, ["max", *args.loads.split(",")], server)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
