@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from tweetcare.cli import analyze as analyze_cli
-from tweetcare.cli import data, demo, kafka, replay, serve, stream
+from tweetcare.cli import cluster, data, demo, kafka, replay, serve, stream
 from tweetcare.cli import evaluate as evaluate_cli
 from tweetcare.cli import replies as replies_cli
 from tweetcare.cli import tickets as tickets_cli
@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(kafka.app, name="kafka")
+app.add_typer(cluster.app, name="cluster")
 app.add_typer(serve.app, name="serve")
 app.add_typer(stream.app, name="stream")
 app.add_typer(tickets_cli.app, name="tickets")

@@ -61,11 +61,18 @@ def ensure_data(params: Params) -> None:
         check_data_version(Path("data.dvc"))
 
 
-def run_pipeline() -> None:
+# the stages that write to MLflow: rerun for a registry that has not seen this pipeline's runs
+MLFLOW_STAGES = ("train", "register", "evaluate", "train_analysis")
+
+
+def run_pipeline(retrain: bool = False) -> None:
     console.rule("dvc repro")
-    result = subprocess.run(["dvc", "repro"], env=venv_env(), check=False)
-    if result.returncode != 0:
-        raise UserError("`dvc repro` failed (see its output above)")
+    commands = [["dvc", "repro"]]
+    if retrain:
+        commands.append(["dvc", "repro", "--force", "--single-item", *MLFLOW_STAGES])
+    for command in commands:
+        if subprocess.run(command, env=venv_env(), check=False).returncode != 0:
+            raise UserError(f"`{' '.join(command)}` failed (see its output above)")
 
 
 def reset_runtime_state(settings: Settings) -> None:
@@ -85,9 +92,10 @@ def reset_runtime_state(settings: Settings) -> None:
 def running_stack(settings: Settings) -> Iterator[None]:
     """Kafka, the model server and the stream job, stopped in reverse order whatever happens."""
     with ExitStack() as stack:
-        console.print(f"starting Kafka on {settings.kafka_bootstrap} ...")
-        start_broker(settings)
-        stack.callback(stop_broker, settings)
+        if not settings.kafka_bootstrap_servers:  # else: an existing cluster, not ours to run
+            console.print(f"starting Kafka on {settings.kafka_bootstrap} ...")
+            start_broker(settings)
+            stack.callback(stop_broker, settings)
         ensure_topics(settings)
         console.print(f"starting BentoML on {settings.bento_url} ...")
         start_server(settings)
@@ -160,13 +168,16 @@ def demo(
         bool, typer.Option(help="clear the lake, tickets and stream state before the run")
     ] = True,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the stream")] = 600.0,
+    retrain: Annotated[
+        bool, typer.Option(help="rerun the MLflow stages (a new tracking server has no models)")
+    ] = False,
 ) -> None:
     """Run the whole system once on the embedded data and print a reconciled summary."""
     started = time.monotonic()
     settings = get_settings()
     params = load_params()
     ensure_data(params)
-    run_pipeline()
+    run_pipeline(retrain)
     if fresh:
         reset_runtime_state(settings)
     with running_stack(settings):
