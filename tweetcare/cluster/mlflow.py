@@ -11,7 +11,9 @@ from tweetcare.cluster import s3
 from tweetcare.cluster.layout import HOST, MLFLOW_BUCKET, MLFLOW_DB, Layout
 from tweetcare.process import Service
 
-READY_TIMEOUT_S = 180.0
+# its first start creates ~50 schema revisions in Postgres and imports the server app: slow
+# on a busy machine
+READY_TIMEOUT_S = 600.0
 ARTIFACTS = f"s3://{MLFLOW_BUCKET}/artifacts"
 
 
@@ -19,7 +21,7 @@ def service(layout: Layout) -> Service:
     return Service("mlflow", layout.root)
 
 
-def start(layout: Layout) -> None:
+def start(layout: Layout, wait: bool = True) -> None:
     svc = service(layout)
     if not svc.is_running():
         mlflow = Path(sys.executable).with_name("mlflow")
@@ -41,7 +43,12 @@ def start(layout: Layout) -> None:
             env=s3.credentials_env(layout),
             cwd=layout.root,
         )
-    svc.wait_until(lambda: answers(layout), READY_TIMEOUT_S, "answering")
+    if wait:
+        wait_ready(layout)
+
+
+def wait_ready(layout: Layout) -> None:
+    service(layout).wait_until(lambda: answers(layout), READY_TIMEOUT_S, "answering")
 
 
 def stop(layout: Layout) -> bool:

@@ -3,7 +3,8 @@ into the Settings (and environment) that point tweetcare at it by configuration 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,9 +46,11 @@ def up(root: Path, jars_dir: Path, log: Callable[[str], None] = print) -> Layout
     steps: list[tuple[str, Callable[[], object]]] = [
         (f"PostgreSQL on {layout.postgres_url('')}", lambda: postgres.start(layout)),
         (f"S3 (moto) on {layout.s3_endpoint}", lambda: s3.start(layout)),
+        # MLflow starts slowly: it comes up while the brokers and Spark start
+        (f"MLflow server on {layout.mlflow_url}", lambda: mlflow.start(layout, wait=False)),
         (f"3 Kafka brokers on {layout.kafka_bootstrap}", lambda: kafka.start(layout, jars_dir)),
         (f"Spark master + 2 workers on {layout.spark_master_url}", lambda: spark.start(layout)),
-        (f"MLflow server on {layout.mlflow_url}", lambda: mlflow.start(layout)),
+        ("(waiting for MLflow)", lambda: mlflow.wait_ready(layout)),
     ]
     try:
         for what, start in steps:
@@ -60,6 +63,20 @@ def up(root: Path, jars_dir: Path, log: Callable[[str], None] = print) -> Layout
         down(root, log=lambda _line: None)
         raise
     return layout
+
+
+@contextmanager
+def running_cluster(
+    root: Path, base: Settings, log: Callable[[str], None] = print
+) -> Iterator[tuple[Layout, Settings, dict[str, str]]]:
+    """The cluster up for the length of a block (benchmarks, scripts): its layout, the settings
+    pointing at it and the environment for subprocesses; stopped afterwards."""
+    layout = up(root, base.jars_dir.resolve(), log=log)
+    try:
+        settings = cluster_settings(layout, base)
+        yield layout, settings, cluster_env(layout, settings)
+    finally:
+        down(root, log=log)
 
 
 def down(root: Path, log: Callable[[str], None] = print) -> list[str]:
