@@ -13,7 +13,7 @@ MVN := mvn -q -B -s jvm/settings.xml
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install jars browser data demo bento test test-unit lint clean
+.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento test test-unit lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,19 @@ jars: .jars/kafka/.resolved .jars/spark/.resolved ## resolve the Kafka broker an
 	rm -rf .jars/spark && $(MVN) -f jvm/spark-kafka/pom.xml validate
 	touch $@
 
+jars-cluster: .jars/spark-s3/.resolved ## resolve hadoop-aws + the AWS SDK bundle for s3a:// (~600 MB)
+
+.jars/spark-s3/.resolved: jvm/spark-s3/pom.xml jvm/settings.xml
+	rm -rf .jars/spark-s3 && $(MVN) -f jvm/spark-s3/pom.xml validate
+	touch $@
+
+postgres: ## install Debian's PostgreSQL server (initdb, pg_ctl) for the local cluster
+	if command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then :; else \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql || \
+	  { $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }; \
+	fi
+
 browser: $(CHROMIUM) ## install Debian's chromium for the console's browser tests
 
 $(CHROMIUM):
@@ -54,7 +67,14 @@ demo: install jars ## the main job: data, dvc repro, Kafka, BentoML, Spark, repl
 bento: install ## package the model server as a Bento (bentofile.yaml); see README to containerize
 	$(VENV)/bin/bentoml build
 
-test: install jars browser ## lint, import contracts, unit and integration tests
+# the same demo on a local Spark standalone + 3-broker Kafka + S3 + Postgres + MLflow topology,
+# pointed at it by settings alone (`tweetcare cluster env`); the topology stops afterwards
+demo-cluster: install jars jars-cluster postgres ## the demo on a local production-shaped cluster
+	$(VENV)/bin/tweetcare cluster up --fresh
+	( eval "$$($(VENV)/bin/tweetcare cluster env)" && $(VENV)/bin/tweetcare demo --retrain ); \
+	  rc=$$?; $(VENV)/bin/tweetcare cluster down; exit $$rc
+
+test: install jars jars-cluster browser postgres ## lint, import contracts, unit and integration tests
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest

@@ -1,4 +1,5 @@
-"""The broker's generated config and its fixture helpers, without starting Kafka."""
+"""The broker's and the local cluster's generated config, topic specs, client options and the
+tail view, without starting Kafka."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.kafka import free_ports
+from tweetcare.cluster import kafka as cluster_kafka
+from tweetcare.cluster.layout import Layout, Ports
+from tweetcare.cluster.topology import cluster_env, cluster_settings
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
+from tweetcare.kafka.admin import reachable
 from tweetcare.kafka.broker import BrokerPaths, server_properties, start_broker
+from tweetcare.kafka.tail import TailRecord, _masked, one_line
+from tweetcare.kafka.topics import describe_topics, topic_spec
 
 
 def _properties(text: str) -> dict[str, str]:
@@ -62,3 +69,107 @@ def test_settings_env_recreates_the_same_settings(
     assert again.topic_tweets == "other-tweets"
     assert again.state_dir == tmp_path
     assert again.jars_dir.is_absolute()
+
+
+def test_topics_are_created_with_the_configured_replication_and_min_isr() -> None:
+    settings = Settings(topic_partitions=6, topic_replication_factor=3, topic_min_insync_replicas=2)
+    assert topic_spec(settings) == {
+        "num_partitions": 6,
+        "replication_factor": 3,
+        "configs": {"min.insync.replicas": "2"},
+    }
+
+
+def test_a_min_isr_above_the_replication_factor_is_refused() -> None:
+    settings = Settings(topic_replication_factor=1, topic_min_insync_replicas=2)
+    with pytest.raises(UserError, match="MIN_INSYNC_REPLICAS"):
+        topic_spec(settings)
+
+
+def test_kafka_clients_get_the_bootstrap_list_and_security_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TWEETCARE_KAFKA_BOOTSTRAP_SERVERS", "k1:9093,k2:9093")
+    monkeypatch.setenv(
+        "TWEETCARE_KAFKA_CLIENT_CONFIG",
+        '{"security_protocol": "SASL_SSL", "sasl_mechanism": "PLAIN", "sasl_plain_username": "u"}',
+    )
+    monkeypatch.setenv("TWEETCARE_KAFKA_SASL_PASSWORD", "s3cret")
+    options = Settings().kafka_client_options()
+    assert options["bootstrap_servers"] == ["k1:9093", "k2:9093"]
+    assert options["security_protocol"] == "SASL_SSL"
+    assert options["sasl_plain_password"] == "s3cret"
+
+
+def test_nothing_listening_is_a_one_line_error_before_any_client_waits() -> None:
+    (port,) = free_ports(1)
+    settings = Settings(kafka_bootstrap_servers=f"127.0.0.1:{port},127.0.0.1:{port}")
+    assert not reachable(settings)
+    with pytest.raises(UserError, match="no Kafka broker answers"):
+        describe_topics(settings)
+
+
+def test_a_dead_letter_reads_as_reason_source_and_masked_value() -> None:
+    record = TailRecord(
+        topic="tweets-dlq",
+        partition=0,
+        offset=7,
+        timestamp="2026-11-30T12:00:00.000+00:00",
+        key=None,
+        value=_masked(
+            {
+                "reason": "not JSON",
+                "raw": "call me on +1 415 555 0100 or me@example.com",
+                "raw_encoding": "utf-8",
+                "topic": "tweets",
+                "partition": 2,
+                "offset": 41,
+            }
+        ),
+    )
+    line = one_line(record, dead_letters=True)
+    assert "reason='not JSON'" in line
+    assert "source=tweets[2]@41" in line
+    assert "<phone>" in line and "<email>" in line
+    assert "555" not in line and "example.com" not in line
+
+
+def test_the_cluster_brokers_are_three_voters_with_replicated_internal_topics(
+    tmp_path: Path,
+) -> None:
+    layout = Layout(tmp_path, Ports.allocate())
+    props = _properties(cluster_kafka.server_properties(layout, 2))
+    controllers = layout.ports.kafka_controllers
+    assert props["node.id"] == "2"
+    assert props["controller.quorum.voters"] == ",".join(
+        f"{n}@127.0.0.1:{port}" for n, port in enumerate(controllers, start=1)
+    )
+    assert props["listeners"].startswith(f"PLAINTEXT://127.0.0.1:{layout.ports.kafka[1]},")
+    assert props["offsets.topic.replication.factor"] == "3"
+    assert props["min.insync.replicas"] == "2"
+    assert props["log.dirs"] == str(tmp_path / "kafka-2" / "data")
+
+
+def test_cluster_settings_move_every_external_system(tmp_path: Path) -> None:
+    layout = Layout(tmp_path, Ports.allocate())
+    settings = cluster_settings(layout, Settings(jars_dir=tmp_path / "jars"))
+    assert settings.kafka_bootstrap == layout.kafka_bootstrap
+    assert len(settings.kafka_client_options()["bootstrap_servers"]) == 3
+    assert (settings.topic_replication_factor, settings.topic_min_insync_replicas) == (3, 2)
+    assert settings.spark_master.startswith("spark://127.0.0.1:")
+    assert settings.lake_location.startswith("s3a://")
+    assert settings.checkpoint_location.startswith("s3a://")
+    assert settings.tickets_db_url.startswith("postgresql+psycopg://")
+    assert settings.mlflow_tracking_uri == layout.mlflow_url
+    assert settings.spark_conf["spark.hadoop.fs.s3a.endpoint"] == layout.s3_endpoint
+    env = cluster_env(layout, settings)
+    assert env["MLFLOW_TRACKING_URI"] == layout.mlflow_url
+    assert env["TWEETCARE_KAFKA_BOOTSTRAP_SERVERS"] == layout.kafka_bootstrap
+
+
+def test_the_standard_mlflow_variable_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TWEETCARE_MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.internal:5000")
+    assert Settings().mlflow_tracking_uri == "http://mlflow.internal:5000"
+    monkeypatch.setenv("TWEETCARE_MLFLOW_TRACKING_URI", "sqlite:///own.db")
+    assert Settings().mlflow_tracking_uri == "sqlite:///own.db"

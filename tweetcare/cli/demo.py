@@ -76,18 +76,18 @@ def ensure_data(params: Params) -> None:
 
 
 def demo_settings(settings: Settings, state_dir: Path) -> Settings:
-    """The caller's settings with the runtime state moved into the demo's own folder."""
-    return settings.model_copy(
-        update={
-            "state_dir": state_dir,
-            "lake_dir": state_dir / "lake",
-            "tickets_db_url": f"sqlite:///{state_dir / 'tickets.db'}",
-        }
-    )
+    """The caller's settings with the local runtime state moved into the demo's own folder;
+    a ticket store or lake configured elsewhere (Postgres, s3a://) stays where it is."""
+    update: dict[str, object] = {"state_dir": state_dir, "lake_dir": state_dir / "lake"}
+    if settings.tickets_db_url == Settings.model_fields["tickets_db_url"].default:
+        update["tickets_db_url"] = f"sqlite:///{state_dir / 'tickets.db'}"
+    return settings.model_copy(update=update)
 
 
 # the stages that write into the MLflow registry; DVC cannot see a deleted mlflow.db
 REGISTERING_STAGES = ("train", "train_analysis")
+# the stages that write to MLflow: rerun for a registry that has not seen this pipeline's runs
+MLFLOW_STAGES = ("train", "register", "evaluate", "train_analysis")
 
 
 def registry_lost(tracking_uri: str, lock: Path = Path("dvc.lock")) -> bool:
@@ -99,10 +99,12 @@ def registry_lost(tracking_uri: str, lock: Path = Path("dvc.lock")) -> bool:
     return "register" in stages and not db.exists()
 
 
-def run_pipeline(settings: Settings) -> None:
+def run_pipeline(settings: Settings, retrain: bool = False) -> None:
     console.rule("dvc repro")
     commands = [["dvc", "repro"]]
-    if registry_lost(settings.mlflow_tracking_uri):
+    if retrain:
+        commands.append(["dvc", "repro", "--force", "--single-item", *MLFLOW_STAGES])
+    elif registry_lost(settings.mlflow_tracking_uri):
         console.print(
             f"{settings.mlflow_tracking_uri} is gone: retraining and registering again "
             f"(`dvc repro -sf` {', '.join(REGISTERING_STAGES)}, then `dvc repro`)"
@@ -128,9 +130,10 @@ def reset_demo_state(settings: Settings) -> None:
 def running_stack(settings: Settings) -> Iterator[None]:
     """Kafka, the model server and the stream job, stopped in reverse order whatever happens."""
     with ExitStack() as stack:
-        console.print(f"starting Kafka on {settings.kafka_bootstrap} ...")
-        start_broker(settings)
-        stack.callback(stop_broker, settings)
+        if not settings.kafka_bootstrap_servers:  # else: an existing cluster, not ours to run
+            console.print(f"starting Kafka on {settings.kafka_bootstrap} ...")
+            start_broker(settings)
+            stack.callback(stop_broker, settings)
         ensure_topics(settings)
         console.print(f"starting BentoML on {settings.bento_url} ...")
         start_server(settings)
@@ -209,6 +212,9 @@ def demo(
         Path, typer.Option(help="the demo's own folder: broker data, lake, tickets, checkpoints")
     ] = DEFAULT_STATE_DIR,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the stream")] = 600.0,
+    retrain: Annotated[
+        bool, typer.Option(help="rerun the MLflow stages (a new tracking server has no models)")
+    ] = False,
 ) -> None:
     """Run the whole system once on the embedded data and print a reconciled summary."""
     started = time.monotonic()
@@ -216,7 +222,7 @@ def demo(
     console.print(f"demo state (broker, lake, tickets, logs): [bold]{state_dir}[/]")
     params = load_params()
     ensure_data(params)
-    run_pipeline(settings)
+    run_pipeline(settings, retrain=retrain)
     if fresh:
         reset_demo_state(settings)
     with running_stack(settings):

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     topic_replies: str = "replies"
     topic_dlq: str = "tweets-dlq"
     topic_partitions: int = 3
+    # topics created by tweetcare: a write is acknowledged once this many replicas have it
+    # (with the producer's acks=all); 2 with replication factor 3 survives one broker down
+    topic_min_insync_replicas: int = 1
 
     # monitoring: drift breaches and escalation alerts (tweetcare.monitoring) go to this topic
     topic_alerts: str = "alerts"
@@ -55,7 +58,14 @@ class Settings(BaseSettings):
     classify_max_chars: int = Field(default=2000, description="longest text /classify accepts")
 
     # model registry
-    mlflow_tracking_uri: str = "sqlite:///mlflow.db"
+    # the standard MLFLOW_TRACKING_URI works too (TWEETCARE_MLFLOW_TRACKING_URI wins); MLflow
+    # itself reads MLFLOW_REGISTRY_URI for the model registry when it is set
+    mlflow_tracking_uri: str = Field(
+        default="sqlite:///mlflow.db",
+        validation_alias=AliasChoices(
+            "TWEETCARE_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI", "mlflow_tracking_uri"
+        ),
+    )
     model_name: str = "tweet-inbound"
     model_alias: str = "champion"
 

@@ -123,14 +123,14 @@ def start_broker(settings: Settings) -> None:
             f"port {settings.kafka_bootstrap} is taken by a process tweetcare did not start; "
             "stop it or set TWEETCARE_KAFKA_PORT to a free port"
         )
-    classpath = _classpath(settings)
+    jars = classpath(settings)
     paths = BrokerPaths.of(settings)
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     paths.server_properties.write_text(server_properties(settings, paths.data_dir))
     paths.log4j2_properties.write_text(LOG4J2_PROPERTIES)
-    _format_storage_once(settings, paths, classpath)
+    _format_storage_once(settings, paths, jars)
     svc.start(
-        [*_java(settings, classpath, paths), BROKER_MAIN, str(paths.server_properties)],
+        [*java_command(settings, jars, paths), BROKER_MAIN, str(paths.server_properties)],
         cwd=paths.root,
     )
     svc.wait_until(lambda: broker_ready(settings), READY_TIMEOUT_S, "answering")
@@ -158,7 +158,7 @@ def broker_ready(settings: Settings) -> bool:
     try:
         with admin_client(settings, timeout_ms=5_000) as client:
             return bool(client.describe_cluster().get("brokers"))
-    except (KafkaError, OSError):
+    except (KafkaError, OSError, UserError):
         return False
 
 
@@ -180,7 +180,7 @@ def server_properties(settings: Settings, data_dir: Path) -> str:
     return "".join(f"{key}={value}\n" for key, value in props.items())
 
 
-def _classpath(settings: Settings) -> str:
+def classpath(settings: Settings) -> str:
     jars = settings.jars_dir.resolve() / "kafka"
     if not any(jars.glob(BROKER_JAR_GLOB)):
         raise UserError(f"no Kafka jars in {jars}; run `make jars` first")
@@ -189,7 +189,7 @@ def _classpath(settings: Settings) -> str:
     return str(jars / "*")
 
 
-def _java(settings: Settings, classpath: str, paths: BrokerPaths) -> list[str]:
+def java_command(settings: Settings, classpath: str, paths: BrokerPaths) -> list[str]:
     return [
         "java",
         f"-Xmx{settings.kafka_heap}",
@@ -212,9 +212,9 @@ def _format_storage_once(settings: Settings, paths: BrokerPaths, classpath: str)
                 f"or delete {paths.root} to start an empty broker"
             )
         return
-    java = _java(settings, classpath, paths)
-    cluster_id = _run_tool([*java, STORAGE_TOOL, "random-uuid"]).strip().splitlines()[-1]
-    _run_tool(
+    java = java_command(settings, classpath, paths)
+    cluster_id = run_tool([*java, STORAGE_TOOL, "random-uuid"]).strip().splitlines()[-1]
+    run_tool(
         [
             *java,
             STORAGE_TOOL,
@@ -231,7 +231,7 @@ def _format_storage_once(settings: Settings, paths: BrokerPaths, classpath: str)
     )
 
 
-def _run_tool(command: list[str]) -> str:
+def run_tool(command: list[str]) -> str:
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=FORMAT_TIMEOUT_S, check=False
     )

@@ -26,7 +26,7 @@ from tweetcare.core.conversations import conversation_ids
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import TWCS_COLUMNS, TWCS_DATE_FORMAT, TweetMessage
 from tweetcare.core.settings import Settings
-from tweetcare.process import port_open
+from tweetcare.kafka.admin import require_reachable
 
 MESSAGE_FIELDS: tuple[str, ...] = tuple(TweetMessage.model_fields)
 INBOUND_VALUES: dict[str, bool] = {"True": True, "False": False}
@@ -176,17 +176,14 @@ def build_message(record: dict[str, Any]) -> bytes:
 
 @contextmanager
 def producer(settings: Settings) -> Iterator[KafkaProducer]:
-    """A producer on the configured broker, closed (after flushing) when the block ends."""
-    unreachable = (
-        f"no Kafka broker answers at {settings.kafka_bootstrap}; run `tweetcare kafka start`"
-    )
-    # the producer itself would wait 30 s before saying so
-    if not port_open(settings.kafka_host, settings.kafka_port):
-        raise UserError(unreachable)
+    """A producer on the configured cluster (acks from every in-sync replica, idempotent: the
+    kafka-python defaults), closed after flushing when the block ends."""
+    # the producer itself would wait 30 s before saying nothing answers
+    require_reachable(settings)
     try:
-        prod = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
+        prod = KafkaProducer(**settings.kafka_client_options(), linger_ms=5)
     except KafkaError as err:
-        raise UserError(f"{unreachable} ({err})") from err
+        raise UserError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {err}") from err
     try:
         yield prod
     finally:

@@ -1,31 +1,131 @@
-"""The project's topics, created on purpose because the broker does not auto-create them."""
+"""The project's topics on any cluster: created on purpose (brokers need not auto-create them),
+with the configured partitions, replication factor and min.insync.replicas, and described back."""
 
 from __future__ import annotations
 
-from kafka.errors import TopicAlreadyExistsError
+from dataclasses import dataclass, field
+from typing import Any
 
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
-from tweetcare.kafka.admin import admin_client
+from tweetcare.kafka.admin import INTERNAL_TOPIC_PREFIX, admin_client
 
-# one broker holds every replica
-REPLICATION_FACTOR = 1
+MIN_ISR = "min.insync.replicas"
 
 
-def ensure_topics(settings: Settings) -> list[str]:
-    """Create the missing ones of `settings.all_topics`; returns the names it created."""
+@dataclass(frozen=True)
+class PartitionInfo:
+    partition: int
+    leader: int
+    replicas: list[int]
+    isr: list[int]
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    name: str
+    partitions: list[PartitionInfo] = field(default_factory=list)
+    min_insync_replicas: int | None = None
+
+    @property
+    def replication_factor(self) -> int:
+        return max((len(p.replicas) for p in self.partitions), default=0)
+
+    @property
+    def under_replicated(self) -> int:
+        """Partitions whose in-sync replicas are fewer than their replicas (a broker is down)."""
+        return sum(len(p.isr) < len(p.replicas) for p in self.partitions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "partitions": len(self.partitions),
+            "replication_factor": self.replication_factor,
+            "min_insync_replicas": self.min_insync_replicas,
+            "under_replicated": self.under_replicated,
+            "assignment": [p.__dict__ for p in self.partitions],
+        }
+
+
+def topic_spec(settings: Settings) -> dict[str, Any]:
+    """What create_topics gets for each project topic."""
+    if settings.topic_min_insync_replicas > settings.topic_replication_factor:
+        raise UserError(
+            f"TWEETCARE_TOPIC_MIN_INSYNC_REPLICAS ({settings.topic_min_insync_replicas}) exceeds "
+            f"TWEETCARE_TOPIC_REPLICATION_FACTOR ({settings.topic_replication_factor}): "
+            "no write could ever be acknowledged"
+        )
+    return {
+        "num_partitions": settings.topic_partitions,
+        "replication_factor": settings.topic_replication_factor,
+        "configs": {MIN_ISR: str(settings.topic_min_insync_replicas)},
+    }
+
+
+def ensure_topics(settings: Settings, names: list[str] | None = None) -> list[str]:
+    """Create the missing ones of `names` (default: `settings.all_topics`); returns those it
+    created. Existing topics are left as they are (see `describe_topics`)."""
+    wanted = settings.all_topics if names is None else names
+    spec = topic_spec(settings)
     created: list[str] = []
     with admin_client(settings) as client:
         existing = set(client.list_topics())
-        for name in settings.all_topics:
+        for name in wanted:
             if name in existing:
                 continue
-            spec = {
-                "num_partitions": settings.topic_partitions,
-                "replication_factor": REPLICATION_FACTOR,
-            }
             try:
                 client.create_topics({name: spec}, wait_for_metadata=True)
             except TopicAlreadyExistsError:
                 continue  # created meanwhile by another client: what we wanted anyway
+            except KafkaError as err:
+                raise UserError(
+                    f"cannot create topic {name} on {settings.kafka_bootstrap}: {err}"
+                ) from err
             created.append(name)
     return created
+
+
+def describe_topics(settings: Settings, names: list[str] | None = None) -> list[TopicInfo]:
+    """Partitions, leaders, replicas, in-sync replicas and min.insync.replicas of each topic
+    (default: every non-internal topic), sorted by name."""
+    with admin_client(settings) as client:
+        present = set(client.list_topics())
+        if names is None:
+            names = sorted(n for n in present if not n.startswith(INTERNAL_TOPIC_PREFIX))
+        missing = sorted(set(names) - present)
+        if missing:
+            raise UserError(f"no topic {', '.join(missing)} on {settings.kafka_bootstrap}")
+        if not names:
+            return []
+        described = client.describe_topics(names)
+        configs = client.describe_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, name, configs={MIN_ISR: None})
+                for name in names
+            ],
+            config_filter="all",
+        )
+    return sorted((_topic_info(topic, configs) for topic in described), key=lambda t: t.name)
+
+
+def _topic_info(topic: dict[str, Any], configs: Any) -> TopicInfo:
+    partitions = [
+        PartitionInfo(
+            partition=p["partition_index"],
+            leader=p["leader_id"],
+            replicas=list(p["replica_nodes"]),
+            isr=list(p["isr_nodes"]),
+        )
+        for p in sorted(topic["partitions"], key=lambda p: p["partition_index"])
+    ]
+    return TopicInfo(topic["name"], partitions, _min_isr(configs, topic["name"]))
+
+
+def _min_isr(configs: dict[str, Any], name: str) -> int | None:
+    """min.insync.replicas of one topic out of describe_configs' answer
+    ({"topic": {name: {key: {"value": ...}}}})."""
+    value = configs.get("topic", {}).get(name, {}).get(MIN_ISR, {}).get("value")
+    return None if value is None else int(value)
