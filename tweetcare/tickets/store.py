@@ -113,12 +113,20 @@ class TicketStore:
         self._checked = False
 
     def create_schema(self) -> None:
-        """Create the tables that are missing (and a SQLite file's folder)."""
-        path = sqlite_file(self.url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        """Create the schema, or migrate an older one to the latest revision (Alembic)."""
+        from tweetcare.tickets.migrations import upgrade_schema
+
+        try:
+            upgrade_schema(self.url)
+        except DBAPIError as err:
+            # tables the migrations cannot take: name what they lack, else say what failed
+            self._check_columns()
+            reason = str(err.orig).splitlines()[0] if err.orig else str(err)
+            raise UserError(
+                f"the ticket database {self.url} could not be migrated ({reason}): point "
+                "TWEETCARE_TICKETS_DB_URL at a new database, or delete this one"
+            ) from err
         self._check_columns()
-        Base.metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -509,10 +517,8 @@ class TicketStore:
         return True
 
     def _check_columns(self) -> None:
-        """An older tweetcare's database lacks columns: say so instead of failing in SQL.
-
-        There is no migration yet; the demo starts from a fresh database.
-        """
+        """A database the migrations do not know (tables from elsewhere) lacks columns: say so
+        instead of failing in SQL."""
         if self._checked or not self._exists():
             return
         found = inspect(self.engine)
