@@ -25,7 +25,6 @@ from deltalake.exceptions import TableNotFoundError
 
 from serving.launcher import start_server, stop_server
 from tests.fixtures.kafka import broker_settings, free_ports
-from tests.integration.test_streaming import full_registry  # noqa: F401 (a fixture)
 from tests.unit.test_replies_outbox import CRASHING_POSTER, RecordingX, posts
 from tweetcare.cli.stream import (
     progress_file,
@@ -69,7 +68,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 @pytest.fixture(scope="module")
 def model_server(
     broker: Settings,
-    full_registry: str,  # noqa: F811
+    full_registry: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Settings]:
     """`bentoml serve` over the registry; its settings let a test stop and start it again."""

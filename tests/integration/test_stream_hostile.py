@@ -15,7 +15,6 @@ from kafka import KafkaProducer
 
 from tests.integration.test_streaming import (  # noqa: F401 - fixtures
     analysed_stream,
-    full_registry,
     wait_for_messages,
 )
 from tweetcare.cli.stream import start_stream

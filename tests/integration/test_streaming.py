@@ -18,21 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import mlflow
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from typer.testing import CliRunner
 
-from tests.fixtures.analysis import register_analysis_models
-from tests.fixtures.bento import synthetic_features
 from tests.fixtures.kafka import free_ports
-from training.analysis.experiment import EXPERIMENT as ANALYSIS_EXPERIMENT
-from training.baseline import train_baseline
-from training.pyfunc import log_sklearn_pyfunc
-from training.registry import register_and_promote
 from tweetcare.cli import app
 from tweetcare.cli.stream import start_stream, stop_stream
-from tweetcare.core.params import BaselineParams, RegisterParams
 from tweetcare.core.settings import Settings
 from tweetcare.core.storage import DEAD_LETTERS_TABLE, TWEETS_TABLE, open_table, read_table
 from tweetcare.data.generator import write_dataset
@@ -178,27 +170,6 @@ def test_a_model_server_that_is_down_is_waited_out_and_loses_nothing(
 
 # generated tweets replayed through the whole path: enough for threads with follow-ups and replies
 REPLAYED = 160
-
-
-@pytest.fixture(scope="module")
-def full_registry(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A throw-away registry with the inbound champion and the three analysis champions."""
-    work = tmp_path_factory.mktemp("full-registry")
-    uri = f"sqlite:///{work / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    for name in ("tweet-inbound", ANALYSIS_EXPERIMENT):  # artifacts in tmp, not ./mlruns
-        mlflow.create_experiment(name, artifact_location=(work / "artifacts" / name).as_uri())
-    mlflow.set_experiment("tweet-inbound")
-    params = BaselineParams(C=4.0, max_features=5000, ngram_max=2, min_df=1)
-    with mlflow.start_run() as run:
-        info = log_sklearn_pyfunc(
-            train_baseline(synthetic_features(300), params), mask_handles=True
-        )
-    gate = RegisterParams(model_name="tweet-inbound", min_tweets_per_second=1, latency_batch=16)
-    register_and_promote(info.model_uri, run.info.run_id, synthetic_features(100, 5), gate)
-    register_analysis_models(uri, work)
-    mlflow.set_tracking_uri(None)
-    return uri
 
 
 @pytest.fixture

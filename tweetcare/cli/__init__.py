@@ -21,7 +21,7 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "train": ("tweetcare.cli.train", "train", "Train and register models on any twcs file."),
     "evaluate": ("tweetcare.cli.evaluate", "evaluate", "Score a registered model on a file."),
     "analyze": ("tweetcare.cli.analyze", "analyze", "Analyze a tweet or a CSV on the server."),
-    "kafka": ("tweetcare.cli.kafka", "app", "Kafka: the local broker, topics on any cluster, tail."),
+    "kafka": ("tweetcare.cli.kafka", "app", "Kafka: local broker, topics on any cluster, tail."),
     "cluster": ("tweetcare.cli.cluster", "app", "A production-shaped local cluster for the demo."),
     "serve": ("tweetcare.cli.serve", "app", "The BentoML model server in the background."),
     "stream": ("tweetcare.cli.stream", "app", "The Spark Structured Streaming job."),
