@@ -13,7 +13,7 @@ MVN := mvn -q -B -s jvm/settings.xml
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento test test-unit lint clean
+.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento test test-cluster test-faults test-unit lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -74,10 +74,16 @@ demo-cluster: install jars jars-cluster postgres ## the demo on a local producti
 	( eval "$$($(VENV)/bin/tweetcare cluster env)" && $(VENV)/bin/tweetcare demo --retrain ); \
 	  rc=$$?; $(VENV)/bin/tweetcare cluster down; exit $$rc
 
-test: install jars jars-cluster browser postgres ## lint, import contracts, unit and integration tests
+test: install jars browser ## lint, import contracts, unit and integration tests
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
+
+test-cluster: install jars jars-cluster postgres ## the tests on the local production-shaped cluster
+	$(PY) -m pytest -m cluster
+
+test-faults: install jars ## the fault tests: kill the stream, stop the model server, restart Kafka
+	$(PY) -m pytest -m faults
 
 test-unit: install ## only the fast unit tests
 	$(PY) -m pytest tests/unit

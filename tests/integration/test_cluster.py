@@ -33,7 +33,7 @@ from tweetcare.kafka.replay import FLUSH_TIMEOUT_S
 from tweetcare.kafka.topics import describe_topics, ensure_topics
 
 # a test's limit covers its fixtures' setup: the cluster, then the streaming app, under load
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.timeout(1500)]
 
 ROOT = Path(__file__).resolve().parents[2]
 # generous bounds for a loaded 2-core machine; never assertions about speed

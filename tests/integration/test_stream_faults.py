@@ -44,7 +44,7 @@ from tweetcare.tickets import TicketStore
 from tweetcare.tickets.poster import post_replies
 
 # the module's setup alone (registry with every analysis model, `bentoml serve`) takes minutes
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
+pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(3600)]
 
 TWEETS = 300
 # generous: Spark, the model server and the broker share two cores with everything else
