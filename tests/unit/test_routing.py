@@ -125,3 +125,32 @@ def test_a_missing_or_broken_file_is_a_user_error(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("teams: [unclosed")
     with pytest.raises(UserError, match="not valid YAML"):
         load_routing(tmp_path / "bad.yaml")
+
+
+LANGUAGE_RULES = {
+    **RULES,
+    "teams": {
+        **RULES["teams"],
+        "by_language": {"pt": "portuguese-desk", "es": "spanish-desk"},
+        "other_languages": "international-desk",
+    },
+}
+
+
+def test_another_language_goes_to_its_queue_whatever_the_category() -> None:
+    rules = RoutingRules.model_validate(LANGUAGE_RULES)
+    assert rules.team_for("delivery", "AmazonHelp", "pt") == "portuguese-desk"
+    assert rules.team_for("billing", "MetroBank_Help", "es") == "spanish-desk"  # over the brand
+    assert rules.team_for("travel", None, "ja") == "international-desk"  # not listed
+    assert rules.team_for("billing", "MetroBank_Help", "en") == "payments-ops"
+    assert rules.team_for("billing", "MetroBank_Help", None) == "payments-ops"
+
+
+def test_without_language_queues_the_category_team_answers(rules: RoutingRules) -> None:
+    assert rules.team_for("travel", None, "pt") == "travel-desk"
+
+
+def test_the_shipped_rules_route_a_portuguese_complaint_to_a_language_queue() -> None:
+    rules = load_routing(Path(Settings().routing_config))
+    assert rules.team_for("delivery", "AmazonHelp", "pt") == "portuguese-desk"
+    assert rules.team_for("delivery", "AmazonHelp", "en") == "logistics"

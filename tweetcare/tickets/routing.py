@@ -21,6 +21,7 @@ from tweetcare.core.schemas import CATEGORIES, Analysis
 # relative config paths that do not exist from the working directory are looked up here
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FALLBACK_CATEGORY = "other"
+ENGLISH = "en"  # the language the category teams read; any other goes to a language queue
 
 
 class TeamRules(BaseModel):
@@ -29,6 +30,9 @@ class TeamRules(BaseModel):
     default: str
     by_category: dict[str, str] = Field(default_factory=dict)
     by_brand: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # ISO 639-1 code -> the queue of agents who read it; `other_languages` takes the rest
+    by_language: dict[str, str] = Field(default_factory=dict)
+    other_languages: str | None = None
 
 
 class PriorityRules(BaseModel):
@@ -80,8 +84,13 @@ class RoutingRules(BaseModel):
         category = analysis.category
         return category if category in CATEGORIES else FALLBACK_CATEGORY
 
-    def team_for(self, category: str, brand: str | None) -> str:
-        """The brand's own team for this category, else the category's team, else the default."""
+    def team_for(self, category: str, brand: str | None, language: str | None = None) -> str:
+        """A tweet in another language goes to the queue that reads it; otherwise the brand's
+        own team for this category, else the category's team, else the default."""
+        if language and language != ENGLISH:
+            queue = self.teams.by_language.get(language) or self.teams.other_languages
+            if queue:
+                return queue
         brand_teams = self.teams.by_brand.get(brand or "", {})
         return brand_teams.get(category) or self.teams.by_category.get(category, self.teams.default)
 
