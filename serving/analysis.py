@@ -17,6 +17,9 @@ from tweetcare.core.schemas import Analysis, Classification, Entity
 
 # Categories that never open a ticket: thanks and compliments, and chit-chat about the brand.
 NO_TICKET_CATEGORIES = frozenset({"praise", "other"})
+# Flags that mean nobody needs help: a complaint in another language is still a customer's
+# (it opens a ticket, routed to a language queue), so `not_english` is not one of them.
+NO_TICKET_FLAGS = frozenset({"spam", "chatter"})
 
 
 def needs_ticket(
@@ -24,13 +27,16 @@ def needs_ticket(
 ) -> bool:
     """Does this tweet ask the support team for something?
 
-    A customer tweet does unless it is flagged (not English, spam, chatter), its category is
+    A customer tweet does unless it is flagged spam or chatter, its category is
     praise or other, or its sentiment is positive (a thank-you, whatever the topic). Follow-ups
     in a thread that already has a ticket attach to it whatever this says: that is the ticket
     store's rule, one ticket per conversation.
     """
     return (
-        inbound and not flags and category not in NO_TICKET_CATEGORIES and sentiment != "positive"
+        inbound
+        and not NO_TICKET_FLAGS.intersection(flags)
+        and category not in NO_TICKET_CATEGORIES
+        and sentiment != "positive"
     )
 
 

@@ -25,7 +25,8 @@ ANALYSIS_MODELS = {"tweet-sentiment": "1 (run b)", "tweet-category": "2 (run c)"
         ([], "praise", "positive", False),
         ([], "other", "neutral", False),
         (["spam"], "billing", "negative", False),
-        (["not_english"], "delivery", "negative", False),
+        (["not_english"], "delivery", "negative", True),  # still a customer: language queue
+        (["not_english", "spam"], "delivery", "negative", False),
         (["chatter"], "service", "neutral", False),
     ],
 )

@@ -44,7 +44,7 @@ def open_ticket(
         brand=brand,
         category=category,
         category_confidence=analysis.category_confidence,
-        team=routing.team_for(category, brand),
+        team=routing.team_for(category, brand, analysis.language),
         priority=priority,
         sentiment=analysis.sentiment,
         sentiment_score=analysis.sentiment_score,

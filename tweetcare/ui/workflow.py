@@ -50,7 +50,7 @@ def preview(settings: Settings, analysis: Analysis, text: str) -> Preview | None
     draft = draft_reply(templates, analysis, category, priority, ticket_id)
     return Preview(
         category=category,
-        team=routing.team_for(category, brand_of(text)),
+        team=routing.team_for(category, brand_of(text), analysis.language),
         priority=priority,
         sla_minutes=routing.sla_minutes[priority],
         reply=draft.text,
