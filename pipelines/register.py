@@ -48,9 +48,9 @@ def main(
     metrics_path: Annotated[Path, typer.Option(help="DVC metrics file")] = DEFAULT_METRICS,
     params_path: Annotated[Path, typer.Option(help="params.yaml")] = DEFAULT_PARAMS,
 ) -> None:
-    """Register the candidate as `register.model_name` and alias it champion or challenger."""
+    """Register the candidate as `models.inbound.name` and alias it champion or challenger."""
     try:
-        params = load_params(params_path).register_
+        params = RegisterParams.of(load_params(params_path).models, "inbound")
         promotion = register(result_path, test_path, params, get_settings().mlflow_tracking_uri)
     except UserError as err:
         typer.secho(f"error: {err}", fg="red", err=True)

@@ -103,10 +103,6 @@ def train(
     (a file trained on outside DVC).
     """
     splits = load_splits(features_dir)
-    try:
-        params = params.for_profile()
-    except ValueError as err:
-        raise UserError(f"{err} (set train.profile in params.yaml)") from err
     mlflow.set_tracking_uri(tracking_uri)
     version = data_version_override or data_version(data_dvc)
     comparison = run_comparison(splits, params, tags={DATA_VERSION_TAG: version})

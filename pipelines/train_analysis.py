@@ -9,32 +9,38 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import mlflow
+import pandas as pd
 import typer
 
 from training.analysis.data import load_split, read_flags
 from training.analysis.experiment import (
     EVAL_SPLITS,
-    EXPERIMENT,
     ModelOutcome,
     train_category,
     train_entities,
     train_sentiment,
 )
-from training.analysis.registry import Registered, register_champion
+from training.analysis.scoring import METRICS, SCORERS, held_out
 from training.analysis.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
+from training.encoder import StaticEncoder, distill_static, encoder_dir
 from training.model_card import DATA_VERSION_TAG, data_version
+from training.registry import Promotion, register_and_promote
 from tweetcare.core.errors import UserError
-from tweetcare.core.params import DEFAULT_PARAMS, AnalysisParams, load_params
+from tweetcare.core.models import ModelContract, model_contract
+from tweetcare.core.params import DEFAULT_PARAMS, AnalysisParams, RegisterParams, load_params
 from tweetcare.core.settings import get_settings
+from tweetcare.core.text import clean_text
 
 DEFAULT_FEATURES = Path("artifacts/features")
 DEFAULT_OUT = Path("artifacts/analysis")
 DEFAULT_METRICS = Path("metrics/analysis.json")
 DEFAULT_DATA_DVC = Path("data.dvc")
+DEFAULT_STATIC = Path("artifacts/encoders/static")
 SPLITS = ("train", *EVAL_SPLITS)
 
 
@@ -50,7 +56,9 @@ def summary(outcomes: dict[str, ModelOutcome]) -> dict[str, dict[str, Any]]:
             "test_macro_f1": s[f"{chosen}_test"]["macro_f1"],
         },
         "category": {
-            "test_macro_f1": c["minilm_test"]["macro_f1"],
+            "encoder": c["encoder"],
+            "test_macro_f1": c["heads_test"]["macro_f1"],
+            "tweets_per_second": c["tweets_per_second"],
             "tfidf_test_macro_f1": c["tfidf_test"]["macro_f1"],
             "keyword_test_macro_f1": c["keyword_test"]["macro_f1"],
             "flags_test_macro_f1": c["flags_test"]["macro_f1"],
@@ -62,6 +70,15 @@ def summary(outcomes: dict[str, ModelOutcome]) -> dict[str, dict[str, Any]]:
     }
 
 
+def static_encoder(static_dir: Path | None, splits: dict[str, pd.DataFrame], dims: int) -> Any:
+    """The distilled static table: the `distill` stage's, else one made for these splits'
+    tokens only (seconds instead of minutes: what tests use)."""
+    if static_dir is not None and static_dir.is_dir():
+        return StaticEncoder.load(static_dir)
+    corpus = [clean_text(t) for frame in splits.values() for t in frame["text"].astype(str)]
+    return StaticEncoder(distill_static(encoder_dir(), dims=dims, corpus=corpus))
+
+
 def train_analysis(
     features_dir: Path,
     labels: Path,
@@ -70,33 +87,56 @@ def train_analysis(
     out_dir: Path,
     taxonomy_path: Path = DEFAULT_TAXONOMY,
     data_dvc: Path = DEFAULT_DATA_DVC,
-) -> tuple[dict[str, ModelOutcome], dict[str, Registered]]:
-    """Train, log and register the three models; write reports and confusion matrices."""
+    contract: ModelContract | None = None,
+    static_dir: Path | None = DEFAULT_STATIC,
+) -> tuple[dict[str, ModelOutcome], dict[str, Promotion]]:
+    """Train and log the three models, then put each through the promotion gate (the same one
+    as tweet-inbound: beat the champion on the test rows, serve within the budget); write the
+    reports and confusion matrices."""
+    contract = contract or model_contract()
     taxonomy = load_taxonomy(taxonomy_path)
     flags = read_flags(labels)
     splits = {name: load_split(features_dir, name, flags) for name in SPLITS}
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(EXPERIMENT)
-    tags = {DATA_VERSION_TAG: data_version(data_dvc), "dvc.stage": "train_analysis"}
+    mlflow.set_experiment(contract.sentiment.experiment)
+    version = data_version(data_dvc)
+    tags = {DATA_VERSION_TAG: version, "dvc.stage": "train_analysis"}
+    static = static_encoder(static_dir, splits, params.static_dims)
     outcomes = {
         "sentiment": train_sentiment(splits, params, tags),
-        "category": train_category(splits, params, taxonomy, tags),
+        "category": train_category(
+            splits,
+            params,
+            taxonomy,
+            tags,
+            static,
+            contract.category.min_tweets_per_second,
+            contract.latency_batch,
+        ),
         "entities": train_entities(splits, params, tags),
     }
-    registered = {
-        key: register_champion(o.model_uri, params.model_names[key], o.run_id, tags)
-        for key, o in outcomes.items()
+    promotions = {
+        role: register_and_promote(
+            outcome.model_uri,
+            outcome.run_id,
+            held_out(role, splits["test"], params),
+            RegisterParams.of(contract, role),
+            scorer=SCORERS[role],
+            metric=METRICS[role],
+            tags={**contract.role(role).tags, DATA_VERSION_TAG: version},
+        )
+        for role, outcome in outcomes.items()
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     for outcome in outcomes.values():
         for name, frame in outcome.confusions.items():
             frame.to_csv(out_dir / f"confusion_{name}.csv")
     record = {
-        key: {"registered": vars(registered[key]), "report": o.report}
+        key: {"registered": asdict(promotions[key]), "report": o.report}
         for key, o in outcomes.items()
     }
     (out_dir / "report.json").write_text(json.dumps(record, indent=2) + "\n")
-    return outcomes, registered
+    return outcomes, promotions
 
 
 def main(
@@ -118,6 +158,7 @@ def main(
             params.analysis,
             get_settings().mlflow_tracking_uri,
             out_dir,
+            contract=params.models,
         )
     except UserError as err:
         typer.secho(f"error: {err}", fg="red", err=True)
@@ -126,8 +167,8 @@ def main(
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(figures, indent=2) + "\n")
     typer.echo(json.dumps(figures, indent=2))
-    for reg in registered.values():
-        typer.echo(f"registered {reg.name} version {reg.version} (run {reg.run_id}) @champion")
+    for p in registered.values():
+        typer.echo(f"{p.model_name} v{p.version} -> @{p.alias}: {p.reason}")
 
 
 if __name__ == "__main__":

@@ -22,22 +22,9 @@ class BatchingSettings(BaseSettings):
 
 
 class AnalysisSettings(BaseSettings):
-    """Which registered models /analyze composes (``TWEETCARE_*`` environment variables)."""
+    """Batching of /analyze's models (``TWEETCARE_*``); their names come from params.yaml."""
 
     model_config = SettingsConfigDict(env_prefix="TWEETCARE_", extra="ignore")
 
-    sentiment_model_name: str = "tweet-sentiment"
-    category_model_name: str = "tweet-category"
-    entities_model_name: str = "tweet-entities"
-    analysis_model_alias: str = "champion"
-    # the analysis models read MiniLM (~150 customer tweets/s on 2 cores): smaller batches
-    analysis_max_batch_size: int = 64
-
-    @property
-    def model_names(self) -> dict[str, str]:
-        """role -> registered name, in the order /analyze runs them."""
-        return {
-            "sentiment": self.sentiment_model_name,
-            "category": self.category_model_name,
-            "entities": self.entities_model_name,
-        }
+    # largest batch of customer tweets the analysis models see in one call
+    analysis_max_batch_size: int = 256

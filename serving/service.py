@@ -7,8 +7,9 @@ tweets on to `AnalysisModels` (sentiment, category + flags, entities), batchable
 merged lists, and a batchable API reached directly takes a client's list as one batch; putting
 the dispatcher behind a dependency gives per-request checks and real batching.
 
-The model is whatever the MLflow registry holds as `{model_name}@{model_alias}`; any pyfunc with
-the tweet-inbound output contract works, so a new champion needs a restart, not new code.
+Every model is whatever the MLflow registry holds as `name@alias` of its role in the contract
+(`models:` in params.yaml, read through `tweetcare.core.models`); any pyfunc with the role's
+output contract works, so a new champion needs a restart, not new code.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fastapi import FastAPI
 from serving.analysis import compose, customer_fields, lineage
 from serving.config import AnalysisSettings, BatchingSettings
 from serving.validation import chunks, classify_input_problem
+from tweetcare.core.models import model_contract
 from tweetcare.core.schemas import Analysis, Classification
 from tweetcare.core.settings import get_settings
 
@@ -78,8 +80,9 @@ class InboundModel:
     def __init__(self) -> None:
         settings = get_settings()
         mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+        inbound = model_contract().inbound
         self.model, self.info = load_registered(
-            settings.model_name, settings.model_alias, settings.mlflow_tracking_uri
+            inbound.name, inbound.alias, settings.mlflow_tracking_uri
         )
         self.batch_sizes: Counter[int] = Counter()
 
@@ -130,9 +133,9 @@ class AnalysisModels:
         self.info: dict[str, dict[str, str]] = {}
         self.problem = ""
         try:
-            for role, name in ANALYSIS.model_names.items():
-                self.models[role], self.info[name] = load_registered(
-                    name, ANALYSIS.analysis_model_alias, settings.mlflow_tracking_uri
+            for role, model in model_contract().analysis.items():
+                self.models[role], self.info[model.name] = load_registered(
+                    model.name, model.alias, settings.mlflow_tracking_uri
                 )
         except ModelNotRegisteredError as err:
             self.problem = f"{err} (stage train_analysis)"

@@ -1,3 +1,8 @@
 """Shared fixtures: each real service has its own fixture module under tests/fixtures."""
 
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.bento", "tests.fixtures.console"]
+pytest_plugins = [
+    "tests.fixtures.kafka",
+    "tests.fixtures.bento",
+    "tests.fixtures.console",
+    "tests.fixtures.analysis",
+]

@@ -31,15 +31,16 @@ from training.compare import (
 from training.families import DESCRIPTIONS, FittedModel, fit_family, import_family_code
 from training.latency import measure_speed
 from training.metrics import classification_metrics, confusion_figure, roc_figure
+from training.model_card import DATA_VERSION_TAG
 from training.pyfunc import TEXT_COLUMN
+from training.tracking import log_training_data
+from tweetcare.core.models import WINNER_TAG, model_contract
 from tweetcare.core.params import TrainParams
 
-EXPERIMENT = "tweet-inbound"
 MODEL_NAME_IN_RUN = "model"
 EVAL_SPLITS = ("val", "test")
 # batch sizes the latency figures are reported at: one tweet, and a streaming micro-batch
 LATENCY_BATCHES = (1, 256)
-WINNER_TAG = "comparison.winner"
 BYTES_PER_MB = 1024 * 1024
 
 
@@ -130,6 +131,7 @@ def compare_one(
     """Train, score and log one family in its own child run of the active parent."""
     with mlflow.start_run(run_name=family, nested=True, tags=tags) as child:
         mlflow.set_tag("mlflow.note.content", DESCRIPTIONS.get(family, family))
+        log_training_data(splits["train"], (tags or {}).get(DATA_VERSION_TAG))
         mlflow.log_params({f"rows_{name}": len(frame) for name, frame in splits.items()})
         mlflow.log_params({"model_family": family, "mask_handles": params.mask_handles})
         model, seconds = _timed_fit(family, splits, params, params.mask_handles)
@@ -165,7 +167,7 @@ def _start_parent() -> mlflow.ActiveRun:
     """A new parent run, or the one `mlflow run` made for us (its experiment, its run id)."""
     if os.environ.get("MLFLOW_RUN_ID"):
         return mlflow.start_run()
-    mlflow.set_experiment(EXPERIMENT)
+    mlflow.set_experiment(model_contract().inbound.experiment)
     return mlflow.start_run(run_name="compare")
 
 
@@ -177,7 +179,6 @@ def run_comparison(
         mlflow.set_tags(tags or {})
         mlflow.log_params(
             {
-                "profile": params.profile,
                 "models": ",".join(params.models),
                 "mask_handles": params.mask_handles,
                 "f1_tie_tolerance": params.f1_tie_tolerance,

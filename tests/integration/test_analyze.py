@@ -15,15 +15,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
-import mlflow
 import pytest
 
-from tests.fixtures.analysis import register_analysis_models
-from tests.fixtures.bento import synthetic_features
-from training.baseline import train_baseline
-from training.pyfunc import log_sklearn_pyfunc
-from training.registry import register_and_promote
-from tweetcare.core.params import BaselineParams, RegisterParams
+from tests.fixtures.analysis import register_inbound
 from tweetcare.core.schemas import CATEGORIES, ENTITY_LABELS, Analysis
 
 pytestmark = pytest.mark.integration
@@ -31,18 +25,6 @@ pytestmark = pytest.mark.integration
 ANALYSIS_NAMES = ("tweet-sentiment", "tweet-category", "tweet-entities")
 CUSTOMER = "@AmazonHelp my order #1234567 never arrived!! call me on 855-741-8038 please"
 BRAND = "@115712 Sorry to hear that! Please DM us your order number ^JK"
-
-
-def register_inbound(uri: str) -> None:
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment("tweet-inbound")
-    params = BaselineParams(C=4.0, max_features=5000, ngram_max=2, min_df=1)
-    model = train_baseline(synthetic_features(300), params)
-    with mlflow.start_run() as run:
-        info = log_sklearn_pyfunc(model, mask_handles=True)
-    gate = RegisterParams(model_name="tweet-inbound", min_tweets_per_second=1, latency_batch=16)
-    register_and_promote(info.model_uri, run.info.run_id, synthetic_features(100, 5), gate)
-    mlflow.set_tracking_uri(None)
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +35,8 @@ def inbound_only_registry(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def full_registry(tmp_path_factory: pytest.TempPathFactory) -> str:
-    work = tmp_path_factory.mktemp("analysis-registry")
-    uri = f"sqlite:///{work / 'mlflow.db'}"
-    register_inbound(uri)
-    register_analysis_models(uri, work)
-    mlflow.set_tracking_uri(None)
-    return uri
+def full_registry(tiny_registry: str) -> str:
+    return tiny_registry
 
 
 @pytest.fixture(scope="module")

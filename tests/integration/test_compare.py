@@ -23,19 +23,15 @@ FAMILIES = {"baseline", "rnn", "lstm", "gru", "minilm"}
 
 
 def tiny_params(path: Path, min_tweets_per_second: float = 1.0) -> Path:
-    """The repository's params.yaml with the quick profiles shrunk to seconds per model."""
+    """The repository's params.yaml with the quick profile shrunk to seconds per model."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["split"]["profiles"]["quick"] = {"train": 500, "val": 150, "test": 150}
-    params["train"]["profiles"]["quick"] = {
-        "max_epochs": 1,
-        "patience": 1,
-        "transformer_train_sample": 80,
-    }
-    params["train"]["sequence"].update(embedding_dim=16, hidden=16)
+    params["train"]["sequence"].update(embedding_dim=16, hidden=16, max_epochs=1, patience=1)
+    params["train"]["transformer"]["train_sample"] = 80
     params["train"]["tokenizer"]["vocab_size"] = 2000
     params["train"]["latency_repeats"] = 1
-    params["register"]["min_tweets_per_second"] = min_tweets_per_second
-    params["register"]["latency_batch"] = 32
+    params["models"]["inbound"]["min_tweets_per_second"] = min_tweets_per_second
+    params["models"]["latency_batch"] = 32
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
 

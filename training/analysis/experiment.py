@@ -18,14 +18,19 @@ from training.analysis import category as cat
 from training.analysis import entities as ent
 from training.analysis import sentiment as sen
 from training.analysis.data import customer_tweets, english, sample
-from training.analysis.encoder import SentenceEncoder, encoder_dir
 from training.analysis.metrics import class_report, confusion_frame, span_report
 from training.analysis.taxonomy import KeywordRule, Taxonomy
+from training.encoder import MiniLMEncoder, StaticEncoder, encoder_dir
+from training.latency import measure_speed
+from training.model_card import DATA_VERSION_TAG
+from training.tracking import log_training_data
+from tweetcare.core.models import model_contract
 from tweetcare.core.params import AnalysisParams
 from tweetcare.core.schemas import CATEGORIES, SENTIMENTS, TICKET_FLAGS
 from tweetcare.core.text import clean_text
 
-EXPERIMENT = "tweet-analysis"
+# the analysis models share one experiment (params.yaml `models:`)
+EXPERIMENT = model_contract().sentiment.experiment
 FLAG_CLASSES = ("", *TICKET_FLAGS)
 EVAL_SPLITS = ("val", "test")
 
@@ -92,6 +97,7 @@ def train_sentiment(
     }
     report = {"chosen": chosen, "train_rows": len(train), **reports}
     with mlflow.start_run(run_name="sentiment", tags={**tags, "analysis.model": "sentiment"}):
+        log_training_data(train, tags.get(DATA_VERSION_TAG))
         mlflow.log_params({"chosen": chosen, "C": params.sentiment_C, "train_rows": len(train)})
         for key, value in reports.items():
             mlflow.log_metrics(_flat(key, value))
@@ -103,24 +109,16 @@ def train_sentiment(
     return ModelOutcome("sentiment", info.model_uri, run_id, report, confusions)
 
 
-def train_category(
-    splits: dict[str, pd.DataFrame],
+def _category_candidate(
+    kind: str,
+    encoder: MiniLMEncoder | StaticEncoder,
+    train: pd.DataFrame,
+    evals: dict[str, pd.DataFrame],
     params: AnalysisParams,
-    taxonomy: Taxonomy,
-    tags: dict[str, str],
-) -> ModelOutcome:
-    """MiniLM heads for category (opening tweets) and spam/chatter, beside two baselines: the
-    taxonomy's keyword rule and TF-IDF logistic regression on the same rows."""
-    train = sample(
-        english(customer_tweets(splits["train"])), params.train_sample, params.seed, "flag"
-    )
-    evals = {
-        s: sample(customer_tweets(splits[s]), params.eval_sample, params.seed, "flag")
-        for s in EVAL_SPLITS
-    }
-    encoder = SentenceEncoder(encoder_dir(), params.encoder.max_length, params.encoder.batch_size)
+) -> tuple[cat.CategoryModel, Any, Any, dict[str, Any], dict[str, pd.DataFrame]]:
+    """Category and flag heads on one encoder's embeddings, scored on val and test."""
     embed = {
-        name: encoder.embed([clean_text(t) for t in frame["text"]], progress=f"MiniLM {name}")
+        name: encoder.embed([clean_text(t) for t in frame["text"]], progress=f"{kind} {name}")
         for name, frame in {"train": train, **evals}.items()
     }
     opening = train["opening"].to_numpy()
@@ -128,6 +126,56 @@ def train_category(
         embed["train"][opening], train.loc[opening, "category"], params.category_C
     )
     flag_head = cat.fit_head(embed["train"], train["flag"], params.flags_C)
+    model = cat.CategoryModel(
+        params.encoder.max_length,
+        params.encoder.batch_size,
+        params.language_min_letters,
+        params.language_min_probability,
+        encoder=kind,
+    )
+    reports: dict[str, Any] = {}
+    confusions: dict[str, pd.DataFrame] = {}
+    for split, frame in evals.items():
+        rows = (frame["opening"] & (frame["flag"] != "not_english")).to_numpy()
+        truth = frame.loc[rows, "category"].tolist()
+        predicted = cat.head_predict(category_head, embed[split][rows])[0]
+        reports[f"heads_{split}"] = class_report(truth, predicted, CATEGORIES)
+        confusions[f"category_{split}"] = confusion_frame(truth, predicted, CATEGORIES)
+        flags = _predicted_flags(model, flag_head, frame["text"].tolist(), embed[split])
+        reports[f"flags_{split}"] = class_report(frame["flag"].tolist(), flags, FLAG_CLASSES)
+        confusions[f"flags_{split}"] = confusion_frame(frame["flag"].tolist(), flags, FLAG_CLASSES)
+    return model, category_head, flag_head, reports, confusions
+
+
+def pick_candidate(candidates: dict[str, dict[str, float]], budget: float) -> str:
+    """The best val macro-F1 among candidates fast enough for the budget; else the fastest."""
+    fast = {k: c for k, c in candidates.items() if c["tweets_per_second"] >= budget}
+    if fast:
+        return max(fast, key=lambda k: (fast[k]["val_macro_f1"], fast[k]["tweets_per_second"]))
+    return max(candidates, key=lambda k: candidates[k]["tweets_per_second"])
+
+
+def train_category(
+    splits: dict[str, pd.DataFrame],
+    params: AnalysisParams,
+    taxonomy: Taxonomy,
+    tags: dict[str, str],
+    static: StaticEncoder,
+    budget: float,
+    latency_batch: int,
+) -> ModelOutcome:
+    """Category and spam/chatter heads on each encoder in `analysis.category_encoders` (MiniLM,
+    the static table distilled from it), one MLflow run each with its quality next to its
+    tweets/s; beside them two baselines, the taxonomy's keyword rule and TF-IDF logistic
+    regression. The best candidate that serves within ``budget`` is the one returned."""
+    train = sample(
+        english(customer_tweets(splits["train"])), params.train_sample, params.seed, "flag"
+    )
+    evals = {
+        s: sample(customer_tweets(splits[s]), params.eval_sample, params.seed, "flag")
+        for s in EVAL_SPLITS
+    }
+    opening = train["opening"].to_numpy()
     tfidf = sen.fit_tfidf(
         train.loc[opening, "text"].tolist(),
         train.loc[opening, "category"].tolist(),
@@ -135,39 +183,60 @@ def train_category(
         params.sentiment_max_features,
     )
     rule = KeywordRule.from_taxonomy(taxonomy)
-    model = cat.CategoryModel(
-        params.encoder.max_length,
-        params.encoder.batch_size,
-        params.language_min_letters,
-        params.language_min_probability,
-    )
-    reports: dict[str, Any] = {"train_rows": len(train), "train_openings": int(opening.sum())}
-    confusions: dict[str, pd.DataFrame] = {}
+    baselines: dict[str, Any] = {"train_rows": len(train), "train_openings": int(opening.sum())}
     for split, frame in evals.items():
         rows = (frame["opening"] & (frame["flag"] != "not_english")).to_numpy()
         texts, truth = frame.loc[rows, "text"].tolist(), frame.loc[rows, "category"].tolist()
-        minilm = cat.head_predict(category_head, embed[split][rows])[0]
-        reports[f"minilm_{split}"] = class_report(truth, minilm, CATEGORIES)
-        reports[f"tfidf_{split}"] = class_report(
+        baselines[f"tfidf_{split}"] = class_report(
             truth, tfidf.predict([clean_text(t) for t in texts]).tolist(), CATEGORIES
         )
-        reports[f"keyword_{split}"] = class_report(truth, rule.predict(texts), CATEGORIES)
-        confusions[f"category_{split}"] = confusion_frame(truth, minilm, CATEGORIES)
-        flags = _predicted_flags(model, flag_head, frame["text"].tolist(), embed[split])
-        reports[f"flags_{split}"] = class_report(frame["flag"].tolist(), flags, FLAG_CLASSES)
-        confusions[f"flags_{split}"] = confusion_frame(frame["flag"].tolist(), flags, FLAG_CLASSES)
-    with mlflow.start_run(run_name="category", tags={**tags, "analysis.model": "category"}):
-        mlflow.log_params(
-            {"C": params.category_C, "flags_C": params.flags_C, "train_rows": len(train)}
-            | {f"encoder_{k}": v for k, v in params.encoder.model_dump().items()}
+        baselines[f"keyword_{split}"] = class_report(truth, rule.predict(texts), CATEGORIES)
+    timing_texts = evals["test"]["text"].tolist()
+    outcomes: dict[str, ModelOutcome] = {}
+    candidates: dict[str, dict[str, float]] = {}
+    for kind in params.category_encoders:
+        encoder: MiniLMEncoder | StaticEncoder = (
+            static
+            if kind == cat.STATIC
+            else MiniLMEncoder(encoder_dir(), params.encoder.max_length, params.encoder.batch_size)
         )
-        for key, value in reports.items():
-            if isinstance(value, dict):
-                mlflow.log_metrics(_flat(key, value))
-        _log(reports, confusions)
-        info = cat.log_category(model, category_head, flag_head)
-        run_id = mlflow.active_run().info.run_id
-    return ModelOutcome("category", info.model_uri, run_id, reports, confusions)
+        model, category_head, flag_head, reports, confusions = _category_candidate(
+            kind, encoder, train, evals, params
+        )
+        reports = {**baselines, "encoder": kind, **reports}
+        run_tags = {**tags, "analysis.model": "category", "analysis.encoder": kind}
+        with mlflow.start_run(run_name=f"category-{kind}", tags=run_tags) as run:
+            log_training_data(train, tags.get(DATA_VERSION_TAG))
+            mlflow.log_params(
+                {"encoder": kind, "C": params.category_C, "flags_C": params.flags_C}
+                | {"train_rows": len(train)}
+                | {f"encoder_{k}": v for k, v in params.encoder.model_dump().items()}
+            )
+            for key, value in reports.items():
+                if isinstance(value, dict):
+                    mlflow.log_metrics(_flat(key, value))
+            info = cat.log_category(
+                model, category_head, flag_head, static=static if kind == cat.STATIC else None
+            )
+            speed = measure_speed(
+                mlflow.pyfunc.load_model(info.model_uri), timing_texts, latency_batch
+            )
+            reports["tweets_per_second"] = speed.tweets_per_second
+            mlflow.log_metric(f"tweets_per_second_b{latency_batch}", speed.tweets_per_second)
+            _log(reports, confusions)
+        candidates[kind] = {
+            "val_macro_f1": reports["heads_val"]["macro_f1"],
+            "test_macro_f1": reports["heads_test"]["macro_f1"],
+            "tweets_per_second": speed.tweets_per_second,
+        }
+        outcomes[kind] = ModelOutcome(
+            "category", info.model_uri, run.info.run_id, reports, confusions
+        )
+    chosen = pick_candidate(candidates, budget)
+    outcome = outcomes[chosen]
+    outcome.report["candidates"] = candidates
+    mlflow.MlflowClient().set_tag(outcome.run_id, "analysis.chosen", "true")
+    return outcome
 
 
 def _predicted_flags(
@@ -189,7 +258,9 @@ def train_entities(
 ) -> ModelOutcome:
     """spaCy NER trained on generated spans, under the gazetteer/pattern ruler and PII rules."""
     train = sample(splits["train"], params.ner_train_sample, params.seed)
-    nlp = ent.build_pipeline(params.min_city_population)
+    nlp = ent.build_pipeline(
+        params.min_city_population, width=params.ner_width, depth=params.ner_depth
+    )
     losses = ent.train_ner(
         nlp,
         train["text"].tolist(),
@@ -215,6 +286,7 @@ def train_entities(
             gold, [{(e["start"], e["end"], e["label"]) for e in f} for f in rules_only]
         )
     with mlflow.start_run(run_name="entities", tags={**tags, "analysis.model": "entities"}):
+        log_training_data(train, tags.get(DATA_VERSION_TAG))
         mlflow.log_params(
             {
                 "epochs": params.ner_epochs,

@@ -10,9 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tweetcare.core.models import model_contract
 from tweetcare.core.settings import get_settings
 
-DEFAULT_MODEL_URI = "models:/tweet-inbound@champion"
+DEFAULT_MODEL_URI = model_contract().inbound.uri
 
 
 def evaluate(

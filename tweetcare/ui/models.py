@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from tweetcare.core.models import model_contract
 from tweetcare.core.settings import Settings
 from tweetcare.ui import backends
 from tweetcare.ui.data import VersionRecord, champion_explanation, comparison_frame
@@ -44,15 +45,15 @@ def render(settings: Settings) -> None:
 
 def show_champion(settings: Settings, snapshot: backends.ModelsSnapshot) -> None:
     st.subheader("Champion")
-    alias = settings.model_alias
+    alias, name = model_contract().inbound.alias, model_contract().inbound.name
     why = champion_explanation(snapshot.versions, alias, backends.DECISION_TAG, backends.REASON_TAG)
     if why is None:
-        st.warning(f"No version of `{settings.model_name}` is @{alias}: {backends.FILL_MLFLOW}.")
+        st.warning(f"No version of `{name}` is @{alias}: {backends.FILL_MLFLOW}.")
     else:
-        st.markdown(f"`{settings.model_name}` {why}")
+        st.markdown(f"`{name}` {why}")
     show_served(settings, why)
     if snapshot.versions:
-        st.markdown(f"**Versions of `{settings.model_name}`**")
+        st.markdown(f"**Versions of `{name}`**")
         st.table(versions_table(snapshot.versions), hide_index=True)
     if snapshot.analysis:
         st.markdown("**Analysis models** behind `/analyze`")

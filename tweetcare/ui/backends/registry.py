@@ -5,18 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from serving.config import AnalysisSettings
+from tweetcare.core.models import model_contract
 from tweetcare.core.settings import Settings
 from tweetcare.tickets.engine import sqlite_file
 from tweetcare.ui.backends.errors import FILL_MLFLOW, MLFLOW, BackendDown
 from tweetcare.ui.data import RunRecord, VersionRecord
 
-# names the training code logs under (kept equal by tests/unit/test_ui_backends.py; importing
-# training here would load torch and the model families into the console)
-EXPERIMENT = "tweet-inbound"
-DECISION_TAG = "promotion.decision"
-REASON_TAG = "promotion.reason"
-WINNER_TAG = "comparison.winner"
+EXPERIMENT = model_contract().inbound.experiment
 PARENT_RUN_TAG = "mlflow.parentRunId"
 
 
@@ -44,9 +39,9 @@ def read_models(settings: Settings) -> ModelsSnapshot:
         runs = client.search_runs(
             [experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=500
         )
-        versions = client.search_model_versions(f"name = '{settings.model_name}'")
+        versions = client.search_model_versions(f"name = '{model_contract().inbound.name}'")
         # search results leave `aliases` empty; the registered model holds alias -> version
-        aliases = _aliases(client, settings.model_name) if versions else {}
+        aliases = _aliases(client, model_contract().inbound.name) if versions else {}
     except MlflowException as err:
         raise BackendDown(MLFLOW, uri, str(err).splitlines()[0], FILL_MLFLOW) from err
     parent, children = latest_training_run([_run_record(r) for r in runs])
@@ -66,15 +61,15 @@ def read_models(settings: Settings) -> ModelsSnapshot:
 def _analysis_champions(client: Any) -> dict[str, VersionRecord | None]:
     from mlflow.exceptions import MlflowException
 
-    names = AnalysisSettings()
     found: dict[str, VersionRecord | None] = {}
-    for name in names.model_names.values():
+    for model in model_contract().analysis.values():
+        name = model.name
         try:
-            version = client.get_model_version_by_alias(name, names.analysis_model_alias)
+            version = client.get_model_version_by_alias(name, model.alias)
         except MlflowException:
             found[name] = None  # not registered yet (stage train_analysis)
             continue
-        alias = (names.analysis_model_alias,)
+        alias = (model.alias,)
         found[name] = VersionRecord(str(version.version), version.run_id or "", alias, {})
     return found
 
