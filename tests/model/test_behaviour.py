@@ -12,6 +12,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+# the session's registry is trained first (MLflow, spaCy, MiniLM distillation): minutes when the
+# machine is busy, so the first test may wait long for it
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
+
 
 def predict(model: Any, texts: list[str]) -> pd.DataFrame:
     return model.predict(pd.DataFrame({"text": texts}))

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from tests.fixtures.bento import synthetic_features
+from training.encoder import MiniLMEncoder, encoder_dir
 from training.families import fit_family
-from training.minilm import _sample, encoder_dir
-from training.minilm_pyfunc import load_encoder
+from training.minilm import _sample
 from training.pyfunc import OUTPUT_COLUMNS
 from tweetcare.core.params import BaselineParams, TrainParams, TransformerParams
 
@@ -25,7 +25,7 @@ TINY = TrainParams(
 
 def test_encoder_loads_offline_and_embeds_unit_vectors(monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    encoder = load_encoder(encoder_dir(), max_length=16, batch_size=4)
+    encoder = MiniLMEncoder(encoder_dir(), max_length=16, batch_size=4)
     vectors = encoder.embed(["<brand> my phone is broken", "<user> sorry, dm us", "x" * 500])
     assert vectors.shape == (3, encoder.model.config.hidden_size)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
@@ -51,9 +51,9 @@ def test_minilm_head_learns_and_round_trips_as_pyfunc(tmp_path: Path) -> None:
     out = loaded.predict(pd.DataFrame({"text": test["text"]}))
     assert tuple(out.columns) == OUTPUT_COLUMNS
     np.testing.assert_allclose(out["inbound_probability"], in_memory, atol=1e-5)
-    # the encoder travels with the model: weights and its own tokenizer are artifacts
-    encoder_files = {p.name for p in (tmp_path / "model" / "artifacts").rglob("*")}
-    assert {"model.safetensors", "tokenizer.json", "head.json"} <= encoder_files
+    # one artifact policy: MiniLM comes from the installed package, only the head travels
+    artifacts = {p.name for p in (tmp_path / "model" / "artifacts").rglob("*")}
+    assert artifacts == {"head.json"}
 
 
 def test_unknown_family_is_a_user_error() -> None:

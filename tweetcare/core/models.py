@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 CHAMPION = "champion"
 # tags the gate and the comparison write, and the console reads
@@ -29,6 +29,8 @@ ANALYSIS_ROLES = ROLES[1:]
 
 class RegisteredModel(BaseModel):
     """One registered model: what it is called and what it must deliver to become champion."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str
     experiment: str
@@ -46,6 +48,8 @@ class RegisteredModel(BaseModel):
 
 class ModelContract(BaseModel):
     """Every registered model by role, and the batch size their budgets are measured at."""
+
+    model_config = ConfigDict(extra="forbid")
 
     latency_batch: int = 256
     inbound: RegisteredModel

@@ -52,6 +52,9 @@ class SplitParams(BaseModel):
 
 
 class BaselineParams(BaseModel):
+    # a key the code does not read is an error, never a silently dead parameter
+    model_config = ConfigDict(extra="forbid")
+
     C: float
     max_features: int
     ngram_max: int
@@ -59,6 +62,9 @@ class BaselineParams(BaseModel):
 
 
 class TokenizerParams(BaseModel):
+    # a key the code does not read is an error, never a silently dead parameter
+    model_config = ConfigDict(extra="forbid")
+
     vocab_size: int = 20000
     min_frequency: int = 2
     max_length: int = 64
@@ -66,6 +72,9 @@ class TokenizerParams(BaseModel):
 
 class SequenceParams(BaseModel):
     """Shared by the Simple RNN, LSTM and GRU: only the recurrent cell differs."""
+
+    # a key the code does not read is an error, never a silently dead parameter
+    model_config = ConfigDict(extra="forbid")
 
     embedding_dim: int = 64
     hidden: int = 64
@@ -84,6 +93,9 @@ class SequenceParams(BaseModel):
 class TransformerParams(BaseModel):
     """The packaged MiniLM encoder, frozen, with a logistic-regression head on its embeddings."""
 
+    # a key the code does not read is an error, never a silently dead parameter
+    model_config = ConfigDict(extra="forbid")
+
     max_length: int = 64
     batch_size: int = 64
     # the encoder reads ~100-200 tweets/s on 2 cores: training sees a sample of this many tweets
@@ -92,6 +104,9 @@ class TransformerParams(BaseModel):
 
 
 class TrainParams(BaseModel):
+    # a key the code does not read is an error, never a silently dead parameter
+    model_config = ConfigDict(extra="forbid")
+
     mask_handles: bool
     baseline: BaselineParams
     seed: int = 42
