@@ -22,6 +22,13 @@ from tweetcare.core.schemas import (
 )
 from tweetcare.data.brands import BRANDS, SECTOR_CATEGORIES
 from tweetcare.data.generator import generate, write_dataset
+from tweetcare.data.phrases import (
+    BRAND_BODIES,
+    BRAND_NON_ENGLISH,
+    MIXED_GREETINGS,
+    MIXED_THANKS,
+    SHARED_SHORT,
+)
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +100,12 @@ def test_authors_and_handles(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> None
     brands = tweets[~tweets["inbound"]]
     assert customers["author_id"].str.fullmatch(r"\d+").all()
     assert set(brands["author_id"]) <= handles
-    assert brands["text"].str.match(r"@\d+ ").all()
     # a brand reply opens with the id of the customer it answers
+    replies = brands.dropna(subset=["in_response_to_tweet_id"])
+    assert replies["text"].str.match(r"@\d+ ").all()
     by_id = tweets.set_index("tweet_id")
-    parents = by_id.loc[brands["in_response_to_tweet_id"].astype(int), "author_id"].to_numpy()
-    assert (brands["text"].str.extract(r"^@(\d+)")[0].to_numpy() == parents).all()
+    parents = by_id.loc[replies["in_response_to_tweet_id"].astype(int), "author_id"].to_numpy()
+    assert (replies["text"].str.extract(r"^@(\d+)")[0].to_numpy() == parents).all()
     assert customers["text"].str.contains("@").mean() > 0.95
 
 
@@ -121,7 +129,7 @@ def test_labels_cover_categories_and_sentiments(dataset: tuple[pd.DataFrame, pd.
     assert set(SECTOR_CATEGORIES) >= {b.sector for b in BRANDS}
 
 
-def test_flagged_tweets_open_threads_and_never_need_tickets(
+def test_flagged_tweets_open_threads_and_only_other_languages_need_tickets(
     dataset: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
     tweets, labels = dataset
@@ -130,7 +138,14 @@ def test_flagged_tweets_open_threads_and_never_need_tickets(
     assert set(flags[flagged]) == set(TICKET_FLAGS)
     assert tweets.loc[flagged, "inbound"].all()
     assert tweets.loc[flagged, "in_response_to_tweet_id"].isna().all()
-    assert not labels.loc[flagged, "needs_ticket"].any()
+    assert not labels.loc[flags.isin(["spam", "chatter"]), "needs_ticket"].any()
+    # a complaint in another language is still a customer who needs help
+    foreign = labels[flags == "not_english"]
+    complaints = ~foreign["category"].isin(["praise", "other"]) & (
+        foreign["sentiment"] != "positive"
+    )
+    assert complaints.any()
+    assert (foreign["needs_ticket"] == complaints).all()
     assert (labels.loc[flags.isin(["spam", "chatter"]), "category"] == "other").all()
     # a few percent each: enough to learn from, not enough to change the data's character
     assert 0.01 < flagged.mean() < 0.15
@@ -148,3 +163,65 @@ def test_phones_and_emails_look_real(dataset: tuple[pd.DataFrame, pd.DataFrame])
 def test_rejects_nonsense_row_count() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         generate(0, seed=1)
+
+
+def test_brand_announcements_and_their_retweets(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """A brand's own announcement answers nobody; a customer retweeting one is chatter."""
+    tweets, labels = dataset
+    broadcast = ~tweets["inbound"] & tweets["in_response_to_tweet_id"].isna()
+    assert broadcast.any()
+    assert not tweets.loc[broadcast, "text"].str.startswith("@").any()
+    assert not labels.loc[broadcast, "needs_ticket"].any()
+    retweets = tweets["inbound"] & tweets["text"].str.contains(r"RT @\w+: ")
+    assert retweets.any()
+    assert (labels.loc[retweets, LABEL_FLAG_COLUMN] == "chatter").all()
+    assert (labels.loc[retweets, "category"] == "other").all()
+
+
+def test_both_sides_send_the_same_short_replies(
+    dataset: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """ "Thanks!" or "DM sent" alone cannot say who wrote it: only the thread can."""
+    tweets, _ = dataset
+    body = tweets["text"].str.replace(r"^(@\w+ )+", "", regex=True)
+    short = set(SHARED_SHORT)
+    from_customers = set(body[tweets["inbound"]]) & short
+    from_brands = set(body[~tweets["inbound"]]) & short
+    assert len(from_customers & from_brands) >= 3
+
+
+def test_brand_voice_can_be_inbound(dataset: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """Customers paste or quote an agent's words, and other accounts chime in (twcs counts
+    every author that is not a tracked company as inbound)."""
+    tweets, _ = dataset
+    customers = tweets[tweets["inbound"]]
+    brand_lines = [b for bodies in BRAND_BODIES.values() for b in bodies if "{" not in b]
+    quoting = customers["text"].map(lambda t: any(line in t for line in brand_lines))
+    assert quoting.any()
+    chiming = customers[customers["text"].str.match(r"@\d+ ")]
+    assert len(chiming) > 0
+    assert not chiming["author_id"].isin({b.handle for b in BRANDS}).any()
+
+
+def test_mixed_languages_and_brand_answers_in_the_customer_language(
+    dataset: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    tweets, labels = dataset
+    english = labels[LABEL_FLAG_COLUMN].fillna("") == ""
+    customers = tweets[tweets["inbound"].to_numpy() & english.to_numpy()]
+    greets = tuple(g.strip() for g in MIXED_GREETINGS)
+    thanks = tuple(t.strip() for t in MIXED_THANKS)
+    mixed = customers["text"].map(lambda t: any(w in t for w in (*greets, *thanks)))
+    assert mixed.any()
+    native = {line for lines in BRAND_NON_ENGLISH.values() for line in lines}
+    replies = tweets.loc[~tweets["inbound"], "text"]
+    assert replies.map(lambda t: any(line in t for line in native)).any()
+
+
+def test_a_portuguese_complaint_needs_a_ticket() -> None:
+    """The opener the issue names: `meu pedido W... ainda não chegou` opens a ticket."""
+    tweets, labels = generate(20_000, seed=11)
+    pt = tweets["text"].str.contains("ainda não chegou") & tweets["inbound"]
+    assert pt.any()
+    assert (labels.loc[pt, LABEL_FLAG_COLUMN] == "not_english").all()
+    assert labels.loc[pt, "needs_ticket"].all()

@@ -48,7 +48,31 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _LINK_CHARS = string.ascii_letters + string.digits
 _PROGRESS_EVERY = 5000  # rows between progress callbacks
 _NO_TICKET = frozenset({"praise", "other"})
+# Flags that keep a tweet from opening a ticket; a complaint in another language still needs one.
+_NO_TICKET_FLAGS = frozenset({"spam", "chatter"})
+# How often the hard cases of real twcs come up (see phrases: the ambiguity of real tweets).
+_RETWEET_SHARE = 0.02  # thread openers that retweet a brand announcement (chatter)
+_MIXED_SHARE = 0.04  # English customer tweets with a greeting or thanks in another language
+_QUOTE_SHARE = 0.08  # customer follow-ups that quote the brand's words back
+_BRAND_QUESTION_SHARE = 0.12  # first brand replies that are only a question back
+_BRAND_SHORT_SHARE = 0.3  # later brand replies that are a bare "Thanks!" or question
+_BRAND_NATIVE_SHARE = 0.7  # brand replies to another language in that language
+_BRAND_TYPO_SHARE = 0.05
+# twcs anonymised many brand mentions to numeric ids too: ~14% of real customer tweets open
+# with "@<digits>", so the handle alone must not give the answer away
+_NAMED_MENTION_SHARE = 0.96
+_BROADCAST_SHARE = 0.03  # threads that are a brand's own announcement, answering nobody
+_PASTE_SHARE = 0.35  # quotes that are the agent's words pasted bare, signature and all
+# twcs calls "inbound" every author that is not one of its 108 companies, so partner teams and
+# small businesses answering customers in a brand's voice count as inbound (~3% of real rows)
+_PARTNER_SHARE = 0.02  # brand replies written by such a partner account instead
+_ECHO_SHARE = 0.4  # first brand replies that restate the customer's complaint in their words
+_NAMED_FOLLOWUP_SHARE = 0.98  # follow-ups mostly answer the brand's reply by its handle
+_SHARED_SHORT_SHARE = 0.3  # customer follow-ups that are a bare "Thanks!" / "Ok" / "DM sent"
+_SECOND_SENTENCE_SHARE = 0.35  # real customer tweets are longer (~100 characters) than one line
+_UNSIGNED_SHARE = 0.2  # replies a signing team sends without its signature
 
+_CLOSERS = tuple(c for c in ph.BRAND_CLOSERS if c)
 Part = tuple[str, str | None]  # (text, entity label or None for plain text)
 
 
@@ -101,6 +125,9 @@ class _Thread:
     # a TICKET_FLAGS value for threads opened by spam, chatter or another language; "" otherwise
     flag: str = ""
     template: str | None = None  # the flagged opening tweet's template
+    language: str = "en"  # ISO 639-1 code of the customer's tweets
+    retweet: bool = False  # the opener retweets a brand announcement
+    broadcast: bool = False  # the brand's own announcement: one outbound tweet, no customer
 
 
 @dataclass
@@ -294,8 +321,8 @@ class _ThreadMaker:
         self.customers: list[str] = []
 
     # --- texts ---------------------------------------------------------------------------
-    def mention(self, brand: Brand) -> str:
-        return "@" + brand.handle if self.d.chance(0.96) else "@" + str(self.extra_id())
+    def mention(self, brand: Brand, named: float = _NAMED_MENTION_SHARE) -> str:
+        return "@" + brand.handle if self.d.chance(named) else "@" + str(self.extra_id())
 
     def extra_id(self) -> int:
         return FIRST_CUSTOMER_ID + self.d.below(max(self.next_customer - FIRST_CUSTOMER_ID, 1) + 50)
@@ -309,14 +336,34 @@ class _ThreadMaker:
             return d.pick(contact)
         return d.pick(ph.CUSTOMER[t.category][t.sentiment])
 
+    def retweet(self, t: _Thread) -> list[Part]:
+        """``RT @Brand: <announcement>``, sometimes after a short comment of the customer's."""
+        d = self.d
+        body = self.w.fill(d.pick(ph.ANNOUNCEMENTS), t.brand)
+        return [(d.pick(ph.RETWEET_COMMENTS) + "RT @" + t.brand.handle + ": ", None), *body]
+
+    def mixed_language(self, body: list[Part]) -> list[Part]:
+        """An English tweet with a greeting or a thanks in the customer's other language."""
+        d = self.d
+        if d.chance(0.5):
+            return [(d.pick(ph.MIXED_GREETINGS), None), *body]
+        return [*body, (d.pick(ph.MIXED_THANKS), None)]
+
     def first_tweet(self, t: _Thread) -> list[Part]:
         d = self.d
+        if t.retweet:
+            return self.retweet(t)
         body = self.w.fill(self.opening_template(t), t.brand)
+        if not t.flag and d.chance(_SECOND_SENTENCE_SHARE):
+            more = d.pick(ph.CUSTOMER[t.category][t.sentiment])
+            body += [(d.pick((". ", " ", ", ", "... ", "\n")), None), *self.w.fill(more, t.brand)]
         if not t.flag:
             body = [(d.pick(ph.CUSTOMER_PREFIXES), None), *body]
             body.append((d.pick(ph.CUSTOMER_SUFFIXES[t.sentiment]), None))
         if t.flag in ("", "chatter"):  # spam and other languages keep their own spelling
             body = self.w.customer_noise(body, t.sentiment)
+        if not t.flag and d.chance(_MIXED_SHARE):
+            body = self.mixed_language(body)
         handle = self.mention(t.brand)
         if d.chance(0.06):
             handle += " @" + str(self.extra_id())
@@ -331,8 +378,13 @@ class _ThreadMaker:
 
     def customer_followup(self, t: _Thread, sentiment: str) -> list[Part]:
         d = self.d
+        if t.language == "en" and d.chance(_QUOTE_SHARE):
+            body = self.w.customer_noise(self.quote(t), sentiment)
+            return [(self.mention(t.brand, _NAMED_FOLLOWUP_SHARE) + " ", None), *body]
         if d.chance(_CONTACT_FOLLOWUP_SHARE):
             template = d.pick(ph.CONTACT_FOLLOWUPS)
+        elif sentiment != "negative" and d.chance(_SHARED_SHORT_SHARE):
+            template = d.pick(ph.SHARED_SHORT)
         elif d.chance(0.35):
             template = d.pick(
                 ph.CUSTOMER[t.category].get(sentiment, ph.CUSTOMER[t.category][t.sentiment])
@@ -340,12 +392,57 @@ class _ThreadMaker:
         else:
             template = d.pick(ph.CUSTOMER_FOLLOWUPS[sentiment])
         body = self.w.customer_noise(self.w.fill(template, t.brand), sentiment)
-        return [("@" + t.brand.handle + " ", None), *body]
+        return [(self.mention(t.brand, _NAMED_FOLLOWUP_SHARE) + " ", None), *body]
+
+    def quote(self, t: _Thread) -> list[Part]:
+        """A customer quoting the brand's own words back at it (a brand phrase, customer-sent)."""
+        d = self.d
+        source = d.u()
+        if source < 0.5:
+            phrase = d.pick(ph.BRAND_BODIES[t.category])
+        elif source < 0.8:
+            phrase = d.pick(_CLOSERS)
+        else:
+            phrase = d.pick(ph.BRAND_FOLLOWUPS["negative"])
+        fill = self.w.fill
+        if d.chance(_PASTE_SHARE):  # what the agent wrote in a DM, pasted as it came
+            return [*fill(phrase, t.brand), (self.signature(t.brand), None)]
+        before, after = d.pick(ph.CUSTOMER_QUOTES).split("{q}")
+        return [*fill(before, t.brand), *fill(phrase, t.brand), *fill(after, t.brand)]
+
+    def echo(self, t: _Thread) -> list[Part]:
+        """The agent restating the customer's complaint in the customer's own words."""
+        d = self.d
+        before, after = d.pick(ph.BRAND_ECHOES).split("{q}")
+        said = self.w.fill(d.pick(ph.CUSTOMER[t.category][t.sentiment]), t.brand)
+        return [(before, None), *said, (after, None)]
+
+    def bystander(self, t: _Thread) -> list[Part]:
+        """Another account chiming into the thread: a short line, as a brand might write it."""
+        pool = (ph.SHARED_SHORT, ph.BRAND_QUESTIONS)[self.d.below(2)]
+        return [("@" + t.customer + " ", None), *self.w.fill(self.d.pick(pool), t.brand)]
+
+    def signature(self, b: Brand) -> str:
+        """The team's sign-off with an agent's initials or name ("" for teams that never sign)."""
+        if not b.signature:
+            return ""
+        d = self.d
+        agent = d.pick(b.agents)
+        initials = agent[0] + "".join(d.pick(string.ascii_uppercase) for _ in range(d.below(2) + 1))
+        return b.signature.format(a=initials, n=agent)
 
     def brand_reply(self, t: _Thread, sentiment: str, first: bool) -> list[Part]:
         d, b = self.d, t.brand
         parts: list[Part] = [("@" + t.customer + " ", None)]
-        if first:
+        native = ph.BRAND_NON_ENGLISH.get(t.language)
+        if native and d.chance(_BRAND_NATIVE_SHARE):
+            parts.append((d.pick(native), None))
+        elif first and d.chance(_BRAND_QUESTION_SHARE):
+            parts += self.w.fill(d.pick(ph.BRAND_QUESTIONS), b)
+        elif not first and d.chance(_BRAND_SHORT_SHARE):
+            pool = (ph.SHARED_SHORT, ph.BRAND_SHORT, ph.BRAND_QUESTIONS)[d.below(3)]
+            parts += self.w.fill(d.pick(pool), b)
+        elif first:
             if d.chance(0.15):
                 parts += [
                     (d.pick(("Hi ", "Hey ", "Hello ", "Thanks ")), None),
@@ -353,23 +450,27 @@ class _ThreadMaker:
                     (d.pick(("! ", ", ", ". ")), None),
                 ]
             opener = d.pick(b.openers) if d.chance(0.35) else d.pick(ph.BRAND_OPENERS[sentiment])
-            parts += [(opener + " ", None)]
+            if t.sentiment != "positive" and d.chance(_ECHO_SHARE):
+                parts += self.echo(t)
+            else:
+                parts += [(opener + " ", None)]
             parts += self.w.fill(d.pick(ph.BRAND_BODIES[t.category]), b)
             closer = b.handoff if d.chance(0.35) else d.pick(ph.BRAND_CLOSERS)
             if closer:
                 parts.append((" " + closer, None))
         else:
             parts += self.w.fill(d.pick(ph.BRAND_FOLLOWUPS[sentiment]), b)
+        if d.chance(_BRAND_TYPO_SHARE):  # agents type fast too
+            k = 1 + d.below(len(parts) - 1) if len(parts) > 1 else 0
+            text, label = parts[k]
+            if label is None:
+                parts[k] = (self.w.typo(text), None)
         if d.chance(b.link_share * (1.0 if first else 0.4)):
             parts.append((" " + self.w.link(), None))
         if d.chance(0.05):
             parts.append((d.pick((" 1/2", " 2/2")), None))
-        if b.signature:
-            agent = d.pick(b.agents)
-            initials = agent[0] + "".join(
-                d.pick(string.ascii_uppercase) for _ in range(d.below(2) + 1)
-            )
-            parts.append((b.signature.format(a=initials, n=agent), None))
+        if b.signature and not d.chance(_UNSIGNED_SHARE):
+            parts.append((self.signature(b), None))
         return parts
 
     # --- threads -------------------------------------------------------------------------
@@ -377,9 +478,13 @@ class _ThreadMaker:
         d = self.d
         brand = BRANDS[d.below(len(BRANDS))]
         flag = d.weighted(ph.FLAG_WEIGHTS)
-        template = None
+        template, language, retweet = None, "en", False
         if flag == "not_english":
-            category, sentiment, template = ph.NON_ENGLISH[d.below(len(ph.NON_ENGLISH))]
+            category, sentiment, template, language = ph.NON_ENGLISH[d.below(len(ph.NON_ENGLISH))]
+        elif flag == "" and d.chance(_RETWEET_SHARE):
+            flag, category, sentiment, retweet = "chatter", "other", "neutral", True
+        elif flag == "" and d.chance(_BROADCAST_SHARE):
+            return _Thread(brand, brand.handle, "other", "neutral", broadcast=True)
         elif flag == "spam":
             category, sentiment, template = "other", "neutral", d.pick(ph.SPAM)
         elif flag == "chatter":
@@ -394,18 +499,38 @@ class _ThreadMaker:
             customer = str(self.next_customer)
             self.next_customer += 1
             self.customers.append(customer)
-        return _Thread(brand, customer, category, sentiment, flag, template)
+        return _Thread(brand, customer, category, sentiment, flag, template, language, retweet)
+
+    def add_broadcast(self, t: _Thread) -> int:
+        """One outbound tweet that answers nobody: the brand's announcement (no ticket)."""
+        text, spans = _assemble(self.w.fill(self.d.pick(ph.ANNOUNCEMENTS), t.brand))
+        r = self.rows
+        r.tweet_id.append(len(r.tweet_id) + 1)
+        r.author_id.append(t.brand.handle)
+        r.inbound.append(False)
+        r.seconds.append(int(START.timestamp()) + self.d.below(SPAN_SECONDS))
+        r.text.append(text)
+        r.response.append(None)
+        r.parent.append(None)
+        r.category.append(t.category)
+        r.sentiment.append(t.sentiment)
+        r.needs_ticket.append(False)
+        r.entities.append(spans)
+        r.flag.append("")
+        return 1
 
     def add_thread(self, room: int) -> int:
         """Append one thread of at most ``room`` tweets; returns how many were written."""
         d, t = self.d, self.new_thread()
+        if t.broadcast:
+            return self.add_broadcast(t)
         depth = 1 if d.chance(0.12) else 2 + min(int(-math.log(1.0 - d.u()) * 1.3), 6)
         if t.flag:  # nobody argues with spam: at most one brand answer
             depth = 1 if t.flag == "spam" or d.chance(0.5) else 2
         depth = min(depth, room)
         # main chain alternates customer, brand, customer...; times go forward
         now = int(START.timestamp()) + d.below(SPAN_SECONDS)
-        chain: list[tuple[bool, int, list[Part], str]] = []
+        chain: list[tuple[bool, int, list[Part], str, str]] = []
         sentiment = t.sentiment
         for k in range(depth):
             inbound = k % 2 == 0
@@ -423,12 +548,17 @@ class _ThreadMaker:
                 parts = self.customer_followup(t, sentiment)
             else:
                 parts = self.brand_reply(t, sentiment, first=k == 1)
-            chain.append((inbound, now, parts, sentiment))
+            author = t.customer if inbound else t.brand.handle
+            if not inbound and d.chance(_PARTNER_SHARE):
+                inbound, author = True, str(self.extra_id())
+                parts = self.bystander(t)
+            chain.append((inbound, now, parts, sentiment, author))
         # an extra customer reply to the first brand answer (twcs lists several response ids)
         extra = None
         if depth >= 2 and len(chain) < room and d.chance(0.1):
             s = d.pick(("neutral", t.sentiment))
-            extra = (True, chain[1][1] + 60 + d.below(1800), self.customer_followup(t, s), s)
+            when = chain[1][1] + 60 + d.below(1800)
+            extra = (True, when, self.customer_followup(t, s), s, t.customer)
         # twcs order: the newest tweet of the chain first, walking back to the first one
         ordered = [*reversed(chain)] + ([extra] if extra else [])
         positions = [*range(depth - 1, -1, -1)] + ([-1] if extra else [])
@@ -439,13 +569,13 @@ class _ThreadMaker:
             children[k - 1].append(ids[k])
         if extra:
             children[1].append(ids[-1])
-        for pos, (inbound, secs, parts, sent) in zip(positions, ordered, strict=True):
+        for pos, (inbound, secs, parts, sent, author) in zip(positions, ordered, strict=True):
             parent = None if pos == 0 else ids[1] if pos == -1 else ids[pos - 1]
             kids = children.get(pos, [])
             text, spans = _assemble(parts)
             r = self.rows
             r.tweet_id.append(ids[pos])
-            r.author_id.append(t.customer if inbound else t.brand.handle)
+            r.author_id.append(author)
             r.inbound.append(inbound)
             r.seconds.append(secs)
             r.text.append(text)
@@ -455,7 +585,7 @@ class _ThreadMaker:
             r.sentiment.append(sent if inbound else t.sentiment)
             r.needs_ticket.append(
                 pos == 0
-                and not t.flag
+                and t.flag not in _NO_TICKET_FLAGS
                 and t.category not in _NO_TICKET
                 and t.sentiment != "positive"
             )

@@ -19,6 +19,7 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "there are pending charges that keep going through my account {n} days later. getting real irritated",
             "why should I pay {amount} per month for a {product} that barely works?",
             "refuses to give me a copy of my contract even though they're charging me {amount}",
+            "wow charged me a {amount} fee for nothing. thanks a lot",
         ),
         "neutral": (
             "how do I update the card on my account? my old one expired",
@@ -46,6 +47,7 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "my internet has been out since {time}. I work from home!!",
             "the {product} is so slow it's unusable, {n} hours now",
             "battery dies in half a day since the new update",
+            "cool so the app just crashed again. thanks for that",
             "the game keeps disconnecting from the server, cannot play at all",
         ),
         "neutral": (
@@ -73,6 +75,8 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "ordered {n} items, received 1. order {order}",
             "you delivered my {product} to the wrong address in {city}",
             "waited in all day for a delivery that never came",
+            "thanks for delivering my parcel to a random neighbour. great work",
+            "love paying for next day delivery and getting it in a week",
         ),
         "neutral": (
             "when will order {order} be delivered?",
@@ -119,6 +123,13 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "spoke to {person} and they hung up on me",
             "I was told someone would call me back. still waiting",
             "the store in {city} refused to help me. not impressed",
+            "on hold for {n} hours and then the call dropped",
+            "can't get through to anyone on the phone. {n} tries today",
+            "your call center hung up on me twice",
+            "thanks for nothing. {n} calls and still not sorted",
+            "love how nobody ever replies to my emails 🙃",
+            "great job ignoring your customers as usual",
+            "I've been waiting {n} weeks for someone to get back to me",
         ),
         "neutral": (
             "what are your opening hours on sunday?",
@@ -146,6 +157,24 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "missed my connection at {airport} because {flight} was late. who pays?",
             "standing all the way from {station} with a reserved seat",
             "no refund because it doesn't qualify. next season = car",
+            "sat on the tarmac at {airport} for {n} hours with no food or water",
+            "lost my bag AGAIN. {n} days and still no idea where it is",
+            "my luggage went to {city} and I went to {airport}. brilliant",
+            "flight {flight} cancelled and rebooked me {n} days later?? are you serious",
+            "{n} hour delay and not one update from the gate agents",
+            "missed my sons birthday because of your delays. thanks for nothing",
+            "great, another delay. love spending my whole day at {airport}",
+            "so you cancel my flight and then charge me {amount} to rebook. unreal",
+            "been on hold for {n} hours trying to rebook {flight}",
+            "the gate agent at {airport} was so rude to my elderly mother",
+            "bags damaged and nobody at baggage claim cares",
+            "nothing like a {n} hour delay to start the holiday",
+            "worst airline ever. late flight, lost bag, rude crew",
+            "way to strand us in {city} overnight with no hotel",
+            "your online check in has been broken all morning and the line at {airport} is huge",
+            "why is {flight} still sitting at the gate? we boarded {n} minutes ago",
+            "no one at the desk, no one on the phone. where are your staff?",
+            "still waiting for my delayed bag to be delivered. {n} days now",
         ),
         "neutral": (
             "is {flight} on time today?",
@@ -155,12 +184,30 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "will there be trains from {station} to {city} tomorrow?",
             "do I need to print my boarding pass for {flight}?",
             "how early should I get to {airport}?",
+            "any chance I can get on an earlier flight to {city}?",
+            "what's the status of {flight}?",
+            "do you fly from {city} to {airport}?",
+            "can I bring my guitar as a carry on?",
+            "how do I add my frequent flyer number to my booking?",
+            "is there wifi on {flight}?",
+            "my flight got cancelled, how do I rebook?",
+            "when will the schedule for next month be out?",
+            "if {flight} is delayed will I make my connection at {airport}?",
+            "any news on my bag? file reference {order}",
         ),
         "positive": (
             "thanks for the upgrade on {flight}!",
             "crew on {flight} to {city} were fantastic",
             "smooth trip from {station} today, on time and quiet",
             "landed at {airport} early, great flight",
+            "thank you for getting me home on time",
+            "crew on {flight} was awesome, thank you!",
+            "best flight I've had in ages, thanks {person}",
+            "thanks for finding my bag so fast, you guys rock",
+            "shoutout to the gate agent at {airport} who got us on the last flight",
+            "love flying with you, great service as always",
+            "thank you for the quick rebooking, much appreciated",
+            "amazing crew today, made my day",
         ),
     },
     "product": {
@@ -290,23 +337,31 @@ CHATTER_TWEETS: dict[str, tuple[str, ...]] = {
     ),
 }
 # Customer tweets in other languages: (category, sentiment, template).
-NON_ENGLISH: tuple[tuple[str, str, str], ...] = (
-    ("delivery", "negative", "mi pedido {order} todavía no ha llegado, ¿dónde está?"),
-    ("technical", "negative", "la aplicación no funciona desde ayer, qué vergüenza"),
-    ("billing", "negative", "me cobraron dos veces este mes y nadie me responde"),
-    ("service", "negative", "llevo una hora esperando en el teléfono, pésimo servicio"),
-    ("delivery", "negative", "ma commande {order} n'est toujours pas arrivée, c'est inadmissible"),
-    ("technical", "negative", "pas de connexion internet depuis ce matin, merci de réparer"),
-    ("account", "neutral", "bonjour, comment je peux changer mon mot de passe ?"),
-    ("travel", "negative", "mon vol est encore retardé, personne ne nous informe"),
-    ("travel", "negative", "der Zug ist schon wieder verspätet, keine Durchsage, nichts"),
-    ("billing", "neutral", "wie kann ich meine Rechnung herunterladen? danke"),
-    ("technical", "negative", "seit dem Update stürzt die App ständig ab"),
-    ("delivery", "negative", "meu pedido {order} ainda não chegou, alguém pode me ajudar?"),
-    ("technical", "negative", "o aplicativo não abre desde a atualização, que absurdo"),
-    ("service", "negative", "ho chiamato tre volte e nessuno mi ha aiutato, vergogna"),
-    ("product", "positive", "adoro il nuovo {product}, bellissimo"),
-    ("account", "negative", "ik kan niet meer inloggen op mijn account, help alstublieft"),
+NON_ENGLISH: tuple[tuple[str, str, str, str], ...] = (
+    ("delivery", "negative", "mi pedido {order} todavía no ha llegado, ¿dónde está?", "es"),
+    ("technical", "negative", "la aplicación no funciona desde ayer, qué vergüenza", "es"),
+    ("billing", "negative", "me cobraron dos veces este mes y nadie me responde", "es"),
+    ("service", "negative", "llevo una hora esperando en el teléfono, pésimo servicio", "es"),
+    ("travel", "negative", "mi vuelo {flight} lleva {n} horas de retraso y nadie informa", "es"),
+    (
+        "delivery",
+        "negative",
+        "ma commande {order} n'est toujours pas arrivée, c'est inadmissible",
+        "fr",
+    ),
+    ("technical", "negative", "pas de connexion internet depuis ce matin, merci de réparer", "fr"),
+    ("account", "neutral", "bonjour, comment je peux changer mon mot de passe ?", "fr"),
+    ("travel", "negative", "mon vol est encore retardé, personne ne nous informe", "fr"),
+    ("travel", "negative", "der Zug ist schon wieder verspätet, keine Durchsage, nichts", "de"),
+    ("billing", "neutral", "wie kann ich meine Rechnung herunterladen? danke", "de"),
+    ("technical", "negative", "seit dem Update stürzt die App ständig ab", "de"),
+    ("delivery", "negative", "meu pedido {order} ainda não chegou, alguém pode me ajudar?", "pt"),
+    ("delivery", "negative", "meu pedido {order} ainda não chegou", "pt"),
+    ("technical", "negative", "o aplicativo não abre desde a atualização, que absurdo", "pt"),
+    ("billing", "negative", "fui cobrado duas vezes e ninguém me responde", "pt"),
+    ("service", "negative", "ho chiamato tre volte e nessuno mi ha aiutato, vergogna", "it"),
+    ("product", "positive", "adoro il nuovo {product}, bellissimo", "it"),
+    ("account", "negative", "ik kan niet meer inloggen op mijn account, help alstublieft", "nl"),
 )
 # Share of new threads that open with a flagged tweet.
 FLAG_WEIGHTS: dict[str, float] = {"": 0.93, "not_english": 0.02, "spam": 0.025, "chatter": 0.025}
@@ -765,3 +820,183 @@ EMOJIS: tuple[str, ...] = (
     "😄",
 )
 CHATTER: tuple[str, ...] = ("lol", "tbh", "ngl", "smh", "omg", "fr", "idk", "imo", "rn", "btw")
+
+# --- the ambiguity of real tweets: what makes inbound versus brand reply hard to call ---------
+# Brand replies that read like a customer: short thanks, bare questions back to the customer.
+BRAND_SHORT: tuple[str, ...] = (
+    "Thanks!",
+    "Thank you!",
+    "You're welcome!",
+    "Anytime!",
+    "Will do!",
+    "Ok, thanks.",
+    "Sorry about that!",
+    "Hi!",
+    "Yes!",
+    "No problem 🙂",
+    "Got it.",
+    "Happy to help!",
+    "Any luck?",
+    "Still there?",
+)
+BRAND_QUESTIONS: tuple[str, ...] = (
+    "Which store was this?",
+    "What's your zip code?",
+    "Is this still happening?",
+    "Can you tell us more?",
+    "What happened?",
+    "Is it working now?",
+    "Did you get our DM?",
+    "What device are you using?",
+    "When did this start?",
+    "Where are you flying from?",
+    "What's the order number?",
+    "Have you tried logging out and back in?",
+    "Which flight are you on?",
+    "Did the driver leave a card?",
+    "Are you still having trouble?",
+    "Was that the {time} from {station}?",
+)
+# Customers quoting the brand back at it: {q} is a brand phrase, as the customer copies it.
+CUSTOMER_QUOTES: tuple[str, ...] = (
+    'you said "{q}" {n} days ago. still nothing',
+    '"{q}" is all you ever say',
+    'got "{q}" from your team. not good enough',
+    '"{q}" yeah right',
+    "you literally told me: {q} ... I did. nothing",
+    'lol "{q}" every single time',
+)
+# Retweets customers send into the mentions: RT @Brand: <announcement>, sometimes with a comment.
+ANNOUNCEMENTS: tuple[str, ...] = (
+    "Our holiday sale starts now! Up to 50% off {product} {link}",
+    "We're hiring in {city}! Apply here {link}",
+    "New {product} is here. Get yours today {link}",
+    "Service update: we're aware of an issue affecting some customers and are working on a fix.",
+    "Happy Halloween from all of us! 🎃",
+    "Thanks for 1 million followers! 🙌",
+    "Travel alert: weather may affect flights to {city} today. Check your status here {link}",
+    "Win a {product}! RT and follow to enter #giveaway",
+)
+RETWEET_COMMENTS: tuple[str, ...] = (
+    "",
+    "",
+    "",
+    "this! ",
+    "lol ",
+    "finally ",
+    "about time ",
+    "yes! ",
+)
+# English tweets with a word or two of another language, as bilingual customers write.
+MIXED_GREETINGS: tuple[str, ...] = ("hola ", "bonjour ", "olá ", "hallo ", "ciao ", "oi ")
+MIXED_THANKS: tuple[str, ...] = (
+    " gracias",
+    " merci",
+    " obrigado",
+    " danke",
+    " grazie",
+    " gracias!!",
+)
+# A brand answering in the customer's language, by ISO 639-1 code.
+BRAND_NON_ENGLISH: dict[str, tuple[str, ...]] = {
+    "es": (
+        "Hola, lamentamos lo ocurrido. ¿Nos escribes por DM con tu número de pedido?",
+        "Sentimos las molestias. Te ayudamos por mensaje privado.",
+    ),
+    "fr": (
+        "Bonjour, nous sommes désolés. Pouvez-vous nous envoyer un DM ?",
+        "Désolés pour ce désagrément, on regarde ça en DM.",
+    ),
+    "de": (
+        "Hallo, das tut uns leid. Schreib uns bitte eine DM.",
+        "Danke für deine Nachricht, wir kümmern uns per DM darum.",
+    ),
+    "pt": (
+        "Olá, sentimos muito. Pode nos enviar uma DM com o número do pedido?",
+        "Lamentamos o ocorrido, vamos te ajudar por DM.",
+    ),
+    "it": ("Ciao, ci dispiace molto. Puoi scriverci in DM?",),
+    "nl": ("Hallo, vervelend om te horen. Stuur je ons een DM?",),
+}
+# Replies both sides send, word for word: real threads end in these as often from the customer
+# as from the brand, and only the thread tells them apart.
+SHARED_SHORT: tuple[str, ...] = (
+    "Thanks!",
+    "Thank you!",
+    "thanks",
+    "Ok",
+    "Ok thanks",
+    "Yes",
+    "No",
+    "Will do",
+    "Sure",
+    "Done",
+    "Great, thanks!",
+    "You too!",
+    "Any update?",
+    "Sent you a DM",
+    "DM sent",
+    "Hi!",
+    "Hello?",
+    "Perfect",
+    "Sounds good",
+    "👍",
+    "Thanks for your help",
+    "Sorry about that",
+)
+# Brand replies that echo the customer's own words back (real agents restate the problem).
+BRAND_ECHOES: tuple[str, ...] = (
+    'Sorry to read "{q}". ',
+    "We hear you: {q}. ",
+    "So sorry, {q} is not ok. ",
+    "Ugh, {q}? Let's fix that. ",
+)
+
+# Real customers thank and complain in a few words that fit any topic: these join every
+# category's own templates below, so the sentiment model meets "great" in praise as well as in
+# sarcasm, and a complaint phrased as a question as well as a rant.
+GENERIC_CUSTOMER: dict[str, tuple[str, ...]] = {
+    "positive": (
+        "thank you so much, you guys are awesome",
+        "great job today, really appreciate it",
+        "excellent service as always, thank you",
+        "shoutout to your team, best experience ever",
+        "kudos to {person}, so helpful and friendly",
+        "wow, that was fast. thanks!",
+        "you made my day, thank you",
+        "love you guys ❤️",
+        "very impressed, great customer service",
+        "that was so easy, thanks for the quick help",
+        "fantastic, everything worked perfectly",
+        "much appreciated, have a great week",
+        "nicely done 👏",
+        "always a pleasure, thanks {person}",
+        "best company ever, thanks for everything",
+        "thanks for the great experience today!",
+    ),
+    "negative": (
+        "why is it so hard to get a straight answer from you?",
+        "is it normal to get no reply for {n} days?",
+        "do you even read your DMs?",
+        "why does nobody answer the phone?",
+        "disappointing experience, won't be back",
+        "still no response. is anyone there?",
+        "not impressed at all. {n} emails and nothing",
+        "your website is down again, can't do anything",
+        "how is this acceptable?",
+        "seriously why is this still not fixed",
+    ),
+    "neutral": (
+        "quick question, who do I contact about this?",
+        "is there an email I can write to?",
+        "where can I find more info about this?",
+        "do you have a link for that?",
+        "how long does it usually take?",
+        "is the website down?",
+        "can you check something for me?",
+    ),
+}
+for _sentiments in CUSTOMER.values():
+    for _sentiment, _extra in GENERIC_CUSTOMER.items():
+        if _sentiment in _sentiments:
+            _sentiments[_sentiment] = _sentiments[_sentiment] + _extra
