@@ -87,7 +87,7 @@ def checkout(ref: str, into: Path) -> Path:
     return into
 
 
-def tree_env(tree: Path, work: Path) -> dict[str, str]:
+def tree_env(tree: Path, work: Path, registry: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWEETCARE_", "MLFLOW_"))}
     return {
         **env,
@@ -95,7 +95,7 @@ def tree_env(tree: Path, work: Path) -> dict[str, str]:
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
         "BENTOML_HOME": str(work / "bentoml"),
-        "TWEETCARE_MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
+        "TWEETCARE_MLFLOW_TRACKING_URI": registry or f"sqlite:///{work / 'mlflow.db'}",
         "TWEETCARE_STATE_DIR": str(work / "state"),
     }
 
@@ -112,12 +112,14 @@ def train_registry(tree: Path, work: Path) -> None:
     )
 
 
-def start_server(tree: Path, work: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    tree: Path, work: Path, port: int, registry: str | None = None
+) -> subprocess.Popen[bytes]:
     log = (work / "server.log").open("wb")
     process = subprocess.Popen(
         [*SERVE, "--port", str(port)],
         cwd=tree,
-        env=tree_env(tree, work),
+        env=tree_env(tree, work, registry),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -204,10 +206,14 @@ def batch_sizes(url: str) -> dict[str, float]:
     return {k: sums[k] / counts[k] for k in sums if counts.get(k)}
 
 
-def measure(name: str, tree: Path, work: Path, users: int, seconds: int) -> Figures:
-    train_registry(tree, work)
+def measure(
+    name: str, tree: Path, work: Path, users: int, seconds: int, registry: str | None = None
+) -> Figures:
+    """Serve ``registry`` (else a tiny one trained now by the tree's fixtures) and measure it."""
+    if registry is None:
+        train_registry(tree, work)
     port = free_port()
-    process = start_server(tree, work, port)
+    process = start_server(tree, work, port, registry)
     url = f"http://127.0.0.1:{port}"
     try:
         texts, share = demo_batch(256)
@@ -225,6 +231,13 @@ def main(
     ] = ("c1ba26b"),
     users: Annotated[int, typer.Option(help="concurrent locust users on /classify")] = 64,
     seconds: Annotated[int, typer.Option(help="length of each measurement")] = 30,
+    after_registry: Annotated[
+        str | None,
+        typer.Option(
+            help="serve this MLflow registry for AFTER (e.g. sqlite:///mlflow.db after "
+            "dvc repro) instead of training a tiny one"
+        ),
+    ] = None,
 ) -> None:
     """Print the speed table: /analyze tweets/s at batch 256, /classify req/s and p50/p99."""
     rows: list[Figures] = []
@@ -237,7 +250,8 @@ def main(
         for i, (name, tree) in enumerate(trees):
             work = root / f"work{i}"
             work.mkdir()
-            rows.append(measure(name, tree, work, users, seconds))
+            registry = after_registry if tree == REPO else None
+            rows.append(measure(name, tree, work, users, seconds, registry))
     load = os.getloadavg()
     typer.echo(
         f"\nload average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores"

@@ -1,6 +1,6 @@
 """Wall time of the model comparison, per model and in all, on this machine (and on a GPU if any).
 
-    python benchmarks/train.py [--features-dir artifacts/features] [--profile quick|full]
+    python benchmarks/train.py [--features-dir artifacts/features] [--max-epochs N]
 
 Runs the same comparison as the DVC `train` stage on already featurized splits, into a
 throwaway MLflow store, and prints one row per model: training time, test accuracy and F1,
@@ -60,11 +60,19 @@ def main(
     features_dir: Annotated[Path, typer.Option(help="featurized splits")] = Path(
         "artifacts/features"
     ),
-    profile: Annotated[str, typer.Option(help="train profile: quick or full")] = "quick",
+    max_epochs: Annotated[
+        int | None, typer.Option(help="override train.sequence.max_epochs for this run")
+    ] = None,
     params_path: Annotated[Path, typer.Option(help="params.yaml")] = DEFAULT_PARAMS,
 ) -> None:
-    params = load_params(params_path).train.model_copy(update={"profile": profile})
-    console.print(f"CPU threads available: {torch.get_num_threads()}; profile {profile}")
+    params = load_params(params_path).train
+    if max_epochs is not None:
+        sequence = params.sequence.model_copy(update={"max_epochs": max_epochs})
+        params = params.model_copy(update={"sequence": sequence})
+    console.print(
+        f"CPU threads available: {torch.get_num_threads()}; "
+        f"{params.sequence.max_epochs} epochs per sequence model"
+    )
     run_once(features_dir, params, "CPU")
     if torch.cuda.is_available():
         gpu = params.model_copy(

