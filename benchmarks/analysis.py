@@ -6,10 +6,15 @@ MLflow registry (the same pyfuncs the server loads) on freshly generated tweets 
 pipeline never trained on. With --real, the category model and the keyword rule also run on a
 real twcs file; with --real-labels (tweet_id,category; no tweet text), both are scored on it.
 With --url, the running server's /analyze is timed end to end on the generated tweets.
+With --real-sentiment (a CSV with `text` and `label` columns: negative, neutral, positive, e.g.
+the airline tweets with `--real-text-column text --real-label-column airline_sentiment`), the
+default sentiment model is scored on it, next to the same TF-IDF model trained on the file itself
+with 5-fold cross-validation: what training on your own labelled tweets would give.
 
     .venv/bin/python benchmarks/analysis.py [--rows 6000] [--seed 2024]
         [--real /work/shared/data/twcs_sample_1k.csv --real-labels benchmarks/real_categories.csv]
         [--url http://127.0.0.1:3000]
+        [--real-sentiment PATH [--real-text-column text --real-label-column label]]
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ THROUGHPUT_BATCH = 64
 HTTP_CLIENTS = 4  # concurrent callers, like several stream micro-batches at once
 HTTP_TEXTS = 512
 EXAMPLES = 8
+CV_FOLDS = 5
 
 
 def load_champions() -> dict[str, Any]:
@@ -187,6 +193,40 @@ def on_real(models: dict[str, Any], path: Path, labels: Path | None, rule: Keywo
     )
 
 
+def real_sentiment(model: Any, path: Path, text_column: str, label_column: str) -> None:
+    """Macro-F1 of the default model on a labelled file, and of a model cross-validated on it."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from training.analysis.sentiment import fit_tfidf, tfidf_predict
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = {text_column, label_column} - set(frame.columns)
+    if missing:
+        sys.exit(f"{path} lacks the column(s) {', '.join(sorted(missing))}")
+    frame = frame[frame[label_column].isin(SENTIMENTS)].reset_index(drop=True)
+    texts, truth = frame[text_column].tolist(), frame[label_column].tolist()
+    predicted = model.predict(pd.DataFrame({"text": texts}))["sentiment"].tolist()
+    print_report(
+        f"sentiment on {path.name}, default model", class_report(truth, predicted, SENTIMENTS)
+    )
+    params = load_params().analysis
+    folds = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=params.seed)
+    crossed = [""] * len(texts)
+    for train, test in folds.split(texts, truth):
+        fitted = fit_tfidf(
+            [texts[i] for i in train],
+            [truth[i] for i in train],
+            params.sentiment_C,
+            params.sentiment_max_features,
+        )
+        for i, label in zip(test, tfidf_predict(fitted, [texts[i] for i in test])[0], strict=True):
+            crossed[i] = label
+    print_report(
+        f"sentiment on {path.name}, TF-IDF trained on it ({CV_FOLDS}-fold cross-validation)",
+        class_report(truth, crossed, SENTIMENTS),
+    )
+
+
 def over_http(url: str, seed: int) -> None:
     """Tweets/s through the server's /analyze: inbound for all, the analysis for customers."""
     tweets, _ = generate(HTTP_TEXTS, seed)
@@ -220,6 +260,9 @@ def main() -> None:
     parser.add_argument("--real", type=Path, help="a real twcs.csv (no labels needed)")
     parser.add_argument("--real-labels", type=Path, help="tweet_id,category hand labels")
     parser.add_argument("--url", help="a running model server to time /analyze on")
+    parser.add_argument("--real-sentiment", type=Path, help="labelled tweets (text,label)")
+    parser.add_argument("--real-text-column", default="text", help="its text column")
+    parser.add_argument("--real-label-column", default="label", help="its sentiment column")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.url:
@@ -232,6 +275,12 @@ def main() -> None:
         if not args.real.is_file():
             sys.exit(f"real twcs file not found: {args.real}")
         on_real(models, args.real, args.real_labels, rule)
+    if args.real_sentiment is not None:
+        if not args.real_sentiment.is_file():
+            sys.exit(f"labelled sentiment file not found: {args.real_sentiment}")
+        real_sentiment(
+            models["sentiment"], args.real_sentiment, args.real_text_column, args.real_label_column
+        )
 
 
 if __name__ == "__main__":
