@@ -36,9 +36,15 @@ SERVER_START_S = 600.0  # a loaded machine imports MLflow slowly
 
 
 def tool_env(**extra: str) -> dict[str, str]:
-    """The venv's tools first on PATH and this checkout first on PYTHONPATH."""
+    """The venv's tools first on PATH and this checkout first on PYTHONPATH; no MLflow or
+    tweetcare variable left in the environment by an earlier test decides where runs go."""
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("MLFLOW_", "TWEETCARE_"))
+    }
     return {
-        **os.environ,
+        **inherited,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(ROOT),
         **extra,

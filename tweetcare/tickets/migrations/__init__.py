@@ -9,6 +9,9 @@ revision after changing tweetcare/tickets/models.py:
 from __future__ import annotations
 
 import tempfile
+from functools import cache
+from importlib import resources
+from importlib.abc import Traversable
 from pathlib import Path
 
 from alembic import command
@@ -29,8 +32,30 @@ PG_LOCK_ID = 0x7EE7CA2E
 
 def alembic_config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(HERE))
+    config.set_main_option("script_location", str(script_folder()))
     return config
+
+
+@cache
+def script_folder() -> Path:
+    """Alembic reads its scripts from a folder; when this package is imported from a zip (the
+    stream's code shipped with `spark-submit --py-files`), the scripts are copied out once."""
+    if HERE.is_dir():
+        return HERE
+    folder = Path(tempfile.mkdtemp(prefix="tweetcare-migrations-"))
+    _copy_tree(resources.files(__package__), folder)
+    return folder
+
+
+def _copy_tree(source: Traversable, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in source.iterdir():
+        if entry.name == "__pycache__":
+            continue
+        if entry.is_dir():
+            _copy_tree(entry, target / entry.name)
+        else:
+            (target / entry.name).write_bytes(entry.read_bytes())
 
 
 def head() -> str:
