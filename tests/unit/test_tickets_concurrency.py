@@ -52,7 +52,8 @@ def test_tasks_applying_at_once_give_one_ticket_per_conversation(tmp_path: Path)
     store = TicketStore(url)
     Base.metadata.drop_all(store.engine)
     store.create_schema()
-    context = multiprocessing.get_context("spawn")  # real separate processes, like executors
+    # real separate processes, like executors; forked, so they run exactly the code under test
+    context = multiprocessing.get_context("fork")
     tasks = [context.Process(target=apply_partition, args=(url, t)) for t in range(TASKS)]
     for task in tasks:
         task.start()
