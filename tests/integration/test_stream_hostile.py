@@ -69,12 +69,13 @@ def test_hostile_records_are_dead_lettered_and_the_stream_goes_on(
     start_stream(settings)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, max_request_size=2**21)
     half = [value for value, _ in HOSTILE[: len(HOSTILE) // 2]]
+    # a key on each: Kafka takes a null value (a tombstone) only with a key
     for value in half:  # hostile records first, so normal tweets come after them
-        producer.send(settings.topic_tweets, value=value)
+        producer.send(settings.topic_tweets, key=b"hostile", value=value)
     producer.flush()
     sent = replay(csv, settings, limit=NORMAL, progress=False).sent
     for value, _ in HOSTILE[len(HOSTILE) // 2 :]:
-        producer.send(settings.topic_tweets, value=value)
+        producer.send(settings.topic_tweets, key=b"hostile", value=value)
     producer.flush()
     producer.close()
 

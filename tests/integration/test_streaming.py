@@ -135,8 +135,16 @@ def test_the_job_dead_letters_and_resumes_from_its_checkpoint(stream_settings: S
     assert sorted(letters.column("raw").to_pylist()) == sorted(
         ["{broken", "[1]", '{"tweet_id": "1"}', "/w==", "null"]
     )
-    progress = json.loads((settings.state_dir / "stream.progress.json").read_text())
-    assert sum(progress["end_offsets"][settings.topic_tweets].values()) == 5
+    # the job writes its progress file after the batch's outputs: wait for the second batch's
+    progress_file = settings.state_dir / "stream.progress.json"
+    deadline = time.monotonic() + 120
+    while True:
+        progress = json.loads(progress_file.read_text())
+        done = sum(progress["end_offsets"][settings.topic_tweets].values())
+        if done == 5 or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    assert done == 5
     assert progress["last_error"] is None
     assert stop_stream(settings) is True
 
