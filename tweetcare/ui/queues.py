@@ -29,6 +29,8 @@ from tweetcare.ui.safe import escape_markdown, literal_columns
 DEFAULT_STATUS = "open"
 FLASH_KEY = "queues_flash"
 PENDING_MARK = "awaiting approval"
+# `/queues?ticket=TC-…` opens that ticket: links from alerts, audit entries, colleagues
+TICKET_PARAM = "ticket"
 # queue columns that come from tweets (the rest are the ticket rules' own words)
 OUTSIDE_TEXT = ["brand", "text"]
 
@@ -55,16 +57,26 @@ def render(settings: Settings) -> None:
         st.table(literal_columns(table, OUTSIDE_TEXT), hide_index=True)
         if len(rows) > CONFIG.rows_per_queue:
             st.caption(f"… and {len(rows) - CONFIG.rows_per_queue} more in this queue")
-    if shown.empty:
+    by_id = {t["ticket_id"]: t for t in tickets}
+    linked = st.query_params.get(TICKET_PARAM)
+    if shown.empty and linked not in by_id:
         return
     st.divider()
-    by_id = {t["ticket_id"]: t for t in tickets}
     labels = {
         row.ticket_id: f"{row.ticket_id} · {row.brand or '—'} · {row.priority or '—'} · {row.sla}"
         for row in shown.itertuples()
     }
-    chosen = st.selectbox("Open a ticket", list(labels), format_func=labels.__getitem__)
+    if linked in by_id and linked not in labels:  # a link opens its ticket whatever the filters
+        labels = {linked: f"{linked} (linked)", **labels}
+    options = list(labels)
+    chosen = st.selectbox(
+        "Open a ticket",
+        options,
+        index=options.index(linked) if linked in labels else 0,
+        format_func=labels.__getitem__,
+    )
     if chosen:
+        st.query_params[TICKET_PARAM] = chosen  # the address bar is a link to this ticket
         show_ticket(settings, by_id[chosen], now)
 
 
