@@ -28,6 +28,7 @@ from training.compare import (
     pick_winner,
     table_markdown,
 )
+from training.datasets import log_training_data
 from training.families import DESCRIPTIONS, FittedModel, fit_family, import_family_code
 from training.latency import measure_speed
 from training.metrics import classification_metrics, confusion_figure, roc_figure
@@ -129,6 +130,7 @@ def compare_one(
 ) -> ModelReport:
     """Train, score and log one family in its own child run of the active parent."""
     with mlflow.start_run(run_name=family, nested=True, tags=tags) as child:
+        log_training_data(splits, tags)
         mlflow.set_tag("mlflow.note.content", DESCRIPTIONS.get(family, family))
         mlflow.log_params({f"rows_{name}": len(frame) for name, frame in splits.items()})
         mlflow.log_params({"model_family": family, "mask_handles": params.mask_handles})
@@ -175,6 +177,7 @@ def run_comparison(
     """Compare every family in `params.models` on `splits`; the tracking URI must be set."""
     with _start_parent() as parent:
         mlflow.set_tags(tags or {})
+        log_training_data(splits, tags)
         mlflow.log_params(
             {
                 "profile": params.profile,

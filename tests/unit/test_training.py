@@ -91,7 +91,9 @@ def test_train_stage_logs_run_and_writes_result(tmp_path: Path) -> None:
     features = write_feature_splits(tmp_path / "features", rows=200)
     params = TrainParams(mask_handles=True, baseline=PARAMS)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    result = train(features, params, tmp_path / "out", uri)
+    data_dvc = tmp_path / "data.dvc"
+    data_dvc.write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data\n")
+    result = train(features, params, tmp_path / "out", uri, data_dvc=data_dvc)
     saved = json.loads((tmp_path / "out" / "result.json").read_text())
     assert saved["run_id"] == result.run_id and saved["model_uri"] == result.model_uri
     for key in ("test_f1", "val_f1", "test_f1_raw", "tweets_per_second_b256", "model_size_bytes"):
@@ -101,3 +103,10 @@ def test_train_stage_logs_run_and_writes_result(tmp_path: Path) -> None:
     assert run.data.metrics["test_f1"] > 0.9
     artifacts = [a.path for a in mlflow.MlflowClient().list_artifacts(result.run_id, "plots")]
     assert "plots/test_confusion_matrix.png" in artifacts and "plots/test_roc.png" in artifacts
+    # the run names what it learned from: each split, its digest the DVC data version
+    inputs = {i.dataset.name: i for i in run.inputs.dataset_inputs}
+    assert set(inputs) == {"twcs-train", "twcs-val", "twcs-test"}
+    assert {i.dataset.digest for i in inputs.values()} == {"0123456789abcdef0123456789abcdef.dir"}
+    assert [t.value for t in inputs["twcs-train"].tags if t.key == "mlflow.data.context"] == [
+        "train"
+    ]

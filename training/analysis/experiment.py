@@ -21,6 +21,7 @@ from training.analysis.data import customer_tweets, english, sample
 from training.analysis.encoder import SentenceEncoder, encoder_dir
 from training.analysis.metrics import class_report, confusion_frame, span_report
 from training.analysis.taxonomy import KeywordRule, Taxonomy
+from training.datasets import log_training_data
 from tweetcare.core.params import AnalysisParams
 from tweetcare.core.schemas import CATEGORIES, SENTIMENTS, TICKET_FLAGS
 from tweetcare.core.text import clean_text
@@ -92,6 +93,7 @@ def train_sentiment(
     }
     report = {"chosen": chosen, "train_rows": len(train), **reports}
     with mlflow.start_run(run_name="sentiment", tags={**tags, "analysis.model": "sentiment"}):
+        log_training_data(splits, tags)
         mlflow.log_params({"chosen": chosen, "C": params.sentiment_C, "train_rows": len(train)})
         for key, value in reports.items():
             mlflow.log_metrics(_flat(key, value))
@@ -157,6 +159,7 @@ def train_category(
         reports[f"flags_{split}"] = class_report(frame["flag"].tolist(), flags, FLAG_CLASSES)
         confusions[f"flags_{split}"] = confusion_frame(frame["flag"].tolist(), flags, FLAG_CLASSES)
     with mlflow.start_run(run_name="category", tags={**tags, "analysis.model": "category"}):
+        log_training_data(splits, tags)
         mlflow.log_params(
             {"C": params.category_C, "flags_C": params.flags_C, "train_rows": len(train)}
             | {f"encoder_{k}": v for k, v in params.encoder.model_dump().items()}
@@ -215,6 +218,7 @@ def train_entities(
             gold, [{(e["start"], e["end"], e["label"]) for e in f} for f in rules_only]
         )
     with mlflow.start_run(run_name="entities", tags={**tags, "analysis.model": "entities"}):
+        log_training_data(splits, tags)
         mlflow.log_params(
             {
                 "epochs": params.ner_epochs,
