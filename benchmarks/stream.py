@@ -9,7 +9,7 @@ timestamp to its ticket's message on `tickets`), sampling the job's memory all a
 table, and what limits the rate: the model server's own /analyze throughput is measured too.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/stream.py [--tweets 20000]
-        [--loads 100,500,1000] [--seconds 20] [--before] [--topology local|cluster]
+        [--loads 100,200,500,1000] [--seconds 20] [--before] [--topology local|cluster]
 
 `--topology cluster` takes the Spark master and conf from TWEETCARE_SPARK_MASTER /
 TWEETCARE_SPARK_CONF (and the lake from TWEETCARE_LAKE_URI) instead of local[2] and temp folders.
@@ -35,7 +35,6 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pandas as pd
 import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,11 +42,12 @@ from kafka import KafkaConsumer
 
 from serving.launcher import start_server, stop_server
 from tweetcare.cli.stream import spark_submit_command, start_stream, stop_stream
+from tweetcare.core.schemas import TWCS_COLUMNS
 from tweetcare.core.settings import Settings, get_settings
 from tweetcare.core.storage import TWEETS_TABLE, open_table
 from tweetcare.data.generator import write_dataset
 from tweetcare.kafka.broker import start_broker, stop_broker
-from tweetcare.kafka.replay import replay
+from tweetcare.kafka.replay import load_tweets, order_by_created_at, replay
 from tweetcare.kafka.topics import ensure_topics
 from tweetcare.process import Service
 from tweetcare.tickets import TicketStore
@@ -154,16 +154,19 @@ def wait_rows(settings: Settings, variant: str, expected: int, alive: Any) -> fl
     raise RuntimeError(f"fewer than {expected} lake rows after {WAIT_S:.0f}s")
 
 
-def slices(csv: Path, sizes: list[int], work: Path) -> list[Path]:
-    """Consecutive slices of the generated data (in time order), one CSV each."""
-    frame = pd.read_csv(csv, dtype=str).sort_values("created_at", kind="stable")
-    paths, start = [], 0
+def slices(csv: Path, sizes: list[int], work: Path) -> list[tuple[Path, set[str]]]:
+    """Consecutive slices of the generated data in time order (as replay sends them), one CSV
+    each, with the conversation ids replay keys their tweets by."""
+    frame = order_by_created_at(load_tweets(csv))
+    parts, start = [], 0
     for i, size in enumerate(sizes):
         path = work / f"slice-{i}.csv"
-        frame.iloc[start : start + size].to_csv(path, index=False)
-        paths.append(path)
+        rows = frame.iloc[start : start + size]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows[list(TWCS_COLUMNS)].to_csv(path, index=False)
+        parts.append((path, set(load_tweets(path).conversation_id.dropna().astype(str))))
         start += size
-    return paths
+    return parts
 
 
 def topic_times(settings: Settings, topic: str) -> list[tuple[dict[str, Any], float]]:
@@ -260,16 +263,17 @@ def measure(
             memory = MemorySampler(lambda: service.pid())
             try:
                 start = time.monotonic()
-                sent = replay(parts[0], settings, progress=False).sent
+                (first, convs), *paced = parts
+                print(f"  {variant}: {args.tweets} tweets flat out", flush=True)
+                sent = replay(first, settings, progress=False).sent
                 done = wait_rows(settings, variant, sent, service.is_running)
                 figures.sustained_rate = sent / (done - start)
-                convs = set(pd.read_csv(parts[0], dtype=str).conversation_id)
                 figures.latency["max"] = percentiles(latencies(settings, convs))
                 total = sent
-                for load, part in zip(loads, parts[1:], strict=True):
+                for load, (part, convs) in zip(loads, paced, strict=True):
+                    print(f"  {variant}: {load} tweets/s for {args.seconds} s", flush=True)
                     total += replay(part, settings, rate=load, progress=False).sent
                     wait_rows(settings, variant, total, service.is_running)
-                    convs = set(pd.read_csv(part, dtype=str).conversation_id)
                     figures.latency[str(load)] = percentiles(latencies(settings, convs))
             finally:
                 memory.stop()
@@ -317,7 +321,7 @@ def report(rows: list[Figures], loads: list[str], server: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tweets", type=int, default=20_000)
-    parser.add_argument("--loads", default="100,500,1000", help="offered loads, tweets/s")
+    parser.add_argument("--loads", default="100,200,500,1000", help="offered loads, tweets/s")
     parser.add_argument("--seconds", type=int, default=20, help="length of each paced replay")
     parser.add_argument("--before", action="store_true", help=f"also the job of {BEFORE_COMMIT}")
     parser.add_argument("--topology", choices=["local", "cluster"], default="local")

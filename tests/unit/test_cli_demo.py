@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from tweetcare.cli import demo
 from tweetcare.cli.demo import demo_settings, registry_lost, reset_demo_state
 from tweetcare.core.settings import Settings
 
@@ -47,3 +49,26 @@ def test_a_deleted_registry_is_noticed_from_the_lock(tmp_path: Path) -> None:
     db.write_bytes(b"")
     assert not registry_lost(uri, lock)
     assert not registry_lost("http://127.0.0.1:5000", lock)  # a server's registry is its own
+
+
+def test_a_lost_registry_on_a_fresh_clone_builds_the_features_before_retraining(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh clone has dvc.lock but neither artifacts/ nor mlflow.db: `dvc repro -sf train`
+    alone would find no features."""
+    monkeypatch.chdir(tmp_path)
+    Path("dvc.lock").write_text("schema: '2.0'\nstages:\n  register:\n    cmd: x\n")
+    ran: list[list[str]] = []
+
+    def record(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        ran.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(demo.subprocess, "run", record)
+    demo.run_pipeline(Settings(mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}"))
+    assert ran == [
+        ["dvc", "repro", "featurize"],
+        ["dvc", "repro", "-sf", "train"],
+        ["dvc", "repro", "-sf", "train_analysis"],
+        ["dvc", "repro"],
+    ]
