@@ -269,8 +269,10 @@ def ticket_message(topic: str, ticket: Ticket) -> dict[str, Any]:
 
 
 def reply_message(topic: str, reply: Any) -> dict[str, Any]:
+    """The drafted reply; its `message_id` is the same scheme as a person's later decision's
+    (`reply:<id>:<decision>`, tweetcare.tickets.announce), so each decision is one message."""
     value = reply.to_dict()
-    value["message_id"] = f"reply:{reply.reply_id}"
+    value["message_id"] = f"reply:{reply.reply_id}:{value['decision']}"
     return _message(topic, reply.conversation_id, value)
 
 

@@ -31,5 +31,6 @@ def publish_replies(settings: Settings, replies: Iterable[dict[str, Any]]) -> No
 
 
 def with_message_id(reply: dict[str, Any]) -> dict[str, Any]:
-    """The reply's message with its stable id (reply id and who cleared it)."""
-    return {"message_id": f"{reply['reply_id']}:{reply['decision']}", **reply}
+    """The reply's message with its stable id (reply id and who cleared it); the stream's
+    drafts use the same scheme."""
+    return {"message_id": f"reply:{reply['reply_id']}:{reply['decision']}", **reply}
