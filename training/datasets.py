@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import mlflow
@@ -21,10 +22,13 @@ def log_training_data(splits: Mapping[str, pd.DataFrame], tags: Mapping[str, str
     """Log each split as an input of the active run, with context = the split's name."""
     version = (tags or {}).get(DATA_VERSION_TAG, UNTRACKED)
     for split, frame in splits.items():
-        dataset = mlflow.data.from_pandas(
-            frame,
-            source=DATASET_SOURCE,
-            name=f"{DATASET_NAME}-{split}",
-            digest=version[:DIGEST_CHARS],
-        )
+        with warnings.catch_warnings():
+            # MLflow registers its local-file source twice and says so on every resolve
+            warnings.filterwarnings("ignore", "The specified dataset source can be interpreted")
+            dataset = mlflow.data.from_pandas(
+                frame,
+                source=DATASET_SOURCE,
+                name=f"{DATASET_NAME}-{split}",
+                digest=version[:DIGEST_CHARS],
+            )
         mlflow.log_input(dataset, context=split)
