@@ -326,6 +326,7 @@ def main() -> None:
     parser.add_argument("--before", action="store_true", help=f"also the job of {BEFORE_COMMIT}")
     parser.add_argument("--topology", choices=["local", "cluster"], default="local")
     parser.add_argument("--registry", help="MLflow tracking URI with the champions")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (its logs)")
     args = parser.parse_args()
     env = get_settings()
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
@@ -354,7 +355,10 @@ def main() -> None:
         stop_server(base)
         stop_broker(base)
     report(rows, ["max", *args.loads.split(",")], server)
-    shutil.rmtree(work, ignore_errors=True)
+    if args.keep:
+        print(f"work folder, with each job's and the server's logs: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

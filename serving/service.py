@@ -202,7 +202,10 @@ class TweetClassifier:
         classifications = await self._classify(texts)
         customer = [i for i, c in enumerate(classifications) if c.inbound]
         pieces = chunks([texts[i] for i in customer], ANALYSIS.analysis_max_batch_size)
-        answers = await asyncio.gather(*(self.analysis.to_async.analyze(p) for p in pieces))
+        # one piece at a time: the one analysis worker takes them one by one anyway, and a
+        # request that queued all its pieces at once made later ones wait past the batcher's
+        # max latency, which fails the whole request with 503 (work lost, the client retries)
+        answers = [await self.analysis.to_async.analyze(piece) for piece in pieces]
         found = dict(zip(customer, (row for answer in answers for row in answer), strict=True))
         inbound_models, analysis_models = await self._lineage()
         return compose(texts, classifications, found, inbound_models, analysis_models)
