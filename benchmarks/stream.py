@@ -135,7 +135,10 @@ def lake_rows(settings: Settings, variant: str) -> int:
         folder = settings.lake_dir / "tweets"
         if not folder.exists():
             return 0
-        return ds.dataset(folder, format="parquet", partitioning="hive").count_rows()
+        try:
+            return ds.dataset(folder, format="parquet", partitioning="hive").count_rows()
+        except (pa.ArrowInvalid, OSError):  # a file the old job is still writing: next poll
+            return 0
     table = open_table(settings, TWEETS_TABLE)
     if table is None:
         return 0
