@@ -101,6 +101,18 @@ def test_a_queue_filters_by_brand_and_opens_the_most_urgent_ticket(
     shoot(page, screenshots, "queues-filtered")
 
 
+def test_a_link_opens_a_ticket_the_filters_hide(
+    console_app: RunningConsole, page: Any, screenshots: Path
+) -> None:
+    answered = open_ticket(console_app, "c-tech")
+    assert answered["status"] != "open"  # the default filter (status: open) hides it
+    sign_in(page, f"{console_app.url}/queues?ticket={answered['ticket_id']}", console_app)
+    page.get_by_text("3 of 4 tickets").wait_for()  # the filters are as they were
+    page.get_by_role("heading", name=f"Ticket {answered['ticket_id']}").wait_for()
+    assert page.get_by_text(answered["text"]).last.is_visible()
+    shoot(page, screenshots, "linked-ticket")
+
+
 def test_an_agent_approves_a_held_reply(
     console_app: RunningConsole, page: Any, screenshots: Path
 ) -> None:

@@ -66,7 +66,9 @@ def render(settings: Settings) -> None:
         row.ticket_id: f"{row.ticket_id} · {row.brand or '—'} · {row.priority or '—'} · {row.sla}"
         for row in shown.itertuples()
     }
-    if linked in by_id and linked not in labels:  # a link opens its ticket whatever the filters
+    # a link opens its ticket whatever the filters; the page never writes the link itself, or
+    # the last ticket looked at would stay chosen when the filters change
+    if linked in by_id and linked not in labels:
         labels = {linked: f"{linked} (linked)", **labels}
     options = list(labels)
     chosen = st.selectbox(
@@ -76,7 +78,6 @@ def render(settings: Settings) -> None:
         format_func=labels.__getitem__,
     )
     if chosen:
-        st.query_params[TICKET_PARAM] = chosen  # the address bar is a link to this ticket
         show_ticket(settings, by_id[chosen], now)
 
 
