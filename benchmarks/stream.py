@@ -42,6 +42,7 @@ from kafka import KafkaConsumer
 
 from serving.launcher import start_server, stop_server
 from tweetcare.cli.stream import spark_submit_command, start_stream, stop_stream
+from tweetcare.core.conversations import conversation_ids
 from tweetcare.core.schemas import TWCS_COLUMNS
 from tweetcare.core.settings import Settings, get_settings
 from tweetcare.core.storage import TWEETS_TABLE, open_table
@@ -167,7 +168,9 @@ def slices(csv: Path, sizes: list[int], work: Path) -> list[tuple[Path, set[str]
         rows = frame.iloc[start : start + size]
         path.parent.mkdir(parents=True, exist_ok=True)
         rows[list(TWCS_COLUMNS)].to_csv(path, index=False)
-        parts.append((path, set(load_tweets(path).conversation_id.dropna().astype(str))))
+        # as replay derives them from this slice alone (a reply's parent may be in another)
+        keys = conversation_ids(rows["tweet_id"], rows["in_response_to_tweet_id"])
+        parts.append((path, set(keys.dropna().astype(str))))
         start += size
     return parts
 

@@ -27,6 +27,7 @@ from streaming.records import KafkaRecord, read_record
 from tweetcare.core.schemas import Analysis, TweetMessage
 from tweetcare.core.settings import Settings
 from tweetcare.tickets import Ticket, TicketEvent, TicketStore
+from tweetcare.tickets.models import reply_message_id
 from tweetcare.tickets.replies import ReplyTemplates
 from tweetcare.tickets.routing import RoutingRules
 
@@ -269,10 +270,9 @@ def ticket_message(topic: str, ticket: Ticket) -> dict[str, Any]:
 
 
 def reply_message(topic: str, reply: Any) -> dict[str, Any]:
-    """The drafted reply; its `message_id` is the same scheme as a person's later decision's
-    (`reply:<id>:<decision>`, tweetcare.tickets.announce), so each decision is one message."""
+    """The drafted reply, with the same message id scheme as a person's later decision."""
     value = reply.to_dict()
-    value["message_id"] = f"reply:{reply.reply_id}:{value['decision']}"
+    value["message_id"] = reply_message_id(reply.reply_id, value["decision"])
     return _message(topic, reply.conversation_id, value)
 
 

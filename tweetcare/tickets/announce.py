@@ -12,6 +12,7 @@ from typing import Any
 
 from tweetcare.core.settings import Settings
 from tweetcare.kafka.replay import FLUSH_TIMEOUT_S, producer
+from tweetcare.tickets.models import reply_message_id
 
 
 def publish_replies(settings: Settings, replies: Iterable[dict[str, Any]]) -> None:
@@ -33,4 +34,4 @@ def publish_replies(settings: Settings, replies: Iterable[dict[str, Any]]) -> No
 def with_message_id(reply: dict[str, Any]) -> dict[str, Any]:
     """The reply's message with its stable id (reply id and who cleared it); the stream's
     drafts use the same scheme."""
-    return {"message_id": f"reply:{reply['reply_id']}:{reply['decision']}", **reply}
+    return {"message_id": reply_message_id(reply["reply_id"], reply["decision"]), **reply}

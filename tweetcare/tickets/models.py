@@ -181,6 +181,12 @@ def reply_id_for(ticket_id: str) -> str:
     return REPLY_ID_PREFIX + ticket_id.removeprefix(TICKET_ID_PREFIX)
 
 
+def reply_message_id(reply_id: str, decision: str) -> str:
+    """The stable id of a reply's message on `replies`: one per decision, whoever sends it
+    (the stream's draft, a person's approval), so consumers drop repeats by it."""
+    return f"reply:{reply_id}:{decision}"
+
+
 def state_after_drafting(decision: str) -> str:
     """A draft the gate let through is approved at once; a held one waits for a person."""
     return APPROVED if decision == AUTO else DRAFTED
