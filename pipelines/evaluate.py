@@ -24,6 +24,7 @@ from pipelines.validate import read_raw
 from training.baseline import LABEL_COLUMN
 from training.metrics import classification_metrics
 from training.pyfunc import TEXT_COLUMN
+from training.restore import MODEL_DIR
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import DEFAULT_PARAMS, load_params
 from tweetcare.core.settings import get_settings
@@ -128,7 +129,10 @@ def main(
         result = json.loads(result_path.read_text())
         mlflow.set_tracking_uri(get_settings().mlflow_tracking_uri)
         frame = read_labelled(test_path)
-        record, scores = evaluate_model(load_model(result["model_uri"]), frame)
+        # the train stage's copy when it kept one: the score then needs no MLflow store
+        copy = result_path.parent / MODEL_DIR
+        source = str(copy) if (copy / "MLmodel").is_file() else result["model_uri"]
+        record, scores = evaluate_model(load_model(source), frame)
     except UserError as err:
         typer.secho(f"error: {err}", fg="red", err=True)
         raise typer.Exit(2) from None

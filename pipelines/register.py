@@ -1,17 +1,31 @@
-"""DVC stage `register`: register the trained candidate and run the promotion gate."""
+"""DVC stage `register`: register the trained candidate and run the promotion gate.
+
+The stage owns the MLflow store (`register.registry_file`), so DVC reruns it when the store is
+gone; it then puts the pipeline's models back from the copies the train stages keep, and
+otherwise reuses what is already registered, so a rerun adds no duplicate versions.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import mlflow
 import pandas as pd
 import typer
+from mlflow.tracking import MlflowClient
 
-from training.registry import Promotion, register_and_promote
+from training.registry import Promotion, previous_promotion, register_and_promote
+from training.restore import (
+    MODEL_DIR,
+    SOURCE_TAG,
+    in_store,
+    mark_registry,
+    registered_from,
+    restore_run,
+)
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import DEFAULT_PARAMS, RegisterParams, load_params
 from tweetcare.core.settings import get_settings
@@ -19,6 +33,8 @@ from tweetcare.core.settings import get_settings
 DEFAULT_RESULT = Path("artifacts/train/result.json")
 DEFAULT_TEST = Path("artifacts/features/test.parquet")
 DEFAULT_METRICS = Path("metrics/register.json")
+DEFAULT_ANALYSIS = Path("artifacts/analysis/report.json")
+TRAIN_EXPERIMENT = "tweet-inbound"
 
 
 def register(
@@ -30,10 +46,48 @@ def register(
             raise UserError(f"{path} not found; run `dvc repro {stage}` first")
     result = json.loads(result_path.read_text())
     mlflow.set_tracking_uri(tracking_uri)
+    source = result["model_uri"]
+    previous = previous_promotion(source, params)
+    if previous is not None:
+        return previous
+    model_uri, run_id, parent = source, result["run_id"], result.get("parent_run_id")
+    if not in_store(MlflowClient(), source):
+        model_uri, run_id = restore_run(
+            result_path.parent / MODEL_DIR,
+            TRAIN_EXPERIMENT,
+            f"{result.get('winner') or 'winner'} (restored)",
+            result.get("metrics", {}),
+            {SOURCE_TAG: source},
+        )
+        parent = None
     test = pd.read_parquet(test_path)
-    return register_and_promote(
-        result["model_uri"], result["run_id"], test, params, result.get("parent_run_id")
-    )
+    return register_and_promote(model_uri, run_id, test, params, parent, source_uri=source)
+
+
+def restore_analysis(report_path: Path, tracking_uri: str) -> list[str]:
+    """Register again, as `@champion`, each analysis model the store no longer holds."""
+    from training.analysis.experiment import EXPERIMENT
+    from training.analysis.registry import register_champion
+
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient()
+    restored = []
+    for key, entry in json.loads(report_path.read_text()).items():
+        name, source = entry["registered"]["name"], entry["registered"].get("model_uri")
+        if source is None or registered_from(client, name, source) is not None:
+            continue  # registered by train_analysis (or an earlier rerun): nothing lost
+        model_uri, run_id = source, entry["registered"]["run_id"]
+        if not in_store(client, source):
+            model_uri, run_id = restore_run(
+                report_path.parent / "models" / key,
+                EXPERIMENT,
+                f"{key} (restored)",
+                {},
+                {SOURCE_TAG: source},
+            )
+        reg = register_champion(model_uri, name, run_id, {SOURCE_TAG: source})
+        restored.append(f"{reg.name} v{reg.version}")
+    return restored
 
 
 def write_metrics(promotion: Promotion, path: Path) -> None:
@@ -47,11 +101,25 @@ def main(
     test_path: Annotated[Path, typer.Option(help="test split the gate scores on")] = DEFAULT_TEST,
     metrics_path: Annotated[Path, typer.Option(help="DVC metrics file")] = DEFAULT_METRICS,
     params_path: Annotated[Path, typer.Option(help="params.yaml")] = DEFAULT_PARAMS,
+    analysis_report: Annotated[
+        Path, typer.Option(help="train_analysis's report.json: its models are restored if lost")
+    ] = DEFAULT_ANALYSIS,
+    registry_file: Annotated[
+        Path | None,
+        typer.Option(help="the file DVC follows as the registry (dvc.yaml passes it)"),
+    ] = None,
 ) -> None:
     """Register the candidate as `register.model_name` and alias it champion or challenger."""
     try:
         params = load_params(params_path).register_
-        promotion = register(result_path, test_path, params, get_settings().mlflow_tracking_uri)
+        tracking_uri = get_settings().mlflow_tracking_uri
+        promotion = register(result_path, test_path, params, tracking_uri)
+        restored = []
+        if analysis_report.is_file():
+            restored = restore_analysis(analysis_report, tracking_uri)
+        if registry_file is not None:
+            registered: dict[str, Any] = {promotion.model_name: promotion.version}
+            mark_registry(registry_file, tracking_uri, registered)
     except UserError as err:
         typer.secho(f"error: {err}", fg="red", err=True)
         raise typer.Exit(2) from None
@@ -59,6 +127,8 @@ def main(
     typer.echo(
         f"{promotion.model_name} v{promotion.version} -> @{promotion.alias}: {promotion.reason}"
     )
+    for version in restored:
+        typer.echo(f"restored {version} @champion from its DVC copy")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """DVC stage `train`: compare every model family, log them to MLflow, name the winner.
 
 One parent run per comparison and one child run per model (baseline, Simple RNN, LSTM, GRU,
-MiniLM). Writes `artifacts/train/result.json` (the winner, for the register stage),
+MiniLM). Writes `artifacts/train/result.json` (the winner, for the register stage) and a copy
+of the winner in `artifacts/train/model` (DVC caches it; register restores a lost store from it),
 `metrics/train.json` (every model's figures, for `dvc metrics show`) and `plots/compare.csv`
 (for `dvc plots show`).
 """
@@ -21,6 +22,7 @@ from training.baseline import LABEL_COLUMN
 from training.experiment import Comparison, run_comparison
 from training.model_card import DATA_VERSION_TAG, data_version
 from training.pyfunc import TEXT_COLUMN
+from training.restore import MODEL_DIR, keep_copy
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import DEFAULT_PARAMS, TrainParams, load_params
 from tweetcare.core.settings import get_settings
@@ -97,7 +99,7 @@ def train(
     data_dvc: Path = DEFAULT_DATA_DVC,
     data_version_override: str | None = None,
 ) -> TrainResult:
-    """Run the comparison on the featurized splits; write `result.json` into `out_dir`.
+    """Run the comparison; write `result.json` and a copy of the winner into `out_dir`.
 
     The data version is the md5 `data_dvc` records, unless `data_version_override` names one
     (a file trained on outside DVC).
@@ -114,6 +116,8 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "result.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
     comparison.table.to_csv(out_dir / "comparison.csv")
+    # the winner itself, for DVC to cache: register restores a lost MLflow store from it
+    keep_copy(result.model_uri, out_dir / MODEL_DIR)
     return result
 
 

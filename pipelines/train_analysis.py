@@ -27,6 +27,7 @@ from training.analysis.experiment import (
 from training.analysis.registry import Registered, register_champion
 from training.analysis.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 from training.model_card import DATA_VERSION_TAG, data_version
+from training.restore import SOURCE_TAG, keep_copy
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import DEFAULT_PARAMS, AnalysisParams, load_params
 from tweetcare.core.settings import get_settings
@@ -71,7 +72,8 @@ def train_analysis(
     taxonomy_path: Path = DEFAULT_TAXONOMY,
     data_dvc: Path = DEFAULT_DATA_DVC,
 ) -> tuple[dict[str, ModelOutcome], dict[str, Registered]]:
-    """Train, log and register the three models; write reports and confusion matrices."""
+    """Train, log and register the three models; write reports, confusion matrices and a
+    copy of each model."""
     taxonomy = load_taxonomy(taxonomy_path)
     flags = read_flags(labels)
     splits = {name: load_split(features_dir, name, flags) for name in SPLITS}
@@ -84,10 +86,15 @@ def train_analysis(
         "entities": train_entities(splits, params, tags),
     }
     registered = {
-        key: register_champion(o.model_uri, params.model_names[key], o.run_id, tags)
+        key: register_champion(
+            o.model_uri, params.model_names[key], o.run_id, {**tags, SOURCE_TAG: o.model_uri}
+        )
         for key, o in outcomes.items()
     }
     out_dir.mkdir(parents=True, exist_ok=True)
+    for key, outcome in outcomes.items():
+        # for DVC to cache: register restores a lost MLflow store from these copies
+        keep_copy(outcome.model_uri, out_dir / "models" / key)
     for outcome in outcomes.values():
         for name, frame in outcome.confusions.items():
             frame.to_csv(out_dir / f"confusion_{name}.csv")

@@ -6,7 +6,8 @@ Aliases, not stages (stages are deprecated in MLflow 3). The server loads whatev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import mlflow
@@ -19,6 +20,7 @@ from training.evaluate import evaluate_pyfunc
 from training.latency import measure_speed
 from training.model_card import CARD_ARTIFACT, render_model_card
 from training.pyfunc import TEXT_COLUMN
+from training.restore import SOURCE_TAG, registered_from
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import RegisterParams
 
@@ -26,6 +28,8 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 DECISION_TAG = "promotion.decision"
 REASON_TAG = "promotion.reason"
+# the gate's whole decision and the rules it ran under, so a rerun can reuse it
+RECORD_TAG = "promotion.record"
 
 
 @dataclass(frozen=True)
@@ -88,19 +92,38 @@ def write_model_card(
     return card
 
 
+def _rules(params: RegisterParams) -> dict[str, Any]:
+    return params.model_dump(include={"model_name", "min_tweets_per_second", "latency_batch"})
+
+
+def previous_promotion(source_uri: str, params: RegisterParams) -> Promotion | None:
+    """The gate's decision for a model already registered from `source_uri` under the same
+    rules: registering it again would only add a duplicate version."""
+    version = registered_from(MlflowClient(), params.model_name, source_uri)
+    record = None if version is None else version.tags.get(RECORD_TAG)
+    if not record:
+        return None
+    saved = json.loads(record)
+    if saved.get("rules") != _rules(params):
+        return None
+    return Promotion(**saved["promotion"])
+
+
 def register_and_promote(
     model_uri: str,
     run_id: str,
     test: pd.DataFrame,
     params: RegisterParams,
     parent_run_id: str | None = None,
+    source_uri: str | None = None,
 ) -> Promotion:
     """Register `model_uri` under `params.model_name` and set its alias by the gate's rules.
 
     Candidate and champion are both scored here, through their pyfuncs on the same raw test
     text, so the comparison holds even if they were trained on different data or code. The
     decision is tagged on the version, the candidate's run and (if given) the comparison's
-    parent run; a model card goes with every registered version.
+    parent run; a model card goes with every registered version. `source_uri` is the logged
+    model the candidate came from when `model_uri` is its restored copy.
     """
     if test.empty or TEXT_COLUMN not in test.columns or "inbound" not in test.columns:
         raise UserError("the test split is empty or lacks `text`/`inbound`; run `dvc repro`")
@@ -120,7 +143,7 @@ def register_and_promote(
         for run in {run_id, parent_run_id} - {None}:
             client.set_tag(run, key, value)
     write_model_card(client, name, str(version), alias, reason, run_id)
-    return Promotion(
+    promotion = Promotion(
         model_name=name,
         version=str(version),
         alias=alias,
@@ -130,3 +153,7 @@ def register_and_promote(
         champion_version=None if champion is None else str(champion.version),
         tweets_per_second=speed.tweets_per_second,
     )
+    client.set_model_version_tag(name, version, SOURCE_TAG, source_uri or model_uri)
+    record = {"promotion": asdict(promotion), "rules": _rules(params)}
+    client.set_model_version_tag(name, version, RECORD_TAG, json.dumps(record, sort_keys=True))
+    return promotion

@@ -20,6 +20,8 @@ class Registered:
     name: str
     version: str
     run_id: str
+    # the logged model it was registered from (register restores it from the stage's copy)
+    model_uri: str = ""
 
 
 def register_champion(model_uri: str, name: str, run_id: str, tags: dict[str, str]) -> Registered:
@@ -29,4 +31,4 @@ def register_champion(model_uri: str, name: str, run_id: str, tags: dict[str, st
     client.set_registered_model_alias(name, CHAMPION, version)
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
-    return Registered(name, version, run_id)
+    return Registered(name, version, run_id, model_uri)

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -84,39 +83,16 @@ def demo_settings(settings: Settings, state_dir: Path) -> Settings:
     return settings.model_copy(update=update)
 
 
-# the stages that write into the MLflow registry; DVC cannot see a deleted mlflow.db
-REGISTERING_STAGES = ("train", "train_analysis")
-# what they read: built first (a no-op when up to date; everything on a fresh clone)
-REGISTERING_INPUTS = "featurize"
-# the stages that write to MLflow: rerun for a registry that has not seen this pipeline's runs
-MLFLOW_STAGES = ("train", "register", "evaluate", "train_analysis")
-
-
-def registry_lost(tracking_uri: str, lock: Path = Path("dvc.lock")) -> bool:
-    """True when dvc.lock says the models were registered but the sqlite registry is gone."""
-    if not tracking_uri.startswith("sqlite:///") or not lock.is_file():
-        return False
-    stages = yaml.safe_load(lock.read_text()).get("stages", {})
-    db = Path(tracking_uri.removeprefix("sqlite:///"))
-    return "register" in stages and not db.exists()
+# the stages that write to MLflow, register (the store's owner) last: rerun for --retrain
+MLFLOW_STAGES = ("train", "evaluate", "train_analysis", "register")
 
 
 def run_pipeline(settings: Settings, retrain: bool = False) -> None:
     console.rule("dvc repro")
+    # a deleted mlflow.db needs nothing special: register owns it, so `dvc repro` restores it
     commands = [["dvc", "repro"]]
     if retrain:
         commands.append(["dvc", "repro", "--force", "--single-item", *MLFLOW_STAGES])
-    elif registry_lost(settings.mlflow_tracking_uri):
-        console.print(
-            f"{settings.mlflow_tracking_uri} is gone: retraining and registering again "
-            f"(`dvc repro {REGISTERING_INPUTS}`, `dvc repro -sf` {', '.join(REGISTERING_STAGES)}, "
-            "then `dvc repro`)"
-        )
-        commands = [
-            ["dvc", "repro", REGISTERING_INPUTS],
-            *(["dvc", "repro", "-sf", stage] for stage in REGISTERING_STAGES),
-            *commands,
-        ]
     for command in commands:
         result = subprocess.run(command, env=venv_env(), check=False)
         if result.returncode != 0:

@@ -135,6 +135,8 @@ class RegisterParams(BaseModel):
     model_name: str
     min_tweets_per_second: float
     latency_batch: int
+    # the file dvc.yaml names as register's output: the sqlite store, or a receipt (server)
+    registry_file: str = "mlflow.db"
 
 
 class EvaluateParams(BaseModel):
