@@ -5,8 +5,9 @@ Starts a Kafka broker and `bentoml serve` (on the registry of `--registry`, defa
 `TWEETCARE_MLFLOW_TRACKING_URI` after `make demo`), then for each job variant: starts the job on
 its own topics, lake and ticket store, replays N generated tweets flat out (sustained rate: raw
 lake rows per second), then paced replays at fixed offered loads (latency from a tweet's Kafka
-timestamp to its ticket's message on `tickets`), sampling the job's memory all along. Prints a
-table, and what limits the rate: the model server's own /analyze throughput is measured too.
+timestamp to its ticket's message on `tickets`), sampling memory and CPU time of the job and the
+model server all along. Prints a table, and what limits the rate: CPU seconds per 1,000 tweets
+of each process tree, and the model server's own /analyze throughput, measured last.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/stream.py [--tweets 20000]
         [--loads 100,200,500,1000] [--seconds 20] [--before] [--topology local|cluster]
@@ -40,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from kafka import KafkaConsumer
 
-from serving.launcher import start_server, stop_server
+from serving.launcher import server, start_server, stop_server
 from tweetcare.cli.stream import spark_submit_command, start_stream, stop_stream
 from tweetcare.core.conversations import conversation_ids
 from tweetcare.core.schemas import TWCS_COLUMNS
@@ -67,6 +68,8 @@ class Figures:
     latency: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     jvm_mb: float = 0.0
     python_mb: float = 0.0
+    # CPU seconds per 1,000 tweets of the flat-out replay, per process tree
+    cpu_per_1000: dict[str, float] = field(default_factory=dict)
     error: str = ""
 
 
@@ -76,20 +79,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class MemorySampler:
-    """Peak RSS of a process tree: the JVM (driver and, in local mode, executors) and Python."""
+class ProcessSampler:
+    """Peak RSS and CPU seconds of process trees: the job's JVM (driver and, in local mode,
+    executors) and its Python (driver and Arrow workers), and the model server. CPU time is
+    the sum over every process seen of its last cumulative reading, so a Python worker that
+    exits between two samples loses at most a second of its time."""
 
-    def __init__(self, pid_of: Any) -> None:
-        self.pid_of = pid_of
+    def __init__(self, job_pid: Any, server_pid: Any) -> None:
+        self.pids = {"job": job_pid, "server": server_pid}
         self.jvm = 0
         self.python = 0
+        self._cpu: dict[tuple[str, int], tuple[str, float]] = {}
+        self._start: dict[str, float] = {}
         self._stop = threading.Event()
+        self._sample()
+        self._start = self.cpu_seconds()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
-            pid = self.pid_of()
+            self._sample()
+
+    def _sample(self) -> None:
+        for tree, pid_of in self.pids.items():
+            pid = pid_of()
             if pid is None:
                 continue
             with contextlib.suppress(psutil.Error):
@@ -97,17 +111,29 @@ class MemorySampler:
                 jvm = python = 0
                 for proc in [root, *root.children(recursive=True)]:
                     with contextlib.suppress(psutil.Error):
+                        name = "jvm" if "java" in proc.name() else "python"
+                        times = proc.cpu_times()
+                        key = f"{tree} {name}" if tree == "job" else tree
+                        self._cpu[(tree, proc.pid)] = (key, times.user + times.system)
                         rss = proc.memory_info().rss
-                        name = proc.name()
-                        if "java" in name:
+                        if name == "jvm":
                             jvm += rss
-                        elif "python" in name:
+                        else:
                             python += rss
-                self.jvm, self.python = max(self.jvm, jvm), max(self.python, python)
+                if tree == "job":
+                    self.jvm, self.python = max(self.jvm, jvm), max(self.python, python)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used since the sampler started, per "job jvm", "job python", "server"."""
+        totals: dict[str, float] = {}
+        for key, seconds in self._cpu.values():
+            totals[key] = totals.get(key, 0.0) + seconds
+        return {k: v - self._start.get(k, 0.0) for k, v in totals.items()}
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+        self._sample()
 
 
 def variant_settings(base: Settings, work: Path, name: str, topology: str) -> Settings:
@@ -266,7 +292,8 @@ def measure(
     parts = slices(csv, sizes, work / variant)
     try:
         with running_job(settings, variant, work) as service:
-            memory = MemorySampler(lambda: service.pid())
+            server_service = server(base)
+            memory = ProcessSampler(service.pid, server_service.pid)
             try:
                 start = time.monotonic()
                 (first, convs), *paced = parts
@@ -274,6 +301,7 @@ def measure(
                 sent = replay(first, settings, progress=False).sent
                 done = wait_rows(settings, variant, sent, service.is_running)
                 figures.sustained_rate = sent / (done - start)
+                figures.cpu_per_1000 = {k: v * 1000 / sent for k, v in memory.cpu_seconds().items()}
                 figures.latency["max"] = percentiles(latencies(settings, convs))
                 total = sent
                 for load, (part, convs) in zip(loads, paced, strict=True):
@@ -294,7 +322,7 @@ def server_rate(settings: Settings, texts: int = 4096) -> float:
     chunk = settings.classify_max_texts
     sample = [f"@AppleSupport my order #{i} never arrived, please help" for i in range(chunk)]
     with httpx.Client(timeout=300.0) as http:
-        http.post(f"{settings.bento_url}/analyze", json={"texts": sample[:8]})
+        http.post(f"{settings.bento_url}/analyze", json={"texts": sample})
         start = time.monotonic()
         for _ in range(max(texts // chunk, 1)):
             http.post(f"{settings.bento_url}/analyze", json={"texts": sample}).raise_for_status()
@@ -316,12 +344,19 @@ def report(rows: list[Figures], loads: list[str], server: float) -> None:
             f"{f.variant:<8} {f.sustained_rate:>8.0f} {cells} {f.jvm_mb:>8.0f} {f.python_mb:>10.0f}"
         )
     print("\nlatency in seconds from the tweet's Kafka timestamp to its ticket on `tickets`")
-    print(f"model server alone: {server:.0f} tweets/s on /analyze")
+    print(f"model server alone, on a quiet machine: {server:.0f} customer tweets/s on /analyze")
+    cores = psutil.cpu_count() or 1
+    print(f"\nCPU seconds per 1,000 tweets of the flat-out replay ({cores} cores)")
     for f in rows:
-        if not f.error:
-            share = f.sustained_rate / server if server else 0.0
-            limit = "the model server" if share > 0.7 else "Spark and the job around the model"
-            print(f"{f.variant}: {share:.0%} of the server's rate -> limited by {limit}")
+        if f.error or not f.cpu_per_1000:
+            continue
+        total = sum(f.cpu_per_1000.values())
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(f.cpu_per_1000.items()))
+        top = max(f.cpu_per_1000, key=lambda k: f.cpu_per_1000[k])
+        print(
+            f"{f.variant}: {parts}; total {total:.1f} -> CPU-bound at about "
+            f"{cores * 1000 / total:.0f} tweets/s; the largest share is {top}"
+        )
 
 
 def main() -> None:
@@ -353,10 +388,11 @@ def main() -> None:
     try:
         start_broker(base)
         start_server(base)
-        server = server_rate(base)
         for variant in (["before"] if args.before else []) + ["after"]:
             print(f"measuring the {variant} job ...", flush=True)
             rows.append(measure(base, work, variant, args.topology, args))
+        # last, with the jobs stopped and the server warm: the model server's own ceiling
+        server = server_rate(base)
     finally:
         stop_server(base)
         stop_broker(base)

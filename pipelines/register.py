@@ -34,7 +34,6 @@ DEFAULT_RESULT = Path("artifacts/train/result.json")
 DEFAULT_TEST = Path("artifacts/features/test.parquet")
 DEFAULT_METRICS = Path("metrics/register.json")
 DEFAULT_ANALYSIS = Path("artifacts/analysis/report.json")
-TRAIN_EXPERIMENT = "tweet-inbound"
 
 
 def register(
@@ -52,9 +51,11 @@ def register(
         return previous
     model_uri, run_id, parent = source, result["run_id"], result.get("parent_run_id")
     if not in_store(MlflowClient(), source):
+        from training.experiment import EXPERIMENT
+
         model_uri, run_id = restore_run(
             result_path.parent / MODEL_DIR,
-            TRAIN_EXPERIMENT,
+            EXPERIMENT,
             f"{result.get('winner') or 'winner'} (restored)",
             result.get("metrics", {}),
             {SOURCE_TAG: source},

@@ -32,6 +32,11 @@ class AnalysisSettings(BaseSettings):
     analysis_model_alias: str = "champion"
     # the analysis models read MiniLM (~150 customer tweets/s on 2 cores): smaller batches
     analysis_max_batch_size: int = 64
+    # /analyze hands the analysis worker ready-made batches, one after another. BentoML's
+    # adaptive batching learns a wait from busy periods and then holds each of those sequential
+    # calls for it: measured after a burst of 6 concurrent clients, 33 tweets/s with batching
+    # against 167 without (benchmarks/analyze_batching.py). Off unless set.
+    analysis_batching: bool = False
 
     @property
     def model_names(self) -> dict[str, str]:

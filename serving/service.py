@@ -139,7 +139,7 @@ class AnalysisModels:
         self.batch_sizes: Counter[int] = Counter()
 
     @bentoml.api(
-        batchable=BATCHING.batching,
+        batchable=ANALYSIS.analysis_batching,
         max_batch_size=ANALYSIS.analysis_max_batch_size,
         max_latency_ms=BATCHING.max_latency_ms,
     )
