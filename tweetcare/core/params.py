@@ -181,10 +181,10 @@ class AnalysisParams(BaseModel):
     sentiment_max_features: int = 50000
     # VADER's compound score beyond +-this is positive/negative (VADER's own convention)
     vader_threshold: float = 0.05
-    # langdetect is unreliable on short texts: below this many letters a tweet counts as English
+    # language detection is unreliable on short texts: below this many letters a tweet is English
     language_min_letters: int = 25
     # ...and it must be at least this sure before a tweet is flagged as not English
-    language_min_probability: float = 0.9
+    language_min_probability: float = 0.7
     # the statistical NER beside the gazetteer and patterns
     ner_train_sample: int = 2000
     ner_epochs: int = 5
