@@ -189,12 +189,10 @@ def train_category(
             answers[(variant, split)] = (categories, flags, sure)
             reports[f"{variant}_static_share_{split}"] = float(np.mean(sure)) if len(sure) else 0.0
     for split, frame in evals.items():
-        rows = (frame["opening"] & (frame["flag"] != "not_english")).to_numpy()
+        rows = _scored_rows(frame)
         texts, truth = frame.loc[rows, "text"].tolist(), frame.loc[rows, "category"].tolist()
         for variant in thresholds:
-            predicted = [
-                c for c, keep in zip(answers[(variant, split)][0], rows, strict=True) if keep
-            ]
+            predicted = _kept(answers[(variant, split)][0], rows)
             reports[f"{variant}_{split}"] = class_report(truth, predicted, CATEGORIES)
         reports[f"tfidf_{split}"] = class_report(
             truth, tfidf.predict([clean_text(t) for t in texts]).tolist(), CATEGORIES
@@ -219,10 +217,10 @@ def train_category(
     reports["tweets_per_second"] = speed
     confusions: dict[str, pd.DataFrame] = {}
     for split, frame in evals.items():
-        rows = (frame["opening"] & (frame["flag"] != "not_english")).to_numpy()
+        rows = _scored_rows(frame)
         categories, flags, _ = answers[(chosen, split)]
         truth = frame.loc[rows, "category"].tolist()
-        predicted = [c for c, keep in zip(categories, rows, strict=True) if keep]
+        predicted = _kept(categories, rows)
         reports[f"category_{split}"] = reports[f"{chosen}_{split}"]
         confusions[f"category_{split}"] = confusion_frame(truth, predicted, CATEGORIES)
         labelled = _with_language(model, frame["text"].tolist(), flags)
@@ -260,6 +258,15 @@ def train_category(
         )
         run_id = mlflow.active_run().info.run_id
     return ModelOutcome("category", info.model_uri, run_id, reports, confusions)
+
+
+def _scored_rows(frame: pd.DataFrame) -> np.ndarray:
+    """The tweets the category is scored on: English tweets that opened their thread."""
+    return (frame["opening"] & (frame["flag"] != "not_english")).to_numpy()
+
+
+def _kept(values: list[str], rows: np.ndarray) -> list[str]:
+    return [v for v, keep in zip(values, rows, strict=True) if keep]
 
 
 def _fit_heads(frame: pd.DataFrame, embeddings: np.ndarray, params: AnalysisParams) -> cat.Heads:
