@@ -74,7 +74,7 @@ demo-cluster: install jars jars-cluster postgres ## the demo on a local producti
 	( eval "$$($(VENV)/bin/tweetcare cluster env)" && $(VENV)/bin/tweetcare demo --retrain ); \
 	  rc=$$?; $(VENV)/bin/tweetcare cluster down; exit $$rc
 
-test: install jars browser ## lint, import contracts, unit and integration tests
+test: install jars jars-cluster postgres browser ## lint, import contracts, unit, integration and cluster tests
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest

@@ -10,10 +10,13 @@ model server all along. Prints a table, and what limits the rate: CPU seconds pe
 of each process tree, and the model server's own /analyze throughput, measured last.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/stream.py [--tweets 20000]
-        [--loads 100,200,500,1000] [--seconds 20] [--before] [--topology local|cluster]
+        [--loads 100,200,500,1000] [--seconds 20] [--before]
+        [--topology local|cluster [--workers 1,2] [--partitions 2,4]]
 
-`--topology cluster` takes the Spark master and conf from TWEETCARE_SPARK_MASTER /
-TWEETCARE_SPARK_CONF (and the lake from TWEETCARE_LAKE_URI) instead of local[2] and temp folders.
+`--topology cluster` brings up the local production-shaped cluster (`tweetcare cluster up`: Spark
+standalone with two workers, three KRaft brokers, the lake and checkpoints on S3, tickets in
+Postgres) and measures the job on it once per number of Spark workers and of partitions of the
+tweets topic, so the table shows how the rate moves with each; the cluster stops afterwards.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ from kafka import KafkaConsumer
 
 from serving.launcher import server, start_server, stop_server
 from tweetcare.cli.stream import spark_submit_command, start_stream, stop_stream
+from tweetcare.cluster import postgres, spark
+from tweetcare.cluster.layout import Layout
+from tweetcare.cluster.topology import running_cluster
 from tweetcare.core.conversations import conversation_ids
 from tweetcare.core.schemas import TWCS_COLUMNS
 from tweetcare.core.settings import Settings, get_settings
@@ -81,12 +87,16 @@ def free_port() -> int:
 
 class ProcessSampler:
     """Peak RSS and CPU seconds of process trees: the job's JVM (driver and, in local mode,
-    executors) and its Python (driver and Arrow workers), and the model server. CPU time is
+    executors) and its Python (driver and Arrow workers), on a cluster the Spark workers' trees
+    (their executors' JVMs and Python workers), and the model server. CPU time is
     the sum over every process seen of its last cumulative reading, so a Python worker that
     exits between two samples loses at most a second of its time."""
 
-    def __init__(self, job_pid: Any, server_pid: Any) -> None:
-        self.pids = {"job": job_pid, "server": server_pid}
+    def __init__(
+        self, job_pid: Any, server_pid: Any, workers: dict[str, Any] | None = None
+    ) -> None:
+        # on a cluster the executors run under the workers' process trees, not the job's
+        self.pids = {"job": job_pid, "server": server_pid, **(workers or {})}
         self.jvm = 0
         self.python = 0
         self._cpu: dict[tuple[str, int], tuple[str, float]] = {}
@@ -113,7 +123,7 @@ class ProcessSampler:
                     with contextlib.suppress(psutil.Error):
                         name = "jvm" if "java" in proc.name() else "python"
                         times = proc.cpu_times()
-                        key = f"{tree} {name}" if tree == "job" else tree
+                        key = f"{tree.split()[0]} {name}" if tree != "server" else tree
                         self._cpu[(tree, proc.pid)] = (key, times.user + times.system)
                         rss = proc.memory_info().rss
                         if name == "jvm":
@@ -136,7 +146,26 @@ class ProcessSampler:
         self._sample()
 
 
-def variant_settings(base: Settings, work: Path, name: str, topology: str) -> Settings:
+@dataclass(frozen=True)
+class Variant:
+    """One measured configuration: the job (before/after) and, on the cluster, its shape."""
+
+    job: str
+    workers: int | None = None
+    partitions: int | None = None
+
+    @property
+    def name(self) -> str:
+        shape = "" if self.workers is None else f"-w{self.workers}-p{self.partitions}"
+        return f"{self.job}{shape}"
+
+
+def variant_settings(
+    base: Settings, work: Path, variant: Variant, layout: Layout | None
+) -> Settings:
+    """The variant's own topics, state, lake and ticket store: on temp folders and local[2], or
+    on the cluster (lake and checkpoint under the cluster's s3a:// lake, its own database)."""
+    name = variant.name
     updates: dict[str, Any] = {
         "state_dir": work / name / "state",
         "lake_dir": work / name / "lake",
@@ -147,16 +176,33 @@ def variant_settings(base: Settings, work: Path, name: str, topology: str) -> Se
         "topic_replies": f"bench-{name}-replies",
         "checkpoint_uri": "",
     }
-    if topology == "local":
+    if layout is None:
         updates |= {"spark_master": "local[2]", "lake_uri": ""}
-    elif base.lake_uri:
-        updates["lake_uri"] = f"{base.lake_uri.rstrip('/')}/bench-{name}"
+    else:
+        database = f"bench_{name.replace('-', '_')}"
+        postgres.create_database(layout, database)
+        updates |= {
+            "tickets_db_url": layout.postgres_url(database),
+            "lake_uri": f"{base.lake_uri.rstrip('/')}/bench-{name}",
+            "checkpoint_uri": f"{base.checkpoint_uri.rstrip('/')}/bench-{name}",
+            "topic_partitions": variant.partitions,
+        }
     return base.model_copy(update=updates)
 
 
-def lake_rows(settings: Settings, variant: str) -> int:
+def use_workers(layout: Layout, count: int) -> None:
+    """Exactly `count` of the cluster's Spark workers running (the others stopped cleanly)."""
+    for worker in spark.workers():
+        if worker <= count:
+            spark.start_worker(layout, worker)
+        else:
+            spark.stop_worker(layout, worker)
+    spark.wait_for_workers(layout, count)
+
+
+def lake_rows(settings: Settings, variant: Variant) -> int:
     """Raw rows in the lake: the Delta table's file statistics, or the old Parquet files."""
-    if variant == "before":
+    if variant.job == "before":
         import pyarrow.dataset as ds
 
         folder = settings.lake_dir / "tweets"
@@ -173,7 +219,7 @@ def lake_rows(settings: Settings, variant: str) -> int:
     return int(pc.sum(actions.column("num_records")).as_py() or 0)
 
 
-def wait_rows(settings: Settings, variant: str, expected: int, alive: Any) -> float:
+def wait_rows(settings: Settings, variant: Variant, expected: int, alive: Any) -> float:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         if lake_rows(settings, variant) >= expected:
@@ -236,8 +282,8 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 
 
 @contextlib.contextmanager
-def running_job(settings: Settings, variant: str, work: Path) -> Iterator[Service]:
-    if variant == "after":
+def running_job(settings: Settings, variant: Variant, work: Path) -> Iterator[Service]:
+    if variant.job == "after":
         start_stream(settings)
         try:
             yield Service("stream", settings.state_dir)
@@ -281,23 +327,36 @@ def running_job(settings: Settings, variant: str, work: Path) -> Iterator[Servic
 
 
 def measure(
-    base: Settings, work: Path, variant: str, topology: str, args: argparse.Namespace
+    base: Settings,
+    work: Path,
+    variant: Variant,
+    layout: Layout | None,
+    args: argparse.Namespace,
 ) -> Figures:
-    settings = variant_settings(base, work, variant, topology)
+    figures = Figures(variant.name)
+    settings = variant_settings(base, work, variant, layout)
+    if layout is not None and variant.workers is not None:
+        use_workers(layout, variant.workers)
     ensure_topics(settings)
-    figures = Figures(variant)
     loads = [int(x) for x in args.loads.split(",") if x]
     sizes = [args.tweets, *(load * args.seconds for load in loads)]
-    csv, _ = write_dataset(work / f"{variant}-data", rows=int(sum(sizes) * 1.3), seed=11)
-    parts = slices(csv, sizes, work / variant)
+    csv, _ = write_dataset(work / f"{variant.name}-data", rows=int(sum(sizes) * 1.3), seed=11)
+    parts = slices(csv, sizes, work / variant.name)
     try:
         with running_job(settings, variant, work) as service:
             server_service = server(base)
-            memory = ProcessSampler(service.pid, server_service.pid)
+            workers = (
+                None
+                if layout is None
+                else {
+                    f"executors {w}": spark.worker_service(layout, w).pid for w in spark.workers()
+                }
+            )
+            memory = ProcessSampler(service.pid, server_service.pid, workers)
             try:
                 start = time.monotonic()
                 (first, convs), *paced = parts
-                print(f"  {variant}: {args.tweets} tweets flat out", flush=True)
+                print(f"  {variant.name}: {args.tweets} tweets flat out", flush=True)
                 sent = replay(first, settings, progress=False).sent
                 done = wait_rows(settings, variant, sent, service.is_running)
                 figures.sustained_rate = sent / (done - start)
@@ -305,7 +364,7 @@ def measure(
                 figures.latency["max"] = percentiles(latencies(settings, convs))
                 total = sent
                 for load, (part, convs) in zip(loads, paced, strict=True):
-                    print(f"  {variant}: {load} tweets/s for {args.seconds} s", flush=True)
+                    print(f"  {variant.name}: {load} tweets/s for {args.seconds} s", flush=True)
                     total += replay(part, settings, rate=load, progress=False).sent
                     wait_rows(settings, variant, total, service.is_running)
                     figures.latency[str(load)] = percentiles(latencies(settings, convs))
@@ -330,18 +389,18 @@ def server_rate(settings: Settings, texts: int = 4096) -> float:
 
 
 def report(rows: list[Figures], loads: list[str], server: float) -> None:
-    head = f"{'job':<8} {'rows/s':>8} " + " ".join(f"{'p50/p95/p99 @' + x:>22}" for x in loads)
+    head = f"{'job':<14} {'rows/s':>8} " + " ".join(f"{'p50/p95/p99 @' + x:>22}" for x in loads)
     print(head + f" {'JVM MB':>8} {'Python MB':>10}")
     for f in rows:
         if f.error:
-            print(f"{f.variant:<8} failed: {f.error}")
+            print(f"{f.variant:<14} failed: {f.error}")
             continue
         cells = " ".join(
             "{:>22}".format("/".join(f"{v:.1f}" for v in f.latency.get(x, (float("nan"),) * 3)))
             for x in loads
         )
         print(
-            f"{f.variant:<8} {f.sustained_rate:>8.0f} {cells} {f.jvm_mb:>8.0f} {f.python_mb:>10.0f}"
+            f"{f.variant:<14} {f.sustained_rate:>8.0f} {cells} {f.jvm_mb:>8.0f} {f.python_mb:>10.0f}"
         )
     print("\nlatency in seconds from the tweet's Kafka timestamp to its ticket on `tickets`")
     print(f"model server alone, on a quiet machine: {server:.0f} customer tweets/s on /analyze")
@@ -359,6 +418,14 @@ def report(rows: list[Figures], loads: list[str], server: float) -> None:
         )
 
 
+def variants(args: argparse.Namespace) -> list[Variant]:
+    if args.topology == "local":
+        return [Variant(job) for job in (["before"] if args.before else []) + ["after"]]
+    workers = [int(x) for x in args.workers.split(",") if x]
+    partitions = [int(x) for x in args.partitions.split(",") if x]
+    return [Variant("after", w, p) for w in workers for p in partitions]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tweets", type=int, default=20_000)
@@ -366,12 +433,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="length of each paced replay")
     parser.add_argument("--before", action="store_true", help=f"also the job of {BEFORE_COMMIT}")
     parser.add_argument("--topology", choices=["local", "cluster"], default="local")
+    parser.add_argument("--workers", default="1,2", help="cluster: Spark workers to measure with")
+    parser.add_argument("--partitions", default="2", help="cluster: partitions of the topics")
     parser.add_argument("--registry", help="MLflow tracking URI with the champions")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (its logs)")
     args = parser.parse_args()
+    if args.before and args.topology == "cluster":
+        parser.error("--before measures the old driver-loop job on local[2] only")
     env = get_settings()
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
+    work.chmod(0o755)  # the cluster's PostgreSQL runs as an unprivileged user under root
     kafka_port, controller, bento = free_port(), free_port(), free_port()
+    registry = args.registry or env.mlflow_tracking_uri
     base = env.model_copy(
         update={
             "state_dir": work / "stack",
@@ -380,22 +453,29 @@ def main() -> None:
             "kafka_controller_port": controller,
             "kafka_bootstrap_servers": "",
             "bento_port": bento,
-            "mlflow_tracking_uri": args.registry or env.mlflow_tracking_uri,
+            "mlflow_tracking_uri": registry,
         }
     )
     rows: list[Figures] = []
     server = 0.0
-    try:
-        start_broker(base)
+    with contextlib.ExitStack() as stack:
+        layout: Layout | None = None
+        if args.topology == "cluster":
+            layout, on_cluster, _env = stack.enter_context(running_cluster(work / "cluster", base))
+            # the champions stay in `registry`: the cluster's own MLflow server holds none
+            base = on_cluster.model_copy(
+                update={"state_dir": work / "stack", "mlflow_tracking_uri": registry}
+            )
+        else:
+            start_broker(base)
+            stack.callback(stop_broker, base)
         start_server(base)
-        for variant in (["before"] if args.before else []) + ["after"]:
-            print(f"measuring the {variant} job ...", flush=True)
-            rows.append(measure(base, work, variant, args.topology, args))
+        stack.callback(stop_server, base)
+        for variant in variants(args):
+            print(f"measuring {variant.name} ...", flush=True)
+            rows.append(measure(base, work, variant, layout, args))
         # last, with the jobs stopped and the server warm: the model server's own ceiling
         server = server_rate(base)
-    finally:
-        stop_server(base)
-        stop_broker(base)
     report(rows, ["max", *args.loads.split(",")], server)
     if args.keep:
         print(f"work folder, with each job's and the server's logs: {work}")

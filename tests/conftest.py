@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.bento",
     "tests.fixtures.console",
     "tests.fixtures.registry",
+    "tests.fixtures.project",
 ]

@@ -55,7 +55,11 @@ class Summary:
 
 
 def consumed_messages(settings: Settings) -> int:
-    return TicketStore(settings.tickets_db_url).counts()["messages"]
+    store = TicketStore(settings.tickets_db_url)
+    try:
+        return store.counts()["messages"]
+    finally:
+        store.close()
 
 
 def collect_summary(settings: Settings, replayed: int) -> Summary:
@@ -65,7 +69,11 @@ def collect_summary(settings: Settings, replayed: int) -> Summary:
     lake_rows = tweets.num_rows if tweets is not None else 0
     distinct = len(pc.unique(tweets.column("tweet_id"))) if tweets is not None else 0
     inbound = int(pc.sum(tweets.column("predicted_inbound")).as_py() or 0) if lake_rows else 0
-    counts = TicketStore(settings.tickets_db_url).counts()
+    store = TicketStore(settings.tickets_db_url)
+    try:
+        counts = store.counts()
+    finally:
+        store.close()
     return Summary(
         replayed=replayed,
         consumed=counts["messages"],

@@ -2,35 +2,40 @@
 workers, three KRaft Kafka brokers (topics at replication factor 3, min.insync.replicas 2), moto's
 S3 server, PostgreSQL and an MLflow server on both. One cluster serves the whole module.
 
-The failure tests run a Structured Streaming query on the standalone master (Kafka -> Delta table
-on s3a://, checkpoint on s3a://) and crash one broker, then one worker, while messages flow: every
-message must land in the table exactly once.
+tweetcare's own stream runs on it by settings alone (the job on the standalone master, lake and
+checkpoint on s3a://, tickets in Postgres, the model server over HTTP): end to end, then while one
+broker, then one worker, is killed mid-stream; every tweet must land in the lake exactly once.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlparse
 
+import pandas as pd
 import pytest
-from deltalake import DeltaTable
-from deltalake.exceptions import TableNotFoundError
-from kafka import KafkaProducer
 
+from tweetcare.cli.stream import start_stream, stop_stream
 from tweetcare.cluster import kafka as cluster_kafka
-from tweetcare.cluster import s3, spark
+from tweetcare.cluster import postgres, s3, spark
 from tweetcare.cluster.layout import DVC_BUCKET, LAKE_BUCKET, MLFLOW_BUCKET, Layout
 from tweetcare.cluster.topology import cluster_env, cluster_settings, down, status, up
 from tweetcare.core.settings import Settings
-from tweetcare.kafka.replay import FLUSH_TIMEOUT_S
+from tweetcare.core.storage import TWEETS_TABLE, read_table
+from tweetcare.data.generator import write_dataset
+from tweetcare.kafka.replay import publish_raw, replay
 from tweetcare.kafka.topics import describe_topics, ensure_topics
+from tweetcare.process import Service
+from tweetcare.summary import collect_summary, consumed_messages
+from tweetcare.tickets import TicketStore
 
 # a test's limit covers its fixtures' setup: the cluster, then the streaming app, under load
 pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.timeout(1500)]
@@ -38,38 +43,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.timeout(
 ROOT = Path(__file__).resolve().parents[2]
 # generous bounds for a loaded 2-core machine; never assertions about speed
 SINK_TIMEOUT_S = 600.0
-APP_START_TIMEOUT_S = 420.0
 PER_PHASE = 200
 
-STREAM_APP = """
-import sys
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
-bootstrap, topic, table, checkpoint, ready = sys.argv[1:6]
-spark = (
-    SparkSession.builder.appName("tweetcare-cluster-check")
-    .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
-    .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
-    .config("spark.sql.shuffle.partitions", "2")
-    .getOrCreate()
-)
-spark.sparkContext.setLogLevel("WARN")
-query = (
-    spark.readStream.format("kafka")
-    .option("kafka.bootstrap.servers", bootstrap)
-    .option("subscribe", topic)
-    .option("startingOffsets", "earliest")
-    .load()
-    .select(F.col("key").cast("string").alias("id"), "partition", "offset")
-    .writeStream.format("delta")
-    .option("checkpointLocation", checkpoint)
-    .trigger(processingTime="2 seconds")
-    .start(table)
-)
-open(ready, "w").close()
-query.awaitTermination()
-"""
+GENERATED_ROWS = 1200
+CRASH_REPLAY_RATE = 20.0  # msgs/s: the slice is still arriving when the crash comes
+MALFORMED = [b"not json at all", b'{"tweet_id": "m1"}', b"\xff\xfe not utf-8"]
 
 
 @pytest.fixture(scope="module")
@@ -231,137 +209,174 @@ def test_dvc_push_and_pull_round_trip_through_the_s3_remote(
     assert (repo / "data" / "tweets.csv").read_text() == "tweet_id,text\n1,hello\n"
 
 
-# --- a streaming query on the standalone master, through a broker crash and a worker crash ---
+# --- tweetcare's own stream on the cluster: end to end, then through a broker and a worker crash ---
 
 
-class StreamCheck:
-    """A Kafka -> Delta-on-s3a streaming app on the cluster, fed with numbered messages."""
+class CareStream:
+    """`tweetcare stream start` pointed at the cluster by settings alone: the job on the
+    standalone master, the 3-broker topics, the lake and checkpoint on s3a://, tickets in
+    Postgres, the model server over HTTP. Tweets are replayed in slices of one generated set."""
 
-    def __init__(self, layout: Layout, settings: Settings, work: Path) -> None:
+    def __init__(self, layout: Layout, settings: Settings, csv: Path, work: Path) -> None:
         self.layout, self.settings = layout, settings
-        self.topic = f"check-{uuid.uuid4().hex[:8]}"
-        self.table = f"s3a://{LAKE_BUCKET}/checks/{self.topic}"
-        self.sent: list[str] = []
-        ensure_topics(settings, [self.topic])
-        app = work / "stream_app.py"
-        app.write_text(STREAM_APP)
-        self.ready = work / "ready"
-        jars = sorted((settings.jars_dir / "spark").resolve().glob("*.jar"))
-        command = [str(Path(sys.executable).with_name("spark-submit"))]
-        command += ["--master", settings.spark_master, "--jars", ",".join(map(str, jars))]
-        for key, value in {**settings.spark_conf, "spark.ui.enabled": "false"}.items():
-            command += ["--conf", f"{key}={value}"]
-        command += [str(app), settings.kafka_bootstrap, self.topic, self.table]
-        command += [f"s3a://{LAKE_BUCKET}/checkpoints/{self.topic}", str(self.ready)]
-        self.log = (work / "app.log").open("wb")
-        self.process = subprocess.Popen(
-            command,
-            env={**os.environ, "PYSPARK_PYTHON": sys.executable},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.producer = KafkaProducer(**settings.kafka_client_options(), linger_ms=5)
+        self.rows = pd.read_csv(csv, dtype=str).sort_values("created_at", kind="stable")
+        self.work = work
+        self.replayed = 0  # messages on the topic so far, malformed ones included
+        self.replayed_rows = 0  # generated tweets among them
 
-    def wait_started(self) -> None:
-        deadline = time.monotonic() + APP_START_TIMEOUT_S
-        while not self.ready.exists():
-            assert self.process.poll() is None, self.log_tail()
-            assert time.monotonic() < deadline, self.log_tail()
-            time.sleep(1.0)
+    def replay_slice(self, count: int, rate: float | None = None) -> int:
+        """The next `count` generated tweets onto the topic (at `rate` msgs/s if given)."""
+        chunk = self.rows.iloc[self.replayed_rows : self.replayed_rows + count]
+        path = self.work / f"slice-{self.replayed_rows}.csv"
+        chunk.to_csv(path, index=False)
+        sent = replay(path, self.settings, rate=rate, progress=False).sent
+        self.replayed_rows += len(chunk)
+        self.replayed += sent
+        return sent
 
-    def send(self, count: int) -> None:
-        """`count` new numbered messages, each acknowledged by the in-sync replicas."""
-        start = len(self.sent)
-        ids = [f"m{n:06d}" for n in range(start, start + count)]
-        futures = [self.producer.send(self.topic, key=i.encode(), value=b"x") for i in ids]
-        self.producer.flush(timeout=FLUSH_TIMEOUT_S)
-        for future in futures:
-            future.get(timeout=FLUSH_TIMEOUT_S)
-        self.sent += ids
-
-    def sink_ids(self) -> list[str]:
-        try:
-            table = DeltaTable(self.table.replace("s3a://", "s3://"), storage_options=self.storage)
-        except TableNotFoundError:  # the table appears with the first batch
-            return []
-        return table.to_pyarrow_table(columns=["id"]).column("id").to_pylist()
-
-    @property
-    def storage(self) -> dict[str, str]:
-        return s3_storage(self.layout)
-
-    def wait_for_everything(self) -> list[str]:
+    def wait_until_done(self) -> None:
+        """Until the job has counted every replayed message as consumed (it does so last, once
+        the batch's lake rows, dead letters and output topics are written); fails on timeout."""
+        job = Service("stream", self.settings.state_dir)
         deadline = time.monotonic() + SINK_TIMEOUT_S
-        while True:
-            ids = self.sink_ids()
-            if len(set(ids)) >= len(self.sent) or time.monotonic() > deadline:
-                return ids
-            assert self.process.poll() is None, self.log_tail()
+        while (done := consumed_messages(self.settings)) < self.replayed:
+            assert job.is_running(), job.log_tail(80)
+            assert time.monotonic() < deadline, (
+                f"{done} of {self.replayed} consumed after {SINK_TIMEOUT_S:.0f}s\n"
+                + job.log_tail(80)
+            )
             time.sleep(2.0)
 
-    def stop(self) -> None:
-        self.producer.close(timeout=FLUSH_TIMEOUT_S)
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
+    def consumed(self) -> int:
+        return consumed_messages(self.settings)
 
-    def log_tail(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")[-4000:]
+    def lake_ids(self) -> list[str]:
+        tweets = read_table(self.settings, TWEETS_TABLE, columns=["tweet_id"])
+        assert tweets is not None, "no tweets table on s3a://"
+        return tweets.column("tweet_id").to_pylist()
+
+    def assert_exactly_once(self) -> None:
+        """Every replayed tweet once in the lake (raw rows, not distinct ids), figures reconciled."""
+        self.wait_until_done()
+        ids = self.lake_ids()
+        expected = set(self.rows.tweet_id.iloc[: self.replayed_rows])
+        assert set(ids) == expected, f"lost {len(expected - set(ids))} tweets"
+        assert len(ids) == len(expected), f"{len(ids) - len(expected)} tweets archived twice"
+        problems = collect_summary(self.settings, replayed=self.replayed).problems()
+        assert problems == [], problems
+
+    def log_tail(self, lines: int = 80) -> str:
+        return Service("stream", self.settings.state_dir).log_tail(lines)
 
 
 @pytest.fixture(scope="module")
-def stream_check(
-    cluster: tuple[Layout, Settings], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StreamCheck]:
-    layout, settings = cluster
-    check = StreamCheck(layout, settings, tmp_path_factory.mktemp("stream-check"))
+def care_stream(
+    cluster: tuple[Layout, Settings],
+    bento_server: Callable[..., str],
+    full_registry: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[CareStream]:
+    layout, base = cluster
+    work = tmp_path_factory.mktemp("care-stream")
+    name = f"care{uuid.uuid4().hex[:6]}"
+    postgres.create_database(layout, name)
+    settings = base.model_copy(
+        update={
+            "state_dir": work / "state",
+            "lake_uri": f"s3a://{LAKE_BUCKET}/{name}/lake",
+            "checkpoint_uri": f"s3a://{LAKE_BUCKET}/{name}/checkpoints/stream",
+            "tickets_db_url": layout.postgres_url(name),
+            "topic_tweets": f"{name}-tweets",
+            "topic_tickets": f"{name}-tickets",
+            "topic_replies": f"{name}-replies",
+            "topic_dlq": f"{name}-dlq",
+            "bento_port": urlparse(bento_server(full_registry)).port,
+            "trigger_seconds": 1.0,
+        }
+    )
+    ensure_topics(settings)
+    csv, _labels = write_dataset(work / "data", rows=GENERATED_ROWS, seed=23)
+    stream = CareStream(layout, settings, csv, work)
     try:
-        check.wait_started()
-        yield check
+        start_stream(settings)
+        yield stream
     finally:
-        check.stop()
+        stop_stream(settings)
 
 
-def assert_exactly_once(check: StreamCheck) -> None:
-    ids = check.wait_for_everything()
-    assert sorted(set(ids)) == sorted(check.sent), "messages lost"
-    assert len(ids) == len(check.sent), "messages duplicated"
+def test_the_care_stream_runs_end_to_end_on_the_cluster(care_stream: CareStream) -> None:
+    settings = care_stream.settings
+    care_stream.replay_slice(PER_PHASE)
+    care_stream.replayed += publish_raw(settings, MALFORMED)
+    care_stream.assert_exactly_once()
 
-
-def test_a_broker_crash_mid_stream_loses_nothing(stream_check: StreamCheck) -> None:
-    layout, jars = stream_check.layout, stream_check.settings.jars_dir
-    stream_check.send(PER_PHASE)
-    assert_exactly_once(stream_check)  # the query is flowing
-    # the broker leading a partition of the topic dies without a controlled shutdown
-    leader = describe_topics(stream_check.settings, [stream_check.topic])[0].partitions[0].leader
-    assert cluster_kafka.stop_node(layout, leader, kill=True)
+    summary = collect_summary(settings, replayed=care_stream.replayed)
+    assert summary.dead_lettered == len(MALFORMED)
+    tweets = read_table(settings, TWEETS_TABLE)
+    assert tweets is not None
+    frame = tweets.to_pandas()
+    # the champion answered over HTTP from the cluster's executors
+    assert frame.model_version.notna().all()
+    assert (frame.predicted_inbound == frame.inbound).mean() >= 0.9
+    # tickets in Postgres: one per customer conversation that needs one
+    store = TicketStore(settings.tickets_db_url)
     try:
-        stream_check.send(PER_PHASE)  # two in-sync replicas remain: writes are acknowledged
-        assert_exactly_once(stream_check)
+        threads = set(frame.loc[frame.predicted_inbound & frame.needs_ticket, "conversation_id"])
+        tickets = store.list_tickets(limit=10 * PER_PHASE)
+        assert {t.conversation_id for t in tickets} == threads
+        assert summary.tickets_opened == len(threads) > 0
     finally:
-        cluster_kafka.start_node(layout, leader, jars)
-    stream_check.send(PER_PHASE)
-    assert_exactly_once(stream_check)
+        store.close()
+    assert settings.tickets_db_url.startswith("postgresql")
+    listed = s3.client(care_stream.layout).list_objects_v2(
+        Bucket=LAKE_BUCKET, Prefix=settings.lake_uri.split(f"{LAKE_BUCKET}/", 1)[1]
+    )
+    assert any(obj["Key"].endswith(".parquet") for obj in listed.get("Contents", []))
+
+
+def replay_while(stream: CareStream, crash: Callable[[], None]) -> None:
+    """Replay a slice at a steady rate and crash something once the stream has taken in its
+    first batch of it: the rest arrives, and is processed, while the cluster is one node short."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sending = pool.submit(stream.replay_slice, PER_PHASE, CRASH_REPLAY_RATE)
+        deadline = time.monotonic() + SINK_TIMEOUT_S
+        before = stream.consumed()
+        while stream.consumed() == before and not sending.done():
+            assert time.monotonic() < deadline, stream.log_tail()
+            time.sleep(0.5)
+        crash()
+        sending.result()
+
+
+def test_a_broker_crash_mid_stream_loses_and_duplicates_nothing(
+    care_stream: CareStream,
+) -> None:
+    layout, settings = care_stream.layout, care_stream.settings
+    topic = describe_topics(settings, [settings.topic_tweets])[0]
+    leader = topic.partitions[0].leader
+    try:
+        # the broker leading the tweets topic dies without a controlled shutdown; two in-sync
+        # replicas remain, so the producer's writes are still acknowledged
+        replay_while(care_stream, lambda: cluster_kafka.stop_node(layout, leader, kill=True))
+        care_stream.assert_exactly_once()
+        moved = describe_topics(settings, [settings.topic_tweets])[0].partitions[0].leader
+        assert moved != leader
+    finally:
+        cluster_kafka.start_node(layout, leader, settings.jars_dir)
+    care_stream.replay_slice(PER_PHASE)
+    care_stream.assert_exactly_once()
 
 
 def test_a_worker_crash_mid_stream_loses_and_duplicates_nothing(
-    stream_check: StreamCheck,
+    care_stream: CareStream,
 ) -> None:
-    layout = stream_check.layout
-    stream_check.send(PER_PHASE)
-    assert_exactly_once(stream_check)  # the query is flowing, on both workers' executors
-    assert spark.stop_worker(layout, 1, kill=True)  # the worker and its executor die
+    layout = care_stream.layout
     try:
-        stream_check.send(PER_PHASE)  # the master reschedules on the other worker
-        assert_exactly_once(stream_check)
+        # the worker and its executor die mid-batch; the master reschedules on the other one
+        replay_while(care_stream, lambda: spark.stop_worker(layout, 1, kill=True))
+        care_stream.assert_exactly_once()
+        assert spark.alive_workers(layout) == 1
     finally:
         spark.start_worker(layout, 1)
-    stream_check.send(PER_PHASE)
-    assert_exactly_once(stream_check)
+    care_stream.replay_slice(PER_PHASE)
+    care_stream.assert_exactly_once()

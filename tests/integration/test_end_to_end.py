@@ -1,31 +1,26 @@
 """The whole path on the real stack, as `make demo` runs it, at test size.
 
-`dvc repro` trains and registers the champion in a throwaway project (generated data, tiny
-profile, its own MLflow registry); then the real Kafka broker, `bentoml serve` and the
-`spark-submit` job take ~200 tweets and a few malformed messages to tickets, the lake and the
-dead letters, and the figures must reconcile.
+`dvc repro` has trained and registered the champions in a throwaway project (generated data,
+tiny profile, its own MLflow registry: the session's `trained_project`); then the real Kafka
+broker, `bentoml serve` and the `spark-submit` job take ~200 tweets and a few malformed messages
+to tickets, the lake and the dead letters, and the figures must reconcile.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from serving.launcher import start_server, stop_server
 from tests.fixtures.kafka import free_ports
+from tests.fixtures.project import tracking_uri
 from tweetcare.cli.stream import start_stream, stop_stream
 from tweetcare.core.settings import Settings
 from tweetcare.core.storage import read_table
-from tweetcare.data.generator import write_dataset
 from tweetcare.kafka.replay import publish_raw, replay
 from tweetcare.kafka.topics import ensure_topics
 from tweetcare.process import Service
@@ -34,12 +29,6 @@ from tweetcare.tickets import TicketStore
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-# the project's own code and configuration, copied so `dvc repro` runs as it does in the repo
-PROJECT_FILES = ("dvc.yaml", "params.yaml")
-PROJECT_DIRS = ("pipelines", "training", "tweetcare", "config")
-GENERATED_ROWS = 1500
-TINY_PROFILE = {"train": 600, "val": 200, "test": 200}
 REPLAYED = 200
 MALFORMED = [
     b"not json at all",
@@ -55,54 +44,9 @@ MALFORMED = [
 PROCESSING_TIMEOUT_S = 420.0
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str]) -> None:
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        pytest.fail(
-            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}"
-            f"{result.stderr[-4000:]}"
-        )
-
-
-@pytest.fixture(scope="module")
-def trained_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A git + DVC copy of the project on generated data; `dvc repro` has registered a model."""
-    project = tmp_path_factory.mktemp("project")
-    for name in PROJECT_FILES:
-        shutil.copy(ROOT / name, project / name)
-    ignore = shutil.ignore_patterns("__pycache__")
-    for name in PROJECT_DIRS:
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, project / name, ignore=ignore)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["split"]["profiles"]["tiny"] = TINY_PROFILE
-    params["split"]["profile"] = "tiny"
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    write_dataset(project / "data", rows=GENERATED_ROWS, seed=7)
-
-    tracking_uri = f"sqlite:///{project / 'mlflow.db'}"
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "TWEETCARE_MLFLOW_TRACKING_URI": tracking_uri,
-    }
-    for command in (
-        ["git", "init", "-q"],
-        ["dvc", "init", "-q"],
-        ["dvc", "config", "core.analytics", "false"],
-        ["dvc", "add", "-q", "data"],
-        ["dvc", "repro"],
-    ):
-        run(command, project, env)
-    return project, tracking_uri
-
-
 @pytest.fixture
-def stack(
-    kafka_broker: Settings, trained_project: tuple[Path, str], tmp_path: Path
-) -> Iterator[Settings]:
+def stack(kafka_broker: Settings, trained_project: Path, tmp_path: Path) -> Iterator[Settings]:
     """The shared broker with this test's topics, plus a model server and the stream job."""
-    _, tracking_uri = trained_project
     (bento_port,) = free_ports(1)
     settings = Settings(
         **{
@@ -114,7 +58,7 @@ def stack(
             "topic_tickets": f"{tmp_path.name}-tickets",
             "topic_replies": f"{tmp_path.name}-replies",
             "topic_dlq": f"{tmp_path.name}-dlq",
-            "mlflow_tracking_uri": tracking_uri,
+            "mlflow_tracking_uri": tracking_uri(trained_project),
             "bento_port": bento_port,
             "trigger_seconds": 1.0,
         }
@@ -150,11 +94,10 @@ def lake_table(settings: Settings, name: str) -> pd.DataFrame:
 
 
 def test_tweets_flow_through_kafka_spark_and_bentoml_to_tickets_and_the_lake(
-    stack: Settings, trained_project: tuple[Path, str]
+    stack: Settings, trained_project: Path
 ) -> None:
     settings = stack
-    project, _ = trained_project
-    csv = project / "data" / "twcs.csv"
+    csv = trained_project / "data" / "twcs.csv"
 
     sent = replay(csv, settings, limit=REPLAYED, progress=False).sent
     sent += publish_raw(settings, MALFORMED)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kafka.errors import KafkaError
@@ -111,8 +112,11 @@ def start_node(layout: Layout, node: int, jars_dir: Path, wait: bool = True) -> 
 
 
 def stop(layout: Layout) -> list[int]:
-    """Stop every broker (controlled shutdown); the nodes that were running."""
-    return [node for node in nodes() if stop_node(layout, node)]
+    """Stop every broker (controlled shutdown) at once; the nodes that were running. One after
+    the other, the last broker would wait out its timeout for a quorum that is already gone."""
+    with ThreadPoolExecutor(max_workers=KAFKA_BROKERS) as pool:
+        stopped = list(pool.map(lambda node: stop_node(layout, node), nodes()))
+    return [node for node, was in zip(nodes(), stopped, strict=True) if was]
 
 
 def stop_node(layout: Layout, node: int, kill: bool = False) -> bool:
