@@ -71,7 +71,7 @@ bento: install ## package the model server as a Bento (bentofile.yaml); see READ
 # pointed at it by settings alone (`tweetcare cluster env`); the topology stops afterwards
 demo-cluster: install jars jars-cluster postgres ## the demo on a local production-shaped cluster
 	$(VENV)/bin/tweetcare cluster up --fresh
-	( eval "$$($(VENV)/bin/tweetcare cluster env)" && $(VENV)/bin/tweetcare demo --retrain ); \
+	( eval "$$($(VENV)/bin/tweetcare cluster env)" && $(VENV)/bin/tweetcare demo ); \
 	  rc=$$?; $(VENV)/bin/tweetcare cluster down; exit $$rc
 
 test: install jars jars-cluster postgres browser ## lint, import contracts, unit, integration and cluster tests

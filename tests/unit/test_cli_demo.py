@@ -9,6 +9,7 @@ import pytest
 
 from tweetcare.cli import demo
 from tweetcare.cli.demo import demo_settings, reset_demo_state
+from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
 
 
@@ -54,3 +55,36 @@ def test_retraining_reruns_register_last(tmp_path: Path, monkeypatch: pytest.Mon
     assert ran[0] == ["dvc", "repro"]
     assert ran[1][:4] == ["dvc", "repro", "--force", "--single-item"]
     assert ran[1][-1] == "register" and {"train", "train_analysis"} <= set(ran[1])
+
+
+def test_a_tracking_server_gets_the_cached_champions_without_touching_the_repo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a new cluster's MLflow server the demo registers the pipeline's DVC-cached champions
+    (the register stage's code), with its receipt and metrics in the demo's own folder."""
+    ran: list[tuple[list[str], dict[str, str]]] = []
+
+    def record(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        env = kwargs["env"]
+        assert isinstance(env, dict)
+        ran.append((command, env))
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(demo.subprocess, "run", record)
+    folder = tmp_path / "demo"
+    demo.publish_champions(demo_settings(Settings(), folder))  # the local store: nothing to do
+    assert ran == []
+
+    server = Settings(mlflow_tracking_uri="http://127.0.0.1:5000")
+    demo.publish_champions(demo_settings(server, folder))
+    (command, env), *_ = ran
+    assert command[1:3] == ["-m", "pipelines.register"]
+    outputs = [Path(command[i + 1]) for i, arg in enumerate(command) if arg.startswith("--")]
+    assert outputs and all(path.parent == folder for path in outputs)
+    assert env["TWEETCARE_MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5000"
+
+
+def test_retraining_into_a_tracking_server_is_refused_with_the_way_out() -> None:
+    server = Settings(mlflow_tracking_uri="http://127.0.0.1:5000")
+    with pytest.raises(UserError, match=r"register\.registry_file"):
+        demo.run_pipeline(server, retrain=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -87,7 +88,19 @@ def demo_settings(settings: Settings, state_dir: Path) -> Settings:
 MLFLOW_STAGES = ("train", "evaluate", "train_analysis", "register")
 
 
+def is_tracking_server(settings: Settings) -> bool:
+    """True when MLflow tracks to a server rather than a local store the pipeline owns."""
+    return not settings.mlflow_tracking_uri.startswith("sqlite:")
+
+
 def run_pipeline(settings: Settings, retrain: bool = False) -> None:
+    if retrain and is_tracking_server(settings):
+        raise UserError(
+            f"--retrain reruns the MLflow stages into the pipeline's own store, but MLflow tracks "
+            f"to {settings.mlflow_tracking_uri}; leave --retrain out (the demo registers the "
+            "pipeline's champions on the server from their DVC-cached copies), or retrain into "
+            "the server with `dvc exp run -S register.registry_file=artifacts/registry.json`"
+        )
     console.rule("dvc repro")
     # a deleted mlflow.db needs nothing special: register owns it, so `dvc repro` restores it
     commands = [["dvc", "repro"]]
@@ -97,6 +110,30 @@ def run_pipeline(settings: Settings, retrain: bool = False) -> None:
         result = subprocess.run(command, env=venv_env(), check=False)
         if result.returncode != 0:
             raise UserError(f"`{' '.join(command)}` failed (see its output above)")
+
+
+def publish_champions(settings: Settings) -> None:
+    """A tracking server (a new cluster's MLflow) gets the pipeline's champions: the register
+    stage's own code registers them from their DVC-cached copies, nothing is retrained. Its
+    receipt and metrics go in the demo's folder, so the repository's DVC state stays as it
+    is. A server that already holds them is left as it is."""
+    if not is_tracking_server(settings):
+        return
+    console.rule(f"champions → {settings.mlflow_tracking_uri}")
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.register",
+        "--registry-file",
+        str(settings.state_dir / "registry.json"),
+        "--metrics-path",
+        str(settings.state_dir / "register.json"),
+    ]
+    env = {**venv_env(), "TWEETCARE_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri}
+    if subprocess.run(command, env=env, check=False).returncode != 0:
+        raise UserError(
+            f"registering the champions on {settings.mlflow_tracking_uri} failed (see above)"
+        )
 
 
 def reset_demo_state(settings: Settings) -> None:
@@ -196,7 +233,7 @@ def demo(
     ] = DEFAULT_STATE_DIR,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the stream")] = 600.0,
     retrain: Annotated[
-        bool, typer.Option(help="rerun the MLflow stages (a new tracking server has no models)")
+        bool, typer.Option(help="rerun the MLflow stages into the pipeline's own MLflow store")
     ] = False,
 ) -> None:
     """Run the whole system once on the embedded data and print a reconciled summary."""
@@ -208,6 +245,7 @@ def demo(
     run_pipeline(settings, retrain=retrain)
     if fresh:
         reset_demo_state(settings)
+    publish_champions(settings)
     with running_stack(settings):
         console.rule(f"replaying {limit} tweets")
         sent = replay(params.data.raw, settings, rate=rate, limit=limit).sent
@@ -220,9 +258,9 @@ def demo(
     console.print(
         f"demo finished in {time.monotonic() - started:.0f}s; its state is in {state_dir}"
     )
+    lake = "lake_uri" if settings.lake_uri else "lake_dir"  # s3a:// on a cluster
     point_at = f"TWEETCARE_STATE_DIR={state_dir} " + " ".join(
-        f"TWEETCARE_{name.upper()}={getattr(settings, name)}"
-        for name in ("lake_dir", "tickets_db_url")
+        f"TWEETCARE_{name.upper()}={getattr(settings, name)}" for name in (lake, "tickets_db_url")
     )
     console.print(
         f"look at its tickets: `{point_at} tweetcare tickets list`; agent console: "
