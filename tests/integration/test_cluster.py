@@ -46,7 +46,10 @@ SINK_TIMEOUT_S = 600.0
 PER_PHASE = 200
 
 GENERATED_ROWS = 1200
-CRASH_REPLAY_RATE = 20.0  # msgs/s: the slice is still arriving when the crash comes
+# msgs/s: a slice takes 40 s to arrive, longer than a batch on the cluster, so the crash comes
+# while tweets are still arriving and a batch is being scored and written
+CRASH_REPLAY_RATE = 5.0
+CRASH_INTO_BATCH_S = 3.0
 MALFORMED = [b"not json at all", b'{"tweet_id": "m1"}', b"\xff\xfe not utf-8"]
 
 
@@ -335,15 +338,19 @@ def test_the_care_stream_runs_end_to_end_on_the_cluster(care_stream: CareStream)
 
 
 def replay_while(stream: CareStream, crash: Callable[[], None]) -> None:
-    """Replay a slice at a steady rate and crash something once the stream has taken in its
-    first batch of it: the rest arrives, and is processed, while the cluster is one node short."""
+    """Replay a slice at a steady rate; once the stream has finished its first batch of it,
+    crash something a few seconds into the next batch (which holds what arrived meanwhile),
+    while the rest of the slice is still arriving."""
+    before = stream.consumed()
     with ThreadPoolExecutor(max_workers=1) as pool:
         sending = pool.submit(stream.replay_slice, PER_PHASE, CRASH_REPLAY_RATE)
         deadline = time.monotonic() + SINK_TIMEOUT_S
-        before = stream.consumed()
-        while stream.consumed() == before and not sending.done():
+        while stream.consumed() == before:
+            if sending.done() and sending.exception() is not None:
+                sending.result()  # the replay failed: raise its error
             assert time.monotonic() < deadline, stream.log_tail()
             time.sleep(0.5)
+        time.sleep(CRASH_INTO_BATCH_S)
         crash()
         sending.result()
 
