@@ -164,7 +164,8 @@ def variant_settings(
     base: Settings, work: Path, variant: Variant, layout: Layout | None
 ) -> Settings:
     """The variant's own topics, state, lake and ticket store: on temp folders and local[2], or
-    on the cluster (lake and checkpoint under the cluster's s3a:// lake, its own database)."""
+    on the cluster (lake and checkpoint under the cluster's s3a:// lake, its own database,
+    which `measure` creates)."""
     name = variant.name
     updates: dict[str, Any] = {
         "state_dir": work / name / "state",
@@ -179,15 +180,17 @@ def variant_settings(
     if layout is None:
         updates |= {"spark_master": "local[2]", "lake_uri": ""}
     else:
-        database = f"bench_{name.replace('-', '_')}"
-        postgres.create_database(layout, database)
         updates |= {
-            "tickets_db_url": layout.postgres_url(database),
+            "tickets_db_url": layout.postgres_url(database_name(variant)),
             "lake_uri": f"{base.lake_uri.rstrip('/')}/bench-{name}",
             "checkpoint_uri": f"{base.checkpoint_uri.rstrip('/')}/bench-{name}",
             "topic_partitions": variant.partitions,
         }
     return base.model_copy(update=updates)
+
+
+def database_name(variant: Variant) -> str:
+    return f"bench_{variant.name.replace('-', '_')}"
 
 
 def use_workers(layout: Layout, count: int) -> None:
@@ -335,8 +338,10 @@ def measure(
 ) -> Figures:
     figures = Figures(variant.name)
     settings = variant_settings(base, work, variant, layout)
-    if layout is not None and variant.workers is not None:
-        use_workers(layout, variant.workers)
+    if layout is not None:
+        postgres.create_database(layout, database_name(variant))
+        if variant.workers is not None:
+            use_workers(layout, variant.workers)
     ensure_topics(settings)
     loads = [int(x) for x in args.loads.split(",") if x]
     sizes = [args.tweets, *(load * args.seconds for load in loads)]

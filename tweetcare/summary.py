@@ -54,12 +54,17 @@ class Summary:
         return found
 
 
-def consumed_messages(settings: Settings) -> int:
+def store_counts(settings: Settings) -> dict[str, int]:
+    """The ticket store's counts, its connections closed (a poll must not leave a pool open)."""
     store = TicketStore(settings.tickets_db_url)
     try:
-        return store.counts()["messages"]
+        return store.counts()
     finally:
         store.close()
+
+
+def consumed_messages(settings: Settings) -> int:
+    return store_counts(settings)["messages"]
 
 
 def collect_summary(settings: Settings, replayed: int) -> Summary:
@@ -69,11 +74,7 @@ def collect_summary(settings: Settings, replayed: int) -> Summary:
     lake_rows = tweets.num_rows if tweets is not None else 0
     distinct = len(pc.unique(tweets.column("tweet_id"))) if tweets is not None else 0
     inbound = int(pc.sum(tweets.column("predicted_inbound")).as_py() or 0) if lake_rows else 0
-    store = TicketStore(settings.tickets_db_url)
-    try:
-        counts = store.counts()
-    finally:
-        store.close()
+    counts = store_counts(settings)
     return Summary(
         replayed=replayed,
         consumed=counts["messages"],

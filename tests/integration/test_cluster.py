@@ -240,9 +240,9 @@ class CareStream:
     def wait_until_done(self) -> None:
         """Until the job has counted every replayed message as consumed (it does so last, once
         the batch's lake rows, dead letters and output topics are written); fails on timeout."""
-        job = Service("stream", self.settings.state_dir)
+        job = self.job
         deadline = time.monotonic() + SINK_TIMEOUT_S
-        while (done := consumed_messages(self.settings)) < self.replayed:
+        while (done := self.consumed()) < self.replayed:
             assert job.is_running(), job.log_tail(80)
             assert time.monotonic() < deadline, (
                 f"{done} of {self.replayed} consumed after {SINK_TIMEOUT_S:.0f}s\n"
@@ -268,8 +268,12 @@ class CareStream:
         problems = collect_summary(self.settings, replayed=self.replayed).problems()
         assert problems == [], problems
 
+    @property
+    def job(self) -> Service:
+        return Service("stream", self.settings.state_dir)
+
     def log_tail(self, lines: int = 80) -> str:
-        return Service("stream", self.settings.state_dir).log_tail(lines)
+        return self.job.log_tail(lines)
 
 
 @pytest.fixture(scope="module")
