@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.console import RunningConsole, sign_in
+from tests.fixtures.console import RunningConsole, shown_or_explained, sign_in
 from tweetcare.core.settings import Settings
 from tweetcare.tickets import audit
 from tweetcare.tickets.models import APPROVED, PENDING
@@ -181,8 +181,9 @@ def test_live_and_models_pages_show_the_stream_and_the_champion(
     shoot(page, screenshots, "live")
 
     sign_in(page, f"{console_app.url}/models", console_app)
-    page.get_by_text("is @champion").wait_for()
+    champion = page.get_by_text("is @champion")
+    shown_or_explained(page, champion, console_app, "the Models page's champion")
     comparison = page.get_by_test_id("stTable").filter(has_text="baseline-unigram")
-    comparison.wait_for()
+    shown_or_explained(page, comparison, console_app, "the Models page's comparison")
     assert "The comparison picked baseline" in page.get_by_test_id("stMain").inner_text()
     shoot(page, screenshots, "models")
