@@ -2,7 +2,7 @@
 
 On a 2-core CPU the encoder reads only ~100-200 tweets/s, so fine-tuning its 22M weights is out
 of reach within the time budget; a frozen encoder with a head trained on a capped sample of the
-train split (`train.transformer.train_sample`) is the affordable variant.
+train split (the train profile's `transformer_train_sample`) is the affordable variant.
 """
 
 from __future__ import annotations

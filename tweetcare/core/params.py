@@ -6,22 +6,31 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tweetcare.core.errors import UserError
 
 DEFAULT_PARAMS = Path("params.yaml")
 
 
-class DataParams(BaseModel):
+class Section(BaseModel):
+    """A params.yaml section: a key no field reads (a typo, a removed knob) is an error, not a
+    silently dead setting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataParams(Section):
     raw: Path
     labels: Path
 
 
-class GenerateParams(BaseModel):
+class GenerateParams(Section):
     rows: int
     seed: int
 
 
-class ValidateParams(BaseModel):
+class ValidateParams(Section):
     min_text_chars: int
     max_text_chars: int
     min_inbound_share: float
@@ -30,13 +39,13 @@ class ValidateParams(BaseModel):
     max_dangling_parent_share: float
 
 
-class SplitSizes(BaseModel):
+class SplitSizes(Section):
     train: int
     val: int
     test: int
 
 
-class SplitParams(BaseModel):
+class SplitParams(Section):
     profile: str
     seed: int
     profiles: dict[str, SplitSizes]
@@ -49,20 +58,20 @@ class SplitParams(BaseModel):
         return self.profiles[self.profile]
 
 
-class BaselineParams(BaseModel):
+class BaselineParams(Section):
     C: float
     max_features: int
     ngram_max: int
     min_df: int
 
 
-class TokenizerParams(BaseModel):
+class TokenizerParams(Section):
     vocab_size: int = 20000
     min_frequency: int = 2
     max_length: int = 64
 
 
-class SequenceParams(BaseModel):
+class SequenceParams(Section):
     """Shared by the Simple RNN, LSTM and GRU: only the recurrent cell differs."""
 
     embedding_dim: int = 64
@@ -79,7 +88,7 @@ class SequenceParams(BaseModel):
     threads: int = 1
 
 
-class TransformerParams(BaseModel):
+class TransformerParams(Section):
     """The packaged MiniLM encoder, frozen, with a logistic-regression head on its embeddings."""
 
     max_length: int = 64
@@ -89,7 +98,7 @@ class TransformerParams(BaseModel):
     head_C: float = 1.0
 
 
-class TrainProfile(BaseModel):
+class TrainProfile(Section):
     """What `train.profile` overrides: epochs and the transformer's training sample."""
 
     max_epochs: int
@@ -97,7 +106,7 @@ class TrainProfile(BaseModel):
     transformer_train_sample: int
 
 
-class TrainParams(BaseModel):
+class TrainParams(Section):
     mask_handles: bool
     baseline: BaselineParams
     profile: str = "quick"
@@ -131,7 +140,7 @@ class TrainParams(BaseModel):
         return self.model_copy(update={"sequence": sequence, "transformer": transformer})
 
 
-class RegisterParams(BaseModel):
+class RegisterParams(Section):
     model_name: str
     min_tweets_per_second: float
     latency_batch: int
@@ -139,19 +148,19 @@ class RegisterParams(BaseModel):
     registry_file: str = "mlflow.db"
 
 
-class EvaluateParams(BaseModel):
+class EvaluateParams(Section):
     # ROC points kept for `dvc plots show` (the curve is thinned to this many)
     roc_points: int = 200
 
 
-class EncoderParams(BaseModel):
+class EncoderParams(Section):
     """The packaged MiniLM sentence encoder the category and flag heads read."""
 
     max_length: int = 64
     batch_size: int = 64
 
 
-class StaticParams(BaseModel):
+class StaticParams(Section):
     """The static embedding distilled from MiniLM (model2vec) for the category cascade."""
 
     pca_dims: int = 256
@@ -159,7 +168,7 @@ class StaticParams(BaseModel):
     train_sample: int = 8000
 
 
-class AnalysisParams(BaseModel):
+class AnalysisParams(Section):
     """`train_analysis`: sentiment, complaint category + ticket flags, entities."""
 
     seed: int = 42
@@ -200,7 +209,7 @@ class AnalysisParams(BaseModel):
     )
 
 
-class Params(BaseModel):
+class Params(Section):
     data: DataParams
     generate: GenerateParams
     # aliased: `validate` and `register` would shadow BaseModel attributes
@@ -210,10 +219,23 @@ class Params(BaseModel):
     register_: RegisterParams = Field(alias="register")
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     analysis: AnalysisParams = Field(default_factory=AnalysisParams)
+    # typed and checked by tweetcare.monitoring.config, which the stream's monitor reads
+    monitor: dict[str, Any] = Field(default_factory=dict)
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
 def load_params(path: Path = DEFAULT_PARAMS) -> Params:
-    raw: dict[str, Any] = yaml.safe_load(path.read_text())
-    return Params.model_validate(raw)
+    """params.yaml, typed; UserError naming each bad key, for a missing file or a bad value."""
+    if not path.exists():
+        raise UserError(f"{path} not found: run from the project root or pass --params")
+    raw: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        raise UserError(f"{path} is invalid: {describe(err)}") from None
+
+
+def describe(err: ValidationError) -> str:
+    """Each problem as `dotted.key: message`, the way a person edits params.yaml."""
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from tweetcare.core.errors import UserError
-from tweetcare.core.params import DEFAULT_PARAMS
+from tweetcare.core.params import DEFAULT_PARAMS, Section, describe
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -27,7 +27,7 @@ def parse_duration(text: str | timedelta) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
-class DriftRule(BaseModel):
+class DriftRule(Section):
     """An Evidently drift method (`psi`, `wasserstein`, `abs_text_content_drift`, ...) and the
     threshold it flags at."""
 
@@ -35,13 +35,13 @@ class DriftRule(BaseModel):
     threshold: float
 
 
-class QualityParams(BaseModel):
+class QualityParams(Section):
     max_dead_letter_rate: float = 0.05
     max_missing_share: float = 0.02
     required: list[str] = Field(default_factory=lambda: ["tweet_id", "text"])
 
 
-class EscalationParams(BaseModel):
+class EscalationParams(Section):
     window: timedelta = timedelta(minutes=5)
     history: int = 12
     k: float = 3.0
@@ -58,7 +58,7 @@ class EscalationParams(BaseModel):
     _durations = field_validator("window", "incident_ttl", mode="before")(parse_duration)
 
 
-class MonitorParams(BaseModel):
+class MonitorParams(Section):
     time_column: str = "processed_at"
     window: timedelta = timedelta(minutes=15)
     min_rows: int = 200
@@ -79,4 +79,7 @@ def load_monitor_params(path: Path = DEFAULT_PARAMS) -> MonitorParams:
     raw: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
     if "monitor" not in raw:
         raise UserError(f"{path} has no `monitor:` block: see the README section Monitoring")
-    return MonitorParams.model_validate(raw["monitor"])
+    try:
+        return MonitorParams.model_validate(raw["monitor"])
+    except ValidationError as err:
+        raise UserError(f"{path} has a bad `monitor:` block: {describe(err)}") from None
