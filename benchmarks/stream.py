@@ -197,7 +197,7 @@ def use_workers(layout: Layout, count: int) -> None:
     """Exactly `count` of the cluster's Spark workers running (the others stopped cleanly)."""
     for worker in spark.workers():
         if worker <= count:
-            spark.start_worker(layout, worker)
+            spark.start_worker(layout, worker, wait=False)  # waited for below, `count` of them
         else:
             spark.stop_worker(layout, worker)
     spark.wait_for_workers(layout, count)
@@ -255,7 +255,7 @@ def topic_times(settings: Settings, topic: str) -> list[tuple[dict[str, Any], fl
         topic,
         bootstrap_servers=settings.kafka_bootstrap,
         auto_offset_reset="earliest",
-        consumer_timeout_ms=5_000,
+        consumer_timeout_ms=15_000,  # a cluster consumer may take seconds to join and fetch
     )
     found = [(json.loads(r.value), r.timestamp / 1000.0) for r in consumer if r.value]
     consumer.close()
@@ -338,16 +338,16 @@ def measure(
 ) -> Figures:
     figures = Figures(variant.name)
     settings = variant_settings(base, work, variant, layout)
-    if layout is not None:
-        postgres.create_database(layout, database_name(variant))
-        if variant.workers is not None:
-            use_workers(layout, variant.workers)
-    ensure_topics(settings)
     loads = [int(x) for x in args.loads.split(",") if x]
     sizes = [args.tweets, *(load * args.seconds for load in loads)]
     csv, _ = write_dataset(work / f"{variant.name}-data", rows=int(sum(sizes) * 1.3), seed=11)
     parts = slices(csv, sizes, work / variant.name)
     try:
+        if layout is not None:
+            postgres.create_database(layout, database_name(variant))
+            if variant.workers is not None:
+                use_workers(layout, variant.workers)
+        ensure_topics(settings)
         with running_job(settings, variant, work) as service:
             server_service = server(base)
             workers = (
@@ -479,6 +479,15 @@ def main() -> None:
         for variant in variants(args):
             print(f"measuring {variant.name} ...", flush=True)
             rows.append(measure(base, work, variant, layout, args))
+            done = rows[-1]
+            print(
+                f"  {variant.name}: "
+                + (
+                    done.error
+                    or f"{done.sustained_rate:.0f} rows/s flat out, p50/p95/p99 s {done.latency}"
+                ),
+                flush=True,
+            )
         # last, with the jobs stopped and the server warm: the model server's own ceiling
         server = server_rate(base)
     report(rows, ["max", *args.loads.split(",")], server)

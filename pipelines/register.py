@@ -20,12 +20,12 @@ from mlflow.tracking import MlflowClient
 from training.registry import Promotion, previous_promotion, register_and_promote
 from training.restore import (
     MODEL_DIR,
-    SOURCE_TAG,
     in_store,
     mark_registry,
     registered_from,
     restore_run,
 )
+from tweetcare.core.contract import ANALYSIS_EXPERIMENT, INBOUND_EXPERIMENT, SOURCE_TAG
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import DEFAULT_PARAMS, RegisterParams, load_params
 from tweetcare.core.settings import get_settings
@@ -51,11 +51,9 @@ def register(
         return previous
     model_uri, run_id, parent = source, result["run_id"], result.get("parent_run_id")
     if not in_store(MlflowClient(), source):
-        from training.experiment import EXPERIMENT
-
         model_uri, run_id = restore_run(
             result_path.parent / MODEL_DIR,
-            EXPERIMENT,
+            INBOUND_EXPERIMENT,
             f"{result.get('winner') or 'winner'} (restored)",
             result.get("metrics", {}),
             {SOURCE_TAG: source},
@@ -67,7 +65,6 @@ def register(
 
 def restore_analysis(report_path: Path, tracking_uri: str) -> list[str]:
     """Register again, as `@champion`, each analysis model the store no longer holds."""
-    from training.analysis.experiment import EXPERIMENT
     from training.analysis.registry import register_champion
 
     mlflow.set_tracking_uri(tracking_uri)
@@ -81,7 +78,7 @@ def restore_analysis(report_path: Path, tracking_uri: str) -> list[str]:
         if not in_store(client, source):
             model_uri, run_id = restore_run(
                 report_path.parent / "models" / key,
-                EXPERIMENT,
+                ANALYSIS_EXPERIMENT,
                 f"{key} (restored)",
                 {},
                 {SOURCE_TAG: source},

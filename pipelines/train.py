@@ -20,9 +20,10 @@ import typer
 
 from training.baseline import LABEL_COLUMN
 from training.experiment import Comparison, run_comparison
-from training.model_card import DATA_VERSION_TAG, data_version
+from training.model_card import data_version
 from training.pyfunc import TEXT_COLUMN
 from training.restore import MODEL_DIR, keep_copy
+from tweetcare.core.contract import DATA_VERSION_TAG
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import DEFAULT_PARAMS, TrainParams, load_params
 from tweetcare.core.settings import get_settings

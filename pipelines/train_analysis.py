@@ -18,7 +18,6 @@ import typer
 from training.analysis.data import load_split, read_flags
 from training.analysis.experiment import (
     EVAL_SPLITS,
-    EXPERIMENT,
     ModelOutcome,
     train_category,
     train_entities,
@@ -26,8 +25,9 @@ from training.analysis.experiment import (
 )
 from training.analysis.registry import Registered, register_champion
 from training.analysis.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
-from training.model_card import DATA_VERSION_TAG, data_version
-from training.restore import SOURCE_TAG, keep_copy
+from training.model_card import data_version
+from training.restore import keep_copy
+from tweetcare.core.contract import ANALYSIS_EXPERIMENT, DATA_VERSION_TAG, SOURCE_TAG
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import DEFAULT_PARAMS, AnalysisParams, load_params
 from tweetcare.core.settings import get_settings
@@ -84,7 +84,7 @@ def train_analysis(
     flags = read_flags(labels)
     splits = {name: load_split(features_dir, name, flags) for name in SPLITS}
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(EXPERIMENT)
+    mlflow.set_experiment(ANALYSIS_EXPERIMENT)
     tags = {DATA_VERSION_TAG: data_version(data_dvc), "dvc.stage": "train_analysis"}
     outcomes = {
         "sentiment": train_sentiment(splits, params, tags),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tweetcare.core.contract import CHAMPION
+
 
 class BatchingSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TWEETCARE_BENTO_", extra="ignore")
@@ -29,7 +31,7 @@ class AnalysisSettings(BaseSettings):
     sentiment_model_name: str = "tweet-sentiment"
     category_model_name: str = "tweet-category"
     entities_model_name: str = "tweet-entities"
-    analysis_model_alias: str = "champion"
+    analysis_model_alias: str = CHAMPION
     # the analysis models read MiniLM (~150 customer tweets/s on 2 cores): smaller batches
     analysis_max_batch_size: int = 64
     # /analyze hands the analysis worker ready-made batches, one after another. BentoML's

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from serving.analysis import compose, customer_fields, lineage
 from serving.config import AnalysisSettings, BatchingSettings
 from serving.validation import chunks, classify_input_problem
+from tweetcare.core.contract import DATA_VERSION_TAG
 from tweetcare.core.schemas import Analysis, Classification
 from tweetcare.core.settings import get_settings
 
@@ -37,7 +38,6 @@ with bentoml.importing():
 logger = logging.getLogger("tweetcare.serving")
 BATCHING = BatchingSettings()
 ANALYSIS = AnalysisSettings()
-DATA_VERSION_TAG = "data.version"  # the run tag training writes: which data a model learned from
 info_app = FastAPI(title="tweetcare model info")
 # BentoML 1.4.39's dependency client replaces its HTTP session every `max_requests` calls (default
 # 100) and closes the old one under requests still in flight: under concurrent load those fail

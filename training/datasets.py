@@ -9,7 +9,8 @@ from collections.abc import Mapping
 import mlflow
 import pandas as pd
 
-from training.model_card import DATA_VERSION_TAG, UNTRACKED
+from training.model_card import UNTRACKED
+from tweetcare.core.contract import DATA_VERSION_TAG
 
 # MLflow keeps a dataset digest in a 36-character column; DVC's folder md5 ("….dir") fits it
 DIGEST_CHARS = 36

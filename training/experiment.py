@@ -33,14 +33,14 @@ from training.families import DESCRIPTIONS, FittedModel, fit_family, import_fami
 from training.latency import measure_speed
 from training.metrics import classification_metrics, confusion_figure, roc_figure
 from training.pyfunc import TEXT_COLUMN
+from tweetcare.core.contract import INBOUND_EXPERIMENT as EXPERIMENT
+from tweetcare.core.contract import WINNER_TAG
 from tweetcare.core.params import TrainParams
 
-EXPERIMENT = "tweet-inbound"
 MODEL_NAME_IN_RUN = "model"
 EVAL_SPLITS = ("val", "test")
 # batch sizes the latency figures are reported at: one tweet, and a streaming micro-batch
 LATENCY_BATCHES = (1, 256)
-WINNER_TAG = "comparison.winner"
 BYTES_PER_MB = 1024 * 1024
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-DATA_VERSION_TAG = "data.version"
+from tweetcare.core.contract import DATA_VERSION_TAG
+
 UNTRACKED = "untracked (no data.dvc)"
 CARD_ARTIFACT = "model_card.md"
 # (metric key, label) rows of the card's metrics table, per split

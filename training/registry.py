@@ -20,16 +20,17 @@ from training.evaluate import evaluate_pyfunc
 from training.latency import measure_speed
 from training.model_card import CARD_ARTIFACT, render_model_card
 from training.pyfunc import TEXT_COLUMN
-from training.restore import SOURCE_TAG, registered_from
+from training.restore import registered_from
+from tweetcare.core.contract import (
+    CHALLENGER,
+    CHAMPION,
+    DECISION_TAG,
+    REASON_TAG,
+    RECORD_TAG,
+    SOURCE_TAG,
+)
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import RegisterParams
-
-CHAMPION = "champion"
-CHALLENGER = "challenger"
-DECISION_TAG = "promotion.decision"
-REASON_TAG = "promotion.reason"
-# the gate's whole decision and the rules it ran under, so a rerun can reuse it
-RECORD_TAG = "promotion.record"
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from tweetcare.core.contract import SOURCE_TAG
 from tweetcare.core.errors import UserError
 
 # the model copy inside a stage's output folder, and the artifact path of a restored run
 MODEL_DIR = "model"
-# on each registered version: the logged model it came from, so a rerun finds it again
-SOURCE_TAG = "tweetcare.source_model_uri"
+# on a restored run: the stage copy it was logged again from
 RESTORED_TAG = "tweetcare.restored_from"
 
 

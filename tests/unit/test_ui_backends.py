@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,24 +22,6 @@ from tweetcare.ui.data import ANALYZE, CLASSIFY, RunRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime.now(UTC)
-
-
-def module_constant(relative_path: str, name: str) -> Any:
-    """A module-level constant read from source: importing training would load torch."""
-    tree = ast.parse((ROOT / relative_path).read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == name for t in node.targets
-        ):
-            return ast.literal_eval(node.value)
-    raise AssertionError(f"{name} not found in {relative_path}")
-
-
-def test_mlflow_names_match_what_training_logs() -> None:
-    assert module_constant("training/experiment.py", "EXPERIMENT") == backends.EXPERIMENT
-    assert module_constant("training/experiment.py", "WINNER_TAG") == backends.WINNER_TAG
-    assert module_constant("training/registry.py", "DECISION_TAG") == backends.DECISION_TAG
-    assert module_constant("training/registry.py", "REASON_TAG") == backends.REASON_TAG
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ from tweetcare.core.params import AnalysisParams
 from tweetcare.core.schemas import CATEGORIES, SENTIMENTS, TICKET_FLAGS
 from tweetcare.core.text import clean_text
 
-EXPERIMENT = "tweet-analysis"
 FLAG_CLASSES = ("", *TICKET_FLAGS)
 EVAL_SPLITS = ("val", "test")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import mlflow
 from mlflow.tracking import MlflowClient
 
-CHAMPION = "champion"
+from tweetcare.core.contract import CHAMPION
 
 
 @dataclass(frozen=True)

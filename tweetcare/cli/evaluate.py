@@ -12,8 +12,6 @@ from rich.table import Table
 
 from tweetcare.core.settings import get_settings
 
-DEFAULT_MODEL_URI = "models:/tweet-inbound@champion"
-
 
 def evaluate(
     data: Annotated[
@@ -21,8 +19,12 @@ def evaluate(
         typer.Option("--input", "-i", help="labelled twcs-format CSV (or a split parquet)"),
     ],
     model_uri: Annotated[
-        str, typer.Option(help="any MLflow model URI: models:/name@alias, models:/name/3, runs:/…")
-    ] = DEFAULT_MODEL_URI,
+        str | None,
+        typer.Option(
+            help="any MLflow model URI: models:/name@alias, models:/name/3, runs:/… "
+            "[default: the served one, models:/$TWEETCARE_MODEL_NAME@$TWEETCARE_MODEL_ALIAS]"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     log_run: Annotated[
         bool,
@@ -36,8 +38,10 @@ def evaluate(
 
     from pipelines.evaluate import evaluate_model, load_model, read_labelled
 
+    settings = get_settings()
+    model_uri = model_uri or f"models:/{settings.model_name}@{settings.model_alias}"
     frame = read_labelled(data)
-    mlflow.set_tracking_uri(get_settings().mlflow_tracking_uri)
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     record, _ = evaluate_model(load_model(model_uri), frame)
     record = {"model_uri": model_uri, "data": str(data), **record}
     if log_run:

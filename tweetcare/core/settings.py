@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tweetcare.core.contract import CHAMPION
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TWEETCARE_", extra="ignore")
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
         ),
     )
     model_name: str = "tweet-inbound"
-    model_alias: str = "champion"
+    model_alias: str = CHAMPION
 
     # Spark: `local[2]` on this machine, `spark://host:7077` for a standalone cluster; extra
     # Spark conf as JSON, e.g. {"spark.executor.memory": "2g"}

@@ -5,6 +5,8 @@ Every function here either returns plain records (dicts, frames, dataclasses fro
 command that starts it, so a page can say exactly that instead of showing a traceback.
 """
 
+from tweetcare.core.contract import DECISION_TAG, PARENT_RUN_TAG, REASON_TAG, WINNER_TAG
+from tweetcare.core.contract import INBOUND_EXPERIMENT as EXPERIMENT
 from tweetcare.ui.backends.errors import (
     FILL_LAKE,
     FILL_MLFLOW,
@@ -19,11 +21,6 @@ from tweetcare.ui.backends.errors import (
 from tweetcare.ui.backends.lake import lake_status, read_lake, read_thread, tweets_table
 from tweetcare.ui.backends.model_server import Answer, analyze, model_info
 from tweetcare.ui.backends.registry import (
-    DECISION_TAG,
-    EXPERIMENT,
-    PARENT_RUN_TAG,
-    REASON_TAG,
-    WINNER_TAG,
     ModelsSnapshot,
     latest_training_run,
     read_models,

@@ -6,18 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from serving.config import AnalysisSettings
+from tweetcare.core.contract import INBOUND_EXPERIMENT as EXPERIMENT
+from tweetcare.core.contract import PARENT_RUN_TAG
 from tweetcare.core.settings import Settings
 from tweetcare.tickets.engine import sqlite_file
 from tweetcare.ui.backends.errors import FILL_MLFLOW, MLFLOW, BackendDown
 from tweetcare.ui.data import RunRecord, VersionRecord
-
-# names the training code logs under (kept equal by tests/unit/test_ui_backends.py; importing
-# training here would load torch and the model families into the console)
-EXPERIMENT = "tweet-inbound"
-DECISION_TAG = "promotion.decision"
-REASON_TAG = "promotion.reason"
-WINNER_TAG = "comparison.winner"
-PARENT_RUN_TAG = "mlflow.parentRunId"
 
 
 @dataclass(frozen=True)

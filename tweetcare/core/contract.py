@@ -1,0 +1,32 @@
+"""The registry contract every model follows: the aliases production serves and is offered, the
+MLflow experiments the runs go to, and the tags the comparison, the gate and the restore write.
+
+Training writes these, and the server, the CLI and the console read them, so they are defined
+here once; the registered names themselves are params (`register.model_name`,
+`analysis.model_names`) with the services' defaults in `tweetcare.core.settings`.
+"""
+
+from __future__ import annotations
+
+# the alias the model server loads, and the one a gated-out candidate gets instead
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+# MLflow experiments: the inbound comparison (a parent run, one child per family) and the
+# analysis models (one run per model)
+INBOUND_EXPERIMENT = "tweet-inbound"
+ANALYSIS_EXPERIMENT = "tweet-analysis"
+
+# on the comparison's parent run: the family it picked
+WINNER_TAG = "comparison.winner"
+# MLflow's own tag linking a child run to its parent
+PARENT_RUN_TAG = "mlflow.parentRunId"
+
+# on a registered version: the gate's alias, why, and its whole record (rules and figures)
+DECISION_TAG = "promotion.decision"
+REASON_TAG = "promotion.reason"
+RECORD_TAG = "promotion.record"
+# on a registered version: the logged model it came from, so a lost registry can be restored
+SOURCE_TAG = "tweetcare.source_model_uri"
+# on every training run: the data version (data.dvc's hash) the model learned from
+DATA_VERSION_TAG = "data.version"
