@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tweetcare.core.errors import describe_validation
 from tweetcare.core.schemas import REQUIRED_MESSAGE_FIELDS, TWCS_DATE_FORMAT, TweetMessage
 
 # twcs.csv writes the inbound flag as the strings "True"/"False"
@@ -86,10 +87,7 @@ def parse_payload(payload: dict[str, Any]) -> TweetMessage | DeadLetter:
     try:
         return TweetMessage.model_validate(fields)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
-        )
-        return DeadLetter(f"invalid message: {problems}")
+        return DeadLetter(f"invalid message: {describe_validation(err, 'message')}")
 
 
 def parse_inbound(value: Any) -> bool | None:

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UserError, describe_validation
 
 DEFAULT_PARAMS = Path("params.yaml")
 
@@ -233,9 +233,4 @@ def load_params(path: Path = DEFAULT_PARAMS) -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as err:
-        raise UserError(f"{path} is invalid: {describe(err)}") from None
-
-
-def describe(err: ValidationError) -> str:
-    """Each problem as `dotted.key: message`, the way a person edits params.yaml."""
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise UserError(f"{path} is invalid: {describe_validation(err)}") from None

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tweetcare.core.errors import UserError
-from tweetcare.tickets.routing import brief_errors, load_yaml, resolve_config
+from tweetcare.core.errors import UserError, describe_validation
+from tweetcare.tickets.routing import load_yaml, resolve_config
 
 RULE_TAG_PREFIX = "tweetcare:"
 # X's limit on one rule's length for the Basic and Pro tiers is 512 characters (1024 Enterprise)
@@ -63,7 +63,9 @@ def load_x_rules(path: Path) -> XRules:
     try:
         return XRules.model_validate(load_yaml(path, "X rules"))
     except ValidationError as err:
-        raise UserError(f"bad X rules in {resolve_config(path)}: {brief_errors(err)}") from err
+        raise UserError(
+            f"bad X rules in {resolve_config(path)}: {describe_validation(err)}"
+        ) from err
 
 
 def plan_rule_changes(

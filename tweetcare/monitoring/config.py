@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from tweetcare.core.errors import UserError
-from tweetcare.core.params import DEFAULT_PARAMS, Section, describe
+from tweetcare.core.errors import UserError, describe_validation
+from tweetcare.core.params import DEFAULT_PARAMS, Section
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -82,4 +82,4 @@ def load_monitor_params(path: Path = DEFAULT_PARAMS) -> MonitorParams:
     try:
         return MonitorParams.model_validate(raw["monitor"])
     except ValidationError as err:
-        raise UserError(f"{path} has a bad `monitor:` block: {describe(err)}") from None
+        raise UserError(f"{path} has a bad `monitor:` block: {describe_validation(err)}") from None

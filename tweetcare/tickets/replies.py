@@ -14,11 +14,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UserError, describe_validation
 from tweetcare.core.pii import mask_pii
 from tweetcare.core.schemas import Analysis
 from tweetcare.tickets.models import AUTO, PENDING, TICKET_ID_DIGITS, TICKET_ID_PREFIX
-from tweetcare.tickets.routing import brief_errors, load_yaml, resolve_config
+from tweetcare.tickets.routing import load_yaml, resolve_config
 
 # the only field a template may name
 TEMPLATE_FIELDS = frozenset({"ticket_id"})
@@ -111,7 +111,7 @@ def load_replies(path: Path) -> ReplyTemplates:
         return ReplyTemplates.model_validate(load_yaml(path, "reply templates"))
     except ValidationError as err:
         raise UserError(
-            f"bad reply templates in {resolve_config(path)}: {brief_errors(err)}"
+            f"bad reply templates in {resolve_config(path)}: {describe_validation(err)}"
         ) from err
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UserError, describe_validation
 from tweetcare.core.schemas import CATEGORIES, Analysis
 
 # relative config paths that do not exist from the working directory are looked up here
@@ -150,11 +150,5 @@ def load_routing(path: Path) -> RoutingRules:
         return RoutingRules.model_validate(load_yaml(path, "routing rules"))
     except ValidationError as err:
         raise UserError(
-            f"bad routing rules in {resolve_config(path)}: {brief_errors(err)}"
+            f"bad routing rules in {resolve_config(path)}: {describe_validation(err)}"
         ) from err
-
-
-def brief_errors(err: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in err.errors()
-    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from pydantic import ValidationError
 
+from tweetcare.core.errors import describe_validation
 from tweetcare.core.settings import get_settings
 from tweetcare.ui import live, models, queues, try_tweet
 from tweetcare.ui.auth import current_agent, sign_in
@@ -23,10 +24,6 @@ PAGES = (
 )
 
 
-def brief(err: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-
-
 def main() -> None:
     st.set_page_config(
         page_title="tweetcare console", page_icon=":material/support_agent:", layout="wide"
@@ -34,7 +31,7 @@ def main() -> None:
     try:
         settings = get_settings()
     except ValidationError as err:
-        st.error(f"A TWEETCARE_* setting is invalid: {brief(err)}")
+        st.error(f"A TWEETCARE_* setting is invalid: {describe_validation(err, 'settings')}")
         st.stop()
     pages = [
         st.Page(page(render, settings), title=title, url_path=path, icon=icon, default=i == 0)
