@@ -13,13 +13,15 @@ from pathlib import Path
 import httpx
 
 from tweetcare.core.settings import Settings
-from tweetcare.process import Service
+from tweetcare.process import Service, ServiceError
 
 SERVICE_NAME = "bentoml"
 SERVICE_TARGET = "serving.service:TweetClassifier"
 # loading MLflow and the model in two worker processes takes a while on a busy 2-core machine
 READY_TIMEOUT_S = 120.0
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# what MLflow answers for a registered model, or an alias, that does not exist
+MISSING_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
 def server(settings: Settings) -> Service:
@@ -33,16 +35,30 @@ def is_ready(settings: Settings) -> bool:
         return False
 
 
-def prepare_registry(tracking_uri: str) -> None:
-    """Create or migrate the registry's schema here, once, before the server starts.
+def prepare_registry(settings: Settings) -> None:
+    """Create or migrate the registry's schema here, once, and check that the model to serve
+    exists, before the server starts.
 
     The server's services open the registry at the same moment; on a database that does not
     exist yet they would race to run MLflow's migrations and one would crash on the other's
-    half-made tables, hiding the clear "no model registered" message.
+    half-made tables, hiding the clear "no model registered" message. And a server without its
+    model never becomes ready: BentoML restarts the failing worker until the start times out,
+    so the missing model is reported here, at once, with the server's own words.
     """
+    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    MlflowClient(tracking_uri=tracking_uri).search_registered_models(max_results=1)
+    uri, name, alias = settings.mlflow_tracking_uri, settings.model_name, settings.model_alias
+    client = MlflowClient(tracking_uri=uri)  # the registry: MLFLOW_REGISTRY_URI, else this
+    client.search_registered_models(max_results=1)
+    try:
+        client.get_model_version_by_alias(name, alias)
+    except MlflowException as err:
+        if err.error_code not in MISSING_CODES:
+            return  # e.g. a tracking server that is slow to answer: the server's start says more
+        raise ServiceError(
+            f"no model registered as {name}@{alias} in {uri}: run dvc repro"
+        ) from None
 
 
 def start_server(
@@ -62,7 +78,7 @@ def start_server(
     env = {**settings.to_env(), **(extra_env or {})}
     service = server(settings)
     if not service.is_running():
-        prepare_registry(settings.mlflow_tracking_uri)
+        prepare_registry(settings)
     service.start(command, env=env, cwd=REPO_ROOT)
     service.wait_until(lambda: is_ready(settings), timeout, "ready")
 
