@@ -56,9 +56,12 @@ def prepare_registry(settings: Settings) -> None:
     except MlflowException as err:
         if err.error_code not in MISSING_CODES:
             return  # e.g. a tracking server that is slow to answer: the server's start says more
-        raise ServiceError(
-            f"no model registered as {name}@{alias} in {uri}: run dvc repro"
-        ) from None
+        raise ServiceError(not_registered(name, alias, uri)) from None
+
+
+def not_registered(name: str, alias: str, tracking_uri: str) -> str:
+    """The one line a server without its model says, here and in the server's own log."""
+    return f"no model registered as {name}@{alias} in {tracking_uri}: run dvc repro"
 
 
 def start_server(

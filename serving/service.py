@@ -24,6 +24,7 @@ from fastapi import FastAPI
 
 from serving.analysis import compose, customer_fields, lineage
 from serving.config import AnalysisSettings, BatchingSettings
+from serving.launcher import not_registered
 from serving.validation import chunks, classify_input_problem
 from tweetcare.core.contract import DATA_VERSION_TAG
 from tweetcare.core.schemas import Analysis, Classification
@@ -55,7 +56,7 @@ def load_registered(name: str, alias: str, tracking_uri: str) -> tuple[Any, dict
     try:
         version = client.get_model_version_by_alias(name, alias)
     except MlflowException as err:
-        message = f"no model registered as {name}@{alias} in {tracking_uri}: run dvc repro"
+        message = not_registered(name, alias, tracking_uri)
         logger.error(message)
         raise ModelNotRegisteredError(message) from err
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")

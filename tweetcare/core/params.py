@@ -222,14 +222,19 @@ class Params(Section):
     # typed and checked by tweetcare.monitoring.config, which the stream's monitor reads
     monitor: dict[str, Any] = Field(default_factory=dict)
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(populate_by_name=True)  # and Section's extra="forbid"
+
+
+def read_params(path: Path = DEFAULT_PARAMS) -> dict[str, Any]:
+    """params.yaml as plain data; UserError when it is not there."""
+    if not path.exists():
+        raise UserError(f"{path} not found: run from the project root or pass --params")
+    return yaml.safe_load(path.read_text()) or {}
 
 
 def load_params(path: Path = DEFAULT_PARAMS) -> Params:
     """params.yaml, typed; UserError naming each bad key, for a missing file or a bad value."""
-    if not path.exists():
-        raise UserError(f"{path} not found: run from the project root or pass --params")
-    raw: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    raw = read_params(path)
     try:
         return Params.model_validate(raw)
     except ValidationError as err:

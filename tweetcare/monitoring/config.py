@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from tweetcare.core.errors import UserError, describe_validation
-from tweetcare.core.params import DEFAULT_PARAMS, Section
+from tweetcare.core.params import DEFAULT_PARAMS, Section, read_params
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -74,9 +72,7 @@ class MonitorParams(Section):
 
 def load_monitor_params(path: Path = DEFAULT_PARAMS) -> MonitorParams:
     """The `monitor:` block of `path`; UserError when the file or the block is missing."""
-    if not path.exists():
-        raise UserError(f"{path} not found: run from the project root or pass --params")
-    raw: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    raw = read_params(path)
     if "monitor" not in raw:
         raise UserError(f"{path} has no `monitor:` block: see the README section Monitoring")
     try:
