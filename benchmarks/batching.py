@@ -2,9 +2,11 @@
 
 Starts the model server twice (adaptive batching on, then off) against the
 registry in settings, or measures one running server given by --url. Prints, side by side, the
-batch sizes the model saw and the throughput. Needs a champion: run `dvc repro` first.
+batch sizes the model saw and the throughput. Needs a champion: run `dvc repro` first. With
+--shadow, a third server scores every request with `@challenger` too (shadow scoring), to show
+what the challenger costs the speed budget.
 
-    python benchmarks/batching.py --requests 2000 --concurrency 64
+    python benchmarks/batching.py --requests 2000 --concurrency 64 [--shadow]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import httpx
 import typer
 
 from serving.launcher import start_server, stop_server
+from tweetcare.core.contract import CHALLENGER
 from tweetcare.core.settings import get_settings
 
 TEXTS = [
@@ -59,7 +62,13 @@ async def _fire(url: str, requests: int, concurrency: int) -> tuple[float, list[
             nonlocal failures
             for i in queue:
                 start = time.perf_counter()
-                response = await client.post("/classify", json={"texts": [TEXTS[i % len(TEXTS)]]})
+                try:
+                    response = await client.post(
+                        "/classify", json={"texts": [TEXTS[i % len(TEXTS)]]}
+                    )
+                except httpx.TransportError:  # a dropped connection is a failed request
+                    failures += 1
+                    continue
                 latencies.append(time.perf_counter() - start)
                 failures += response.status_code != 200
 
@@ -93,10 +102,17 @@ def measure(url: str, mode: str, requests: int, concurrency: int) -> Figures:
     )
 
 
-def measure_started(mode: str, batching: bool, requests: int, concurrency: int) -> Figures:
-    """Start a server on a free port with batching on or off, measure it, stop it."""
+def measure_started(
+    mode: str, batching: bool, requests: int, concurrency: int, shadow: bool = False
+) -> Figures:
+    """Start a server on a free port with batching on or off (and the challenger scored in
+    shadow or not), measure it, stop it."""
     with tempfile.TemporaryDirectory(prefix="tweetcare-bench-") as state:
-        env = {"TWEETCARE_BENTO_BATCHING": str(batching).lower()}
+        alias = get_settings().shadow_alias or CHALLENGER
+        env = {
+            "TWEETCARE_BENTO_BATCHING": str(batching).lower(),
+            "TWEETCARE_SHADOW_ALIAS": alias if shadow else "",
+        }
         settings = get_settings().model_copy(
             update={"state_dir": Path(state), "bento_port": _free_port()}
         )
@@ -130,17 +146,21 @@ def main(
     requests: Annotated[int, typer.Option(help="single-text requests per mode")] = 2000,
     concurrency: Annotated[int, typer.Option(help="requests in flight at once")] = 64,
     url: Annotated[str | None, typer.Option(help="measure this running server only")] = None,
+    shadow: Annotated[
+        bool, typer.Option(help="also measure with @challenger scored in shadow")
+    ] = False,
 ) -> None:
     """Print batch sizes and throughput with and without adaptive batching."""
     if url:
         report([measure(url, "running", requests, concurrency)])
         return
-    report(
-        [
-            measure_started("batching", True, requests, concurrency),
-            measure_started("no-batching", False, requests, concurrency),
-        ]
-    )
+    rows = [
+        measure_started("batching", True, requests, concurrency),
+        measure_started("no-batching", False, requests, concurrency),
+    ]
+    if shadow:
+        rows.append(measure_started("batch+shadow", True, requests, concurrency, shadow=True))
+    report(rows)
 
 
 if __name__ == "__main__":
