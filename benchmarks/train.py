@@ -36,10 +36,18 @@ COLUMNS = (
 )
 
 
-def run_once(features: Path, params: TrainParams, label: str) -> tuple[TrainResult, float]:
+def run_once(
+    features: Path, params: TrainParams, label: str, corrections_weight: int
+) -> tuple[TrainResult, float]:
     with tempfile.TemporaryDirectory(prefix="tweetcare-bench-") as tmp:
         start = time.perf_counter()
-        result = train(features, params, Path(tmp) / "out", f"sqlite:///{tmp}/mlflow.db")
+        result = train(
+            features,
+            params,
+            Path(tmp) / "out",
+            f"sqlite:///{tmp}/mlflow.db",
+            corrections_weight=corrections_weight,
+        )
         seconds = time.perf_counter() - start
     show(result, seconds, label)
     return result, seconds
@@ -63,14 +71,17 @@ def main(
     profile: Annotated[str, typer.Option(help="train profile: quick or full")] = "quick",
     params_path: Annotated[Path, typer.Option(help="params.yaml")] = DEFAULT_PARAMS,
 ) -> None:
-    params = load_params(params_path).train.model_copy(update={"profile": profile})
+    loaded = load_params(params_path)
+    params = loaded.train.model_copy(update={"profile": profile})
+    # the featurized corrections, when any, weigh what they weigh in the pipeline
+    weight = loaded.data.corrections_weight
     console.print(f"CPU threads available: {torch.get_num_threads()}; profile {profile}")
-    run_once(features_dir, params, "CPU")
+    run_once(features_dir, params, "CPU", weight)
     if torch.cuda.is_available():
         gpu = params.model_copy(
             update={"sequence": params.sequence.model_copy(update={"accelerator": "gpu"})}
         )
-        run_once(features_dir, gpu, f"GPU {torch.cuda.get_device_name(0)}")
+        run_once(features_dir, gpu, f"GPU {torch.cuda.get_device_name(0)}", weight)
     else:
         console.print("no CUDA device here: GPU figures skipped")
 

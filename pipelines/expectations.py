@@ -1,4 +1,5 @@
-"""Great Expectations suites for the raw twcs file and for the train/val/test splits.
+"""Great Expectations suites for the raw twcs file, the agents' corrections file and for the
+train/val/test splits.
 
 The suites only describe what good data looks like; ``pipelines.validate`` runs them. Checks GE
 cannot express on raw columns (inbound share, parent links, conversation overlap) run on derived
@@ -13,7 +14,12 @@ import great_expectations.expectations as gxe
 import pandas as pd
 
 from tweetcare.core.params import ValidateParams
-from tweetcare.core.schemas import TWCS_COLUMNS
+from tweetcare.core.schemas import (
+    CATEGORIES,
+    CORRECTED_FIELDS,
+    SENTIMENTS,
+    TWCS_COLUMNS,
+)
 
 # twcs writes booleans as Python's str(bool); read with dtype=str they stay these two strings
 INBOUND_VALUES = ("True", "False")
@@ -25,6 +31,11 @@ REQUIRED_VALUES = ("tweet_id", "author_id", "inbound", "created_at", "text")
 # derived frame for the split suite: one row per (conversation, split) pair
 SPLIT_COLUMN = "split"
 SPLIT_REQUIRED = ("tweet_id", "conversation_id", "author_id", "created_at", "text", "inbound")
+# corrections.csv columns that must always carry a value (category/sentiment: customers only)
+CORRECTION_REQUIRED = ("tweet_id", "text", "inbound", "corrected", "agent", "corrected_at")
+# derived columns the corrections suite checks
+CORRECTED_AT_UTC = "corrected_at_utc"
+BRAND_TWEET_LABEL = "brand_tweet_label"
 
 
 def raw_validation_frame(raw: pd.DataFrame) -> pd.DataFrame:
@@ -95,3 +106,36 @@ def no_overlap_suite(name: str = "conversations_in_one_split") -> gx.Expectation
     return gx.ExpectationSuite(
         name=name, expectations=[gxe.ExpectColumnValuesToBeUnique(column="conversation_id")]
     )
+
+
+def corrections_validation_frame(corrections: pd.DataFrame) -> pd.DataFrame:
+    """corrections.csv plus derived columns: the parsed timestamp (NaT when it is not ISO-8601)
+    and a brand tweet's category or sentiment (which must be empty)."""
+    frame = corrections.copy()
+    stamps = frame["corrected_at"].where(frame["corrected_at"].notna(), None)
+    frame[CORRECTED_AT_UTC] = pd.to_datetime(stamps, errors="coerce", utc=True, format="ISO8601")
+    brand = frame["inbound"] == "False"
+    frame[BRAND_TWEET_LABEL] = frame["category"].fillna(frame["sentiment"]).where(brand)
+    return frame
+
+
+def corrections_suite(name: str = "corrections") -> gx.ExpectationSuite:
+    """What an exported corrections file must hold before its labels train anything."""
+    changed = "|".join(CORRECTED_FIELDS)
+    expectations: list[gxe.Expectation] = [
+        gxe.ExpectColumnValuesToNotBeNull(column=c) for c in CORRECTION_REQUIRED
+    ]
+    expectations += [
+        gxe.ExpectColumnValuesToBeUnique(column="tweet_id"),
+        gxe.ExpectColumnValuesToMatchRegex(column="text", regex=r"\S"),
+        gxe.ExpectColumnValuesToBeInSet(column="inbound", value_set=list(INBOUND_VALUES)),
+        # empty (null) category/sentiment pass: a correction may leave one unanswered
+        gxe.ExpectColumnValuesToBeInSet(column="category", value_set=list(CATEGORIES)),
+        gxe.ExpectColumnValuesToBeInSet(column="sentiment", value_set=list(SENTIMENTS)),
+        gxe.ExpectColumnValuesToMatchRegex(
+            column="corrected", regex=rf"^(?:{changed})(?:,(?:{changed}))*$"
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(column=CORRECTED_AT_UTC),
+        gxe.ExpectColumnValuesToBeNull(column=BRAND_TWEET_LABEL),
+    ]
+    return gx.ExpectationSuite(name=name, expectations=expectations)

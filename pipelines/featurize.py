@@ -31,11 +31,15 @@ def featurize_frame(frame: pd.DataFrame, mask_handles: bool) -> pd.DataFrame:
 
 
 def featurize(splits_dir: Path, mask_handles: bool, out_dir: Path) -> dict[str, int]:
-    """Featurize every split parquet in ``splits_dir``; returns rows written per split."""
+    """Featurize every parquet in ``splits_dir`` (the splits, and the agents' corrections when
+    there are any); returns rows written per file stem."""
     files = sorted(splits_dir.glob("*.parquet"))
     if not files:
         raise UserError(f"no split parquet files in {splits_dir}: run `dvc repro split` first")
     out_dir.mkdir(parents=True, exist_ok=True)
+    # features of a file the split no longer writes (corrections since withdrawn) would train on
+    for stale in set(out_dir.glob("*.parquet")) - {out_dir / f.name for f in files}:
+        stale.unlink()
     rows: dict[str, int] = {}
     for path in track(files, description="featurizing", console=Console(stderr=True)):
         frame = featurize_frame(pd.read_parquet(path), mask_handles)

@@ -3,6 +3,7 @@
 Splitting by tweet would put a customer's complaint in train and the brand's answer in test; a
 model then scores well by remembering threads. Whole conversations go to one split instead, and
 conversations are stratified by their share of inbound tweets so every split keeps the label mix.
+Tweets agents corrected (data.corrections) leave every split and go to ``corrections.parquet``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import pandas as pd
 from rich.console import Console
 from sklearn.model_selection import train_test_split
 
+from pipelines.corrections import FILE_NAME as CORRECTIONS_FILE
+from pipelines.corrections import corrections_frame, read_corrections
 from pipelines.expectations import (
     conversation_split_pairs,
     no_overlap_suite,
@@ -50,6 +53,9 @@ class SplitReport:
     inbound_share: dict[str, float]
     labelled: bool
     warnings: list[str] = field(default_factory=list)
+    # rows in corrections.parquet, and how many of them each split gave up
+    corrections: int = 0
+    corrected_in_splits: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -166,14 +172,30 @@ def _check_splits(splits: dict[str, pd.DataFrame]) -> None:
         raise UserError(failure_message(summary, "train/val/test splits"))
 
 
-def split(raw: Path, labels: Path | None, params: SplitParams, out_dir: Path) -> SplitReport:
-    """Write ``{train,val,test}.parquet`` under ``out_dir``; labels join in when present."""
+def split(
+    raw: Path,
+    labels: Path | None,
+    params: SplitParams,
+    out_dir: Path,
+    corrections: Path | None = None,
+) -> SplitReport:
+    """Write ``{train,val,test}.parquet`` under ``out_dir``; labels join in when present.
+
+    With a ``corrections`` file, its tweets leave all three splits (assigned first, so the
+    splits stay the same threads from one export to the next) and go to ``corrections.parquet``.
+    """
     tweets = load_tweets(raw)
+    fixes = read_corrections(corrections) if corrections is not None else None
     assigned, warnings = assign_splits(tweets, params)
     label_frame = load_labels(labels)
+    corrected = set() if fixes is None else set(fixes["tweet_id"])
     splits: dict[str, pd.DataFrame] = {}
+    dropped: dict[str, int] = {}
     for name in SPLITS:
         part = tweets.loc[assigned.index[assigned == name], list(SPLIT_COLUMNS)]
+        kept = ~part["tweet_id"].isin(corrected)
+        dropped[name] = int((~kept).sum())
+        part = part[kept]
         if label_frame is not None:
             part = part.merge(label_frame, on="tweet_id", how="left", validate="one_to_one")
         splits[name] = part.reset_index(drop=True)
@@ -181,6 +203,10 @@ def split(raw: Path, labels: Path | None, params: SplitParams, out_dir: Path) ->
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, part in splits.items():
         part.to_parquet(out_dir / f"{name}.parquet", index=False)
+    # a stale file from an earlier run must not train a model the current data does not name
+    (out_dir / CORRECTIONS_FILE).unlink(missing_ok=True)
+    if fixes is not None:
+        corrections_frame(fixes, SPLIT_COLUMNS).to_parquet(out_dir / CORRECTIONS_FILE, index=False)
     return SplitReport(
         requested={n: int(getattr(params.profiles[params.profile], n)) for n in SPLITS},
         rows={n: len(p) for n, p in splits.items()},
@@ -188,6 +214,8 @@ def split(raw: Path, labels: Path | None, params: SplitParams, out_dir: Path) ->
         inbound_share={n: round(float(p["inbound"].mean()), 4) for n, p in splits.items()},
         labelled=label_frame is not None,
         warnings=warnings,
+        corrections=0 if fixes is None else len(fixes),
+        corrected_in_splits=dropped,
     )
 
 
@@ -196,13 +224,23 @@ def main() -> None:
     try:
         params = load_params()
         with console.status("splitting by conversation"):
-            report = split(params.data.raw, params.data.labels, params.split, OUT_DIR)
+            report = split(
+                params.data.raw,
+                params.data.labels,
+                params.split,
+                OUT_DIR,
+                corrections=params.data.corrections,
+            )
     except UserError as err:
         console.print(f"[bold red]split failed:[/] {err}", highlight=False)
         sys.exit(1)
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     console.print(f"[green]ok[/] rows {report.rows}, inbound share {report.inbound_share}")
+    console.print(
+        f"corrections: {report.corrections} tweets for training, removed from the splits "
+        f"{report.corrected_in_splits}"
+    )
 
 
 if __name__ == "__main__":

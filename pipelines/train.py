@@ -4,7 +4,8 @@ One parent run per comparison and one child run per model (baseline, Simple RNN,
 MiniLM). Writes `artifacts/train/result.json` (the winner, for the register stage) and a copy
 of the winner in `artifacts/train/model` (DVC caches it; register restores a lost store from it),
 `metrics/train.json` (every model's figures, for `dvc metrics show`) and `plots/compare.csv`
-(for `dvc plots show`).
+(for `dvc plots show`). Agents' corrections (`corrections.parquet`, when the split wrote one) join
+every family's training rows, `data.corrections_weight` times each.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 import typer
 
 from training.baseline import LABEL_COLUMN
+from training.datasets import CORRECTIONS
 from training.experiment import Comparison, run_comparison
 from training.model_card import data_version
 from training.pyfunc import TEXT_COLUMN
@@ -61,22 +63,31 @@ class TrainResult:
     models: dict[str, dict[str, float]] | None = None
 
 
+def _read_features(path: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(path)
+    missing = {TEXT_COLUMN, LABEL_COLUMN} - set(frame.columns)
+    if missing:
+        raise UserError(f"{path} lacks column(s) {sorted(missing)}; run `dvc repro featurize`")
+    return frame
+
+
 def load_splits(features_dir: Path) -> dict[str, pd.DataFrame]:
-    """The featurized splits, checked: raw `text`, a label, rows of both classes in train."""
+    """The featurized splits, checked: raw `text`, a label, rows of both classes in train; plus
+    the agents' corrections under `corrections` when the split stage wrote any."""
     splits = {}
     for split in SPLITS:
         path = features_dir / f"{split}.parquet"
         if not path.exists():
             raise UserError(f"{path} not found; run `dvc repro featurize` first")
-        frame = pd.read_parquet(path)
-        missing = {TEXT_COLUMN, LABEL_COLUMN} - set(frame.columns)
-        if missing:
-            raise UserError(f"{path} lacks column(s) {sorted(missing)}; run `dvc repro featurize`")
+        frame = _read_features(path)
         if frame.empty:
             raise UserError(f"{path} has no rows; the split profile asks for too few tweets")
         splits[split] = frame
     if splits["train"][LABEL_COLUMN].astype(int).nunique() < 2:
         raise UserError("the train split holds only one class of `inbound`: nothing to learn")
+    corrections = features_dir / f"{CORRECTIONS}.parquet"
+    if corrections.exists():
+        splits[CORRECTIONS] = _read_features(corrections)
     return splits
 
 
@@ -99,11 +110,12 @@ def train(
     tracking_uri: str,
     data_dvc: Path = DEFAULT_DATA_DVC,
     data_version_override: str | None = None,
+    corrections_weight: int = 1,
 ) -> TrainResult:
     """Run the comparison; write `result.json` and a copy of the winner into `out_dir`.
 
     The data version is the md5 `data_dvc` records, unless `data_version_override` names one
-    (a file trained on outside DVC).
+    (a file trained on outside DVC). Each corrected tweet counts `corrections_weight` times.
     """
     splits = load_splits(features_dir)
     try:
@@ -112,7 +124,9 @@ def train(
         raise UserError(f"{err} (set train.profile in params.yaml)") from err
     mlflow.set_tracking_uri(tracking_uri)
     version = data_version_override or data_version(data_dvc)
-    comparison = run_comparison(splits, params, tags={DATA_VERSION_TAG: version})
+    comparison = run_comparison(
+        splits, params, tags={DATA_VERSION_TAG: version}, corrections_weight=corrections_weight
+    )
     result = result_of(comparison)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "result.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
@@ -150,8 +164,14 @@ def main(
 ) -> None:
     """Compare the model families and log them to the MLflow tracking server from settings."""
     try:
-        params = load_params(params_path).train
-        result = train(features_dir, params, out_dir, get_settings().mlflow_tracking_uri)
+        params = load_params(params_path)
+        result = train(
+            features_dir,
+            params.train,
+            out_dir,
+            get_settings().mlflow_tracking_uri,
+            corrections_weight=params.data.corrections_weight,
+        )
     except UserError as err:
         typer.secho(f"error: {err}", fg="red", err=True)
         raise typer.Exit(2) from None

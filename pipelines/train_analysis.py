@@ -2,7 +2,9 @@
 
 Trains the three customer-tweet models on the labelled featurized splits, logs each to the
 MLflow experiment `tweet-analysis` with its metrics and confusion matrices, and registers them
-as `tweet-sentiment`, `tweet-category` and `tweet-entities` (alias `champion`).
+as `tweet-sentiment`, `tweet-category` and `tweet-entities` (alias `champion`). Agents' corrected
+customer tweets (`corrections.parquet`) join the sentiment and category training sets,
+`data.corrections_weight` times each.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Annotated, Any
 import mlflow
 import typer
 
-from training.analysis.data import load_split, read_flags
+from training.analysis.data import load_corrections, load_split, read_flags
 from training.analysis.experiment import (
     EVAL_SPLITS,
     ModelOutcome,
@@ -25,6 +27,7 @@ from training.analysis.experiment import (
 )
 from training.analysis.registry import Registered, register_champion
 from training.analysis.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
+from training.datasets import CORRECTIONS
 from training.model_card import data_version
 from training.restore import keep_copy
 from tweetcare.core.contract import ANALYSIS_EXPERIMENT, DATA_VERSION_TAG, SOURCE_TAG
@@ -77,18 +80,22 @@ def train_analysis(
     out_dir: Path,
     taxonomy_path: Path = DEFAULT_TAXONOMY,
     data_dvc: Path = DEFAULT_DATA_DVC,
+    corrections_weight: int = 1,
 ) -> tuple[dict[str, ModelOutcome], dict[str, Registered]]:
     """Train, log and register the three models; write reports, confusion matrices and a
-    copy of each model."""
+    copy of each model. Each corrected tweet counts `corrections_weight` times."""
     taxonomy = load_taxonomy(taxonomy_path)
     flags = read_flags(labels)
     splits = {name: load_split(features_dir, name, flags) for name in SPLITS}
+    corrections = load_corrections(features_dir, flags)
+    # entities learn from generated spans, which corrections do not carry
+    corrected = splits if corrections is None else {**splits, CORRECTIONS: corrections}
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(ANALYSIS_EXPERIMENT)
     tags = {DATA_VERSION_TAG: data_version(data_dvc), "dvc.stage": "train_analysis"}
     outcomes = {
-        "sentiment": train_sentiment(splits, params, tags),
-        "category": train_category(splits, params, taxonomy, tags),
+        "sentiment": train_sentiment(corrected, params, tags, corrections_weight),
+        "category": train_category(corrected, params, taxonomy, tags, corrections_weight),
         "entities": train_entities(splits, params, tags),
     }
     registered = {
@@ -131,6 +138,7 @@ def main(
             params.analysis,
             get_settings().mlflow_tracking_uri,
             out_dir,
+            corrections_weight=params.data.corrections_weight,
         )
     except UserError as err:
         typer.secho(f"error: {err}", fg="red", err=True)

@@ -88,6 +88,7 @@ def compose(
             "inbound": c.inbound,
             "inbound_probability": c.inbound_probability,
             "masked_text": mask_pii(text),
+            "shadow": c.shadow,
         }
         found = customer.get(i)
         if not c.inbound or found is None:  # brand replies skip the customer analysis

@@ -26,8 +26,8 @@ from serving.analysis import compose, customer_fields, lineage
 from serving.config import AnalysisSettings, BatchingSettings
 from serving.launcher import not_registered
 from serving.validation import chunks, classify_input_problem
-from tweetcare.core.contract import DATA_VERSION_TAG
-from tweetcare.core.schemas import Analysis, Classification
+from tweetcare.core.contract import DATA_VERSION_TAG, SHADOW_KEY
+from tweetcare.core.schemas import Analysis, Classification, ShadowScore
 from tweetcare.core.settings import get_settings
 
 with bentoml.importing():
@@ -72,6 +72,23 @@ def load_registered(name: str, alias: str, tracking_uri: str) -> tuple[Any, dict
     return model, info
 
 
+def load_shadow(
+    name: str, alias: str, champion: dict[str, str], tracking_uri: str
+) -> tuple[Any, dict[str, str]]:
+    """The version under `alias` to score beside the champion, or (None, {}) when shadow
+    scoring is off, no version holds the alias, or it is the champion itself."""
+    if not alias:
+        return None, {}
+    try:
+        version = MlflowClient().get_model_version_by_alias(name, alias)
+    except MlflowException:
+        logger.info("no %s@%s: shadow scoring off", name, alias)
+        return None, {}
+    if str(version.version) == champion["version"]:
+        return None, {}
+    return load_registered(name, alias, tracking_uri)
+
+
 @bentoml.service(workers=1, runner_connection=NEVER_REFRESH)
 class InboundModel:
     """Holds the champion pyfunc; the only process that loads the model."""
@@ -82,6 +99,9 @@ class InboundModel:
         self.model, self.info = load_registered(
             settings.model_name, settings.model_alias, settings.mlflow_tracking_uri
         )
+        self.shadow, self.shadow_info = load_shadow(
+            settings.model_name, settings.shadow_alias, self.info, settings.mlflow_tracking_uri
+        )
         self.batch_sizes: Counter[int] = Counter()
 
     @bentoml.api(
@@ -91,20 +111,43 @@ class InboundModel:
     )
     def predict(self, texts: list[str]) -> list[dict[str, Any]]:
         self.batch_sizes[len(texts)] += 1
-        frame = self.model.predict(pd.DataFrame({"text": texts}))
+        inputs = pd.DataFrame({"text": texts})
+        frame = self.model.predict(inputs)
+        shadows = self._shadow_scores(inputs)
         return [
             Classification(
                 label=row.label,
                 inbound=bool(row.inbound),
                 probability=float(row.probability),
                 inbound_probability=float(row.inbound_probability),
+                shadow=shadow,
             ).model_dump()
+            for row, shadow in zip(frame.itertuples(index=False), shadows, strict=True)
+        ]
+
+    def _shadow_scores(self, inputs: pd.DataFrame) -> list[ShadowScore | None]:
+        """The challenger's answers, or None for each text when there is none; a challenger
+        that fails is logged and skipped, never a failed request: it drives nothing."""
+        if self.shadow is None:
+            return [None] * len(inputs)
+        try:
+            frame = self.shadow.predict(inputs)
+        except Exception:  # any failure of the shadow model must not cost the champion's answer
+            logger.exception("shadow model %s failed on a batch", self.shadow_info)
+            return [None] * len(inputs)
+        version = self.shadow_info["version"]
+        return [
+            ShadowScore(
+                model_version=version,
+                inbound=bool(row.inbound),
+                inbound_probability=float(row.inbound_probability),
+            )
             for row in frame.itertuples(index=False)
         ]
 
     @bentoml.api
-    def model_info(self) -> dict[str, str]:
-        return dict(self.info)
+    def model_info(self) -> dict[str, Any]:
+        return {**self.info, SHADOW_KEY: dict(self.shadow_info)} if self.shadow else dict(self.info)
 
     @bentoml.api
     def stats(self) -> dict[str, Any]:

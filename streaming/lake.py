@@ -18,7 +18,7 @@ import pyarrow as pa
 from streaming.parse import DeadLetter, parse_created_at
 from streaming.records import KafkaRecord
 from tweetcare.core.pii import mask_pii
-from tweetcare.core.schemas import Analysis, TweetMessage
+from tweetcare.core.schemas import Analysis, ShadowScore, TweetMessage
 
 PARTITION_COLUMN = "date"
 BRAND_COLUMN = "brand"
@@ -68,6 +68,10 @@ TWEET_SCHEMA = pa.schema(
         ("models", pa.map_(pa.string(), pa.string())),
         ("data_version", pa.string()),
         ("processed_at", pa.timestamp("us", tz="UTC")),
+        # the challenger's inbound answer when the server scored it in shadow (else null)
+        ("shadow_model_version", pa.string()),
+        ("shadow_inbound", pa.bool_()),
+        ("shadow_inbound_probability", pa.float64()),
     ]
 )
 
@@ -164,6 +168,16 @@ def tweet_row(
         "models": sorted(analysis.models.items()),
         "data_version": lineage.data_version,
         "processed_at": processed_at,
+        **shadow_columns(analysis.shadow),
+    }
+
+
+def shadow_columns(shadow: ShadowScore | None) -> dict[str, Any]:
+    """The challenger's answer as lake columns (nulls when the server ran no challenger)."""
+    return {
+        "shadow_model_version": shadow.model_version if shadow else None,
+        "shadow_inbound": shadow.inbound if shadow else None,
+        "shadow_inbound_probability": shadow.inbound_probability if shadow else None,
     }
 
 

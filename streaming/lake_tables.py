@@ -7,6 +7,7 @@ partitions as literals, so Delta reads only those partitions' files.
 
 from __future__ import annotations
 
+import pyarrow as pa
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -28,7 +29,8 @@ TABLE_PROPERTIES = {"delta.autoOptimize.autoCompact": "true"}
 
 def ensure_tables(spark: SparkSession, settings: Settings) -> None:
     """Create the tables where they do not exist yet (metadata only, on the driver). A table
-    that exists is used as it is, whatever its partitioning (an older lake's date and brand)."""
+    that exists keeps its partitioning (an older lake's date and brand) and gains the columns
+    added since it was created (null in its older rows)."""
     tables = (
         (TWEETS_TABLE, lake.TWEET_SCHEMA, lake.TWEET_PARTITIONS),
         (DEAD_LETTERS_TABLE, lake.DEAD_LETTER_SCHEMA, lake.DEAD_LETTER_PARTITIONS),
@@ -36,6 +38,7 @@ def ensure_tables(spark: SparkSession, settings: Settings) -> None:
     for name, schema, partitions in tables:
         uri = lake_table_uri(settings, name)
         if DeltaTable.isDeltaTable(spark, uri):
+            add_missing_columns(spark, uri, schema)
             continue
         builder = (
             DeltaTable.createIfNotExists(spark)
@@ -46,6 +49,15 @@ def ensure_tables(spark: SparkSession, settings: Settings) -> None:
         for key, value in TABLE_PROPERTIES.items():
             builder = builder.property(key, value)
         builder.execute()
+
+
+def add_missing_columns(spark: SparkSession, uri: str, schema: pa.Schema) -> None:
+    """Add the schema's columns the table lacks, at the end (a metadata-only Delta commit)."""
+    have = set(DeltaTable.forPath(spark, uri).toDF().columns)
+    missing = [f for f in from_arrow_schema(schema).fields if f.name not in have]
+    if missing:
+        columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
+        spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({columns})")
 
 
 def merge_new(

@@ -4,7 +4,8 @@ Each child run holds the family's parameters, per-epoch metrics (sequence models
 precision, recall, F1 and ROC-AUC on validation and test, confusion-matrix and ROC plots,
 training time, latency at batch 1 and 256, model size, the logged pyfunc, and (for the families
 in `train.raw_handles_models`) the same figures for a twin trained on unmasked handles. The
-parent run keeps the comparison table and chart and names the winner.
+parent run keeps the comparison table and chart and names the winner. Every family trains on
+the train split plus the agents' corrections (`splits['corrections']`, when any), weighted.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from training.compare import (
     pick_winner,
     table_markdown,
 )
-from training.datasets import log_training_data
+from training.datasets import CORRECTIONS, corrections_params, log_training_data
 from training.families import DESCRIPTIONS, FittedModel, fit_family, import_family_code
 from training.latency import measure_speed
 from training.metrics import classification_metrics, confusion_figure, roc_figure
@@ -100,21 +101,26 @@ def _speed_and_size(model_uri: str, texts: list[str], repeats: int) -> dict[str,
 
 
 def _timed_fit(
-    family: str, splits: dict[str, pd.DataFrame], params: TrainParams, mask: bool
+    family: str, splits: dict[str, pd.DataFrame], params: TrainParams, mask: bool, weight: int
 ) -> tuple[FittedModel, float]:
     import_family_code(family)
     start = time.perf_counter()
-    model = fit_family(family, splits, params, mask)
+    model = fit_family(family, splits, params, mask, corrections_weight=weight)
     return model, time.perf_counter() - start
 
 
 def _raw_twin_metrics(
-    family: str, splits: dict[str, pd.DataFrame], params: TrainParams, masked: dict[str, float]
+    family: str,
+    splits: dict[str, pd.DataFrame],
+    params: TrainParams,
+    masked: dict[str, float],
+    weight: int,
 ) -> dict[str, float]:
     """The same family trained and scored with handles left in: the shortcut's size."""
     with mlflow.start_run(run_name=f"{family}-raw-handles", nested=True):
         mlflow.log_params({"model_family": family, "mask_handles": False})
-        twin, seconds = _timed_fit(family, splits, params, mask=False)
+        mlflow.log_params(corrections_params(splits.get(CORRECTIONS), weight))
+        twin, seconds = _timed_fit(family, splits, params, False, weight)
         metrics = _split_metrics(splits, _scores(twin, splits), suffix="_raw")
         metrics["train_seconds_raw"] = seconds
         mlflow.log_metrics(metrics)
@@ -127,6 +133,7 @@ def compare_one(
     splits: dict[str, pd.DataFrame],
     params: TrainParams,
     tags: dict[str, str] | None = None,
+    corrections_weight: int = 1,
 ) -> ModelReport:
     """Train, score and log one family in its own child run of the active parent."""
     with mlflow.start_run(run_name=family, nested=True, tags=tags) as child:
@@ -134,7 +141,8 @@ def compare_one(
         mlflow.set_tag("mlflow.note.content", DESCRIPTIONS.get(family, family))
         mlflow.log_params({f"rows_{name}": len(frame) for name, frame in splits.items()})
         mlflow.log_params({"model_family": family, "mask_handles": params.mask_handles})
-        model, seconds = _timed_fit(family, splits, params, params.mask_handles)
+        mlflow.log_params(corrections_params(splits.get(CORRECTIONS), corrections_weight))
+        model, seconds = _timed_fit(family, splits, params, params.mask_handles, corrections_weight)
         mlflow.log_params(model.params)
         scores = _scores(model, splits)
         metrics = {**_split_metrics(splits, scores), **model.metrics, "train_seconds": seconds}
@@ -144,7 +152,7 @@ def compare_one(
         metrics.update(_speed_and_size(info.model_uri, texts, params.latency_repeats))
         mlflow.log_metrics(metrics)
         if params.mask_handles and family in params.raw_handles_models:
-            raw = _raw_twin_metrics(family, splits, params, metrics)
+            raw = _raw_twin_metrics(family, splits, params, metrics, corrections_weight)
             mlflow.log_metrics(raw)
             metrics.update(raw)
     return ModelReport(family, child.info.run_id, info.model_uri, metrics)
@@ -172,9 +180,14 @@ def _start_parent() -> mlflow.ActiveRun:
 
 
 def run_comparison(
-    splits: dict[str, pd.DataFrame], params: TrainParams, tags: dict[str, str] | None = None
+    splits: dict[str, pd.DataFrame],
+    params: TrainParams,
+    tags: dict[str, str] | None = None,
+    corrections_weight: int = 1,
 ) -> Comparison:
-    """Compare every family in `params.models` on `splits`; the tracking URI must be set."""
+    """Compare every family in `params.models` on `splits`; the tracking URI must be set.
+    `splits['corrections']`, when present, joins every family's training rows
+    `corrections_weight` times."""
     with _start_parent() as parent:
         mlflow.set_tags(tags or {})
         log_training_data(splits, tags)
@@ -185,10 +198,14 @@ def run_comparison(
                 "mask_handles": params.mask_handles,
                 "f1_tie_tolerance": params.f1_tie_tolerance,
                 **{f"rows_{name}": len(frame) for name, frame in splits.items()},
+                **corrections_params(splits.get(CORRECTIONS), corrections_weight),
             }
         )
         start = time.perf_counter()
-        reports = [compare_one(family, splits, params, tags) for family in params.models]
+        reports = [
+            compare_one(family, splits, params, tags, corrections_weight)
+            for family in params.models
+        ]
         winner = pick_winner(reports, params.f1_tie_tolerance)
         table = comparison_table(reports, winner=winner.name)
         _log_comparison(table, winner)

@@ -16,6 +16,7 @@ import pandas as pd
 from mlflow.models.model import ModelInfo
 
 from training.baseline import LABEL_COLUMN, train_baseline
+from training.datasets import CORRECTIONS, with_corrections
 from training.evaluate import inbound_scores
 from training.pyfunc import TEXT_COLUMN, log_sklearn_pyfunc, save_sklearn_pyfunc
 from tweetcare.core.errors import UserError
@@ -54,8 +55,15 @@ def texts_and_labels(frame: pd.DataFrame, mask_handles: bool) -> tuple[list[str]
     return texts, frame[LABEL_COLUMN].astype(int).to_numpy()
 
 
-def _fit_baseline(splits: dict[str, pd.DataFrame], params: TrainParams, mask: bool) -> FittedModel:
-    texts, labels = texts_and_labels(splits["train"], mask)
+def training_rows(splits: dict[str, pd.DataFrame], weight: int) -> pd.DataFrame:
+    """The train split plus the agents' corrections (when ``splits`` holds them), weighted."""
+    return with_corrections(splits["train"], splits.get(CORRECTIONS), weight)
+
+
+def _fit_baseline(
+    splits: dict[str, pd.DataFrame], params: TrainParams, mask: bool, weight: int
+) -> FittedModel:
+    texts, labels = texts_and_labels(training_rows(splits, weight), mask)
     classifier = train_baseline(
         pd.DataFrame({"clean_text": texts, LABEL_COLUMN: labels}), params.baseline
     )
@@ -70,7 +78,7 @@ def _fit_baseline(splits: dict[str, pd.DataFrame], params: TrainParams, mask: bo
 
 
 def _fit_sequence(
-    cell: str, splits: dict[str, pd.DataFrame], params: TrainParams, mask: bool
+    cell: str, splits: dict[str, pd.DataFrame], params: TrainParams, mask: bool, weight: int
 ) -> FittedModel:
     from training.sequence import fit_sequence
     from training.sequence_pyfunc import (
@@ -82,7 +90,7 @@ def _fit_sequence(
     threads = params.sequence.threads if params.sequence.accelerator == "cpu" else 0
     fit = fit_sequence(
         cell,
-        texts_and_labels(splits["train"], mask),
+        texts_and_labels(training_rows(splits, weight), mask),
         texts_and_labels(splits["val"], mask),
         params.sequence,
         params.tokenizer,
@@ -110,12 +118,23 @@ def _fit_sequence(
     )
 
 
-def _fit_minilm(splits: dict[str, pd.DataFrame], params: TrainParams, mask: bool) -> FittedModel:
-    from training.minilm import fit_minilm
+def _fit_minilm(
+    splits: dict[str, pd.DataFrame], params: TrainParams, mask: bool, weight: int
+) -> FittedModel:
+    from training.minilm import fit_minilm, sample_rows
     from training.minilm_pyfunc import head_probabilities, log_minilm_pyfunc, save_minilm_pyfunc
 
-    texts, labels = texts_and_labels(splits["train"], mask)
-    fit = fit_minilm(texts, labels, params.transformer, params.seed)
+    train = splits["train"]
+    rows = sample_rows(
+        len(train),
+        params.transformer.train_sample,
+        train[LABEL_COLUMN].astype(int).to_numpy(),
+        params.seed,
+    )
+    # the sample caps the train split only: every correction joins it, weighted
+    sampled = {**splits, "train": train.iloc[rows]}
+    texts, labels = texts_and_labels(training_rows(sampled, weight), mask)
+    fit = fit_minilm(texts, labels, params.transformer)
 
     def score(raw: list[str]) -> np.ndarray:
         embeddings = fit.encoder.embed(clean_texts(raw, mask), description="MiniLM score")
@@ -143,15 +162,20 @@ def import_family_code(family: str) -> None:
 
 
 def fit_family(
-    family: str, splits: dict[str, pd.DataFrame], params: TrainParams, mask_handles: bool
+    family: str,
+    splits: dict[str, pd.DataFrame],
+    params: TrainParams,
+    mask_handles: bool,
+    corrections_weight: int = 1,
 ) -> FittedModel:
-    """Train one family on `splits['train']` (early stopping, where any, on `splits['val']`)."""
+    """Train one family on `splits['train']` plus `splits['corrections']` (when present) repeated
+    `corrections_weight` times; early stopping, where any, on `splits['val']`."""
     if family == BASELINE:
-        return _fit_baseline(splits, params, mask_handles)
+        return _fit_baseline(splits, params, mask_handles, corrections_weight)
     if family in SEQUENCE_CELLS:
-        return _fit_sequence(family, splits, params, mask_handles)
+        return _fit_sequence(family, splits, params, mask_handles, corrections_weight)
     if family == MINILM:
-        return _fit_minilm(splits, params, mask_handles)
+        return _fit_minilm(splits, params, mask_handles, corrections_weight)
     raise UserError(
         f"unknown model family {family!r} in train.models; known: {', '.join(FAMILIES)}"
     )

@@ -36,7 +36,7 @@ class MiniLMFit:
     train_rows: int
 
 
-def _sample(count: int, size: int, labels: np.ndarray, seed: int) -> np.ndarray:
+def sample_rows(count: int, size: int, labels: np.ndarray, seed: int) -> np.ndarray:
     """Row indices of a label-stratified sample (all rows when `size` covers them)."""
     if size >= count:
         return np.arange(count)
@@ -49,17 +49,15 @@ def _sample(count: int, size: int, labels: np.ndarray, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-def fit_minilm(
-    cleaned: list[str], labels: np.ndarray, params: TransformerParams, seed: int
-) -> MiniLMFit:
-    """Embed a sample of the cleaned train texts with frozen MiniLM and fit the head on them."""
+def fit_minilm(cleaned: list[str], labels: np.ndarray, params: TransformerParams) -> MiniLMFit:
+    """Embed the cleaned training texts (the caller's `sample_rows` sample) with frozen MiniLM
+    and fit the head on them."""
     labels = np.asarray(labels).astype(int)
-    rows = _sample(len(cleaned), params.train_sample, labels, seed)
-    if len(np.unique(labels[rows])) < 2:
+    if len(np.unique(labels)) < 2:
         raise UserError("the transformer's training sample holds one class only; raise its size")
     folder = encoder_dir()
     encoder = load_encoder(folder, params.max_length, params.batch_size)
-    embeddings = encoder.embed([cleaned[i] for i in rows], description="MiniLM train")
+    embeddings = encoder.embed(cleaned, description="MiniLM train")
     head = LogisticRegression(C=params.head_C, max_iter=HEAD_MAX_ITER)
-    head.fit(embeddings, labels[rows])
-    return MiniLMFit(folder, encoder, head.coef_[0].copy(), float(head.intercept_[0]), len(rows))
+    head.fit(embeddings, labels)
+    return MiniLMFit(folder, encoder, head.coef_[0].copy(), float(head.intercept_[0]), len(labels))

@@ -27,6 +27,7 @@ from tweetcare.core.contract import (
     DECISION_TAG,
     REASON_TAG,
     RECORD_TAG,
+    SHADOW_RECORD_TAG,
     SOURCE_TAG,
 )
 from tweetcare.core.errors import UserError
@@ -158,3 +159,28 @@ def register_and_promote(
     record = {"promotion": asdict(promotion), "rules": _rules(params)}
     client.set_model_version_tag(name, version, RECORD_TAG, json.dumps(record, sort_keys=True))
     return promotion
+
+
+def promote_challenger(model_name: str, reason: str, record: dict[str, Any]) -> tuple[str, str]:
+    """Move `@champion` to the `@challenger` version on live evidence (`record`, kept on it with
+    `reason`); returns (new champion version, the version it replaced)."""
+    client = MlflowClient()
+    challenger = client.get_model_version_by_alias(model_name, CHALLENGER)
+    champion = current_champion(client, model_name)
+    version = str(challenger.version)
+    client.set_registered_model_alias(model_name, CHAMPION, version)
+    client.delete_registered_model_alias(model_name, CHALLENGER)
+    for key, value in ((DECISION_TAG, CHAMPION), (REASON_TAG, reason)):
+        client.set_model_version_tag(model_name, version, key, value)
+    record_shadow_decision(model_name, version, CHAMPION, reason, record)
+    write_model_card(client, model_name, version, CHAMPION, reason, str(challenger.run_id))
+    return version, "" if champion is None else str(champion.version)
+
+
+def record_shadow_decision(
+    model_name: str, version: str, decision: str, reason: str, record: dict[str, Any]
+) -> None:
+    """The live gate's verdict and its figures, on the challenger version it judged (a refusal
+    leaves the offline gate's own decision tags as they were)."""
+    text = json.dumps({"decision": decision, "reason": reason, **record}, sort_keys=True)
+    MlflowClient().set_model_version_tag(model_name, version, SHADOW_RECORD_TAG, text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,11 @@ import pytest
 from tests.fixtures.console import RunningConsole, shown_or_explained, sign_in
 from tweetcare.core.settings import Settings
 from tweetcare.tickets import audit
+from tweetcare.tickets.corrections import export_frame
 from tweetcare.tickets.models import APPROVED, PENDING
 from tweetcare.tickets.routing import load_routing
 from tweetcare.tickets.store import TicketStore
+from tweetcare.ui.data import format_when
 
 pytestmark = pytest.mark.integration
 
@@ -186,4 +189,85 @@ def test_live_and_models_pages_show_the_stream_and_the_champion(
     comparison = page.get_by_test_id("stTable").filter(has_text="baseline-unigram")
     shown_or_explained(page, comparison, console_app, "the Models page's comparison")
     assert "The comparison picked baseline" in page.get_by_test_id("stMain").inner_text()
+    # the known lake's shadow answers: 4 of the 5 tweets agreed, the challenger missed one
+    shadow = page.get_by_test_id("stTable").filter(has_text="only challenger right")
+    shown_or_explained(page, shadow, console_app, "the Models page's shadow scoring")
+    cells = shadow.locator("td").all_inner_texts()
+    assert cells[:5] == ["1", "2", "5", "0.8000", "5"], cells
+    assert "It stays challenger: not enough live evidence: 5 labelled tweets" in (
+        page.get_by_test_id("stMain").inner_text()
+    )
     shoot(page, screenshots, "models")
+
+
+def test_an_agent_corrects_a_category_and_the_ticket_moves_team(
+    console_app: RunningConsole, page: Any, screenshots: Path
+) -> None:
+    travel = open_ticket(console_app, "c-travel")
+    assert (travel["category"], travel["team"]) == ("travel", "ops-control")
+    sign_in(page, f"{console_app.url}/queues?ticket={travel['ticket_id']}", console_app)
+    page.get_by_role("heading", name=f"Ticket {travel['ticket_id']}").wait_for()
+    page.get_by_text("Correct the models").click()
+    # typed, as an agent would: a tall page opens the option list outside the viewport
+    page.get_by_test_id("stSelectbox").filter(has_text="Category").click()
+    page.keyboard.type("service")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Save correction").click()
+    page.get_by_text(f"Corrected by {console_app.agent}: category travel → service.").wait_for()
+    shoot(page, screenshots, "correction")
+
+    store = TicketStore(console_app.data.tickets_db_url)
+    ticket = store.get_ticket(travel["ticket_id"])
+    labels = export_frame(store).set_index("tweet_id")
+    store.close()
+    # BlueJetAir's own rule for service complaints (routing.yaml) now routes it
+    assert (ticket.category, ticket.team) == ("service", "cabin-services")
+    row = labels.loc[travel["first_tweet_id"]]
+    assert (row.category, row.corrected, row.agent) == ("service", "category", console_app.agent)
+    entries = audit.trail(console_app.data.tickets_db_url, travel["ticket_id"])
+    assert ("correct", "category: travel -> service") in {(e.action, e.detail) for e in entries}
+
+
+def test_an_active_incident_shows_on_every_page_and_monitoring_shows_drift_and_alerts(
+    console_app: RunningConsole, page: Any, screenshots: Path
+) -> None:
+    data = console_app.data
+    assert data.incident_since is not None
+    since = format_when(data.incident_since, datetime.now(UTC))
+    sign_in(page, f"{console_app.url}/queues", console_app)
+    banner = page.get_by_text("Active incident: spike of delivery complaints for @AmazonHelp")
+    shown_or_explained(page, banner, console_app, "the incident banner on the Queues page")
+    assert f"since {since} — tickets in scope are raised one priority level" in banner.inner_text()
+    page.get_by_text("3 of 4 tickets").wait_for()  # the queue is drawn under it
+    page.get_by_test_id("stTable").first.wait_for()
+    shoot(page, screenshots, "incident-banner")
+
+    page.get_by_test_id("stMain").get_by_role("link", name="Monitoring").click()
+    page.get_by_role("heading", name="Monitoring", exact=True).wait_for()
+    assert page.url.endswith("/monitoring")
+    # the latest judged window breached `language` against the window before it
+    windows = page.get_by_test_id("stTable").filter(has_text="prediction drift")
+    shown_or_explained(page, windows, console_app, "the Monitoring page's windows")
+    rows = windows.locator("tbody tr").all_inner_texts()
+    assert len(rows) == 5, rows  # 3 windows; the oldest has no window before it
+    assert "language 0.41 (limit 0.2) — over" in rows[0] and "drift.language" in rows[0]
+    assert all("none" in row for row in rows[1:])
+    breach = page.get_by_text("breached: drift.language vs previous 0.41 (limit 0.2)")
+    assert breach.is_visible()
+    # the escalation incident the monitor recorded, and the one that expired
+    incidents = page.get_by_test_id("stTable").filter(has_text=data.incident_alert_id)
+    shown_or_explained(page, incidents, console_app, "the Monitoring page's incidents")
+    active, expired = (
+        [cell.strip() for cell in row.locator("td").all_inner_texts()]
+        for row in incidents.locator("tbody tr").all()
+    )
+    assert active[:5] == [
+        "active",
+        "complaints",
+        "brand @AmazonHelp, category delivery",
+        data.incident_alert_id,
+        since,  # first seen
+    ], active
+    assert expired[:3] == ["expired", "outage", "brand @SpotifyCares"], expired
+    assert page.get_by_text("Active incident:").count() == 1  # the banner shows here too, once
+    shoot(page, screenshots, "monitoring")

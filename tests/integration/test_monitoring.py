@@ -1,7 +1,8 @@
 """`tweetcare monitor run` on the real stack: a Delta lake written with `deltalake` from a
 language-shifted stream with a burst of outage complaints, a real Kafka broker and an MLflow
 sqlite registry. The breach and the escalations must reach the `alerts` topic, the HTML
-reports MLflow, the figures the lake's `monitoring` table."""
+reports MLflow, the figures the lake's `monitoring` table; the escalations become incidents in a
+ticket store that raise the priority of the open tickets they cover."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -19,11 +20,16 @@ from deltalake import DeltaTable, write_deltalake
 from mlflow.tracking import MlflowClient
 
 from streaming.lake import DEAD_LETTER_SCHEMA, TWEET_SCHEMA
+from tests.unit.test_tickets import customer
 from tweetcare.core.settings import Settings
 from tweetcare.data.generator import generate
 from tweetcare.monitoring import scenarios
 from tweetcare.monitoring.alerts import read_alerts
 from tweetcare.monitoring.tracking import EXPERIMENT
+from tweetcare.tickets import TicketStore, audit
+from tweetcare.tickets.models import ticket_id_for
+from tweetcare.tickets.replies import load_replies
+from tweetcare.tickets.routing import load_routing
 
 pytestmark = pytest.mark.integration
 
@@ -43,9 +49,11 @@ def lake_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
     """A Delta lake: 30 minutes whose language mix shifts halfway, under an hour of steady
-    traffic whose last minutes hold a burst of outage complaints to one brand; dead letters."""
+    traffic whose last minutes hold a burst of outage complaints to one brand; dead letters.
+    It ends a minute ago, so the burst's incidents are still active on the wall clock."""
     project = tmp_path_factory.mktemp("monitor-project")
-    shifted = scenarios.shifted_stream(3000, seed=21, shift="language", minutes=30)
+    start = datetime.now(UTC) - timedelta(minutes=31)
+    shifted = scenarios.shifted_stream(3000, seed=21, shift="language", start=start, minutes=30)
     end = shifted["processed_at"].max().to_pydatetime() + timedelta(seconds=1)
     burst = scenarios.burst_stream(1500, seed=22, start=end - timedelta(minutes=65))
     tweets = pd.concat([shifted, burst], ignore_index=True)
@@ -85,7 +93,32 @@ def monitor_env(lake: tuple[Path, pd.DataFrame], kafka_env: dict[str, str]) -> d
         "TWEETCARE_LAKE_DIR": str(project / "lake"),
         "TWEETCARE_LAKE_URI": "",
         "TWEETCARE_MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+        "TWEETCARE_TICKETS_DB_URL": f"sqlite:///{project / 'tickets.db'}",
+        "TWEETCARE_ROUTING_CONFIG": str(ROOT / "config" / "routing.yaml"),
     }
+
+
+@pytest.fixture(scope="module")
+def open_tickets(monitor_env: dict[str, str]) -> Settings:
+    """Before the monitor runs: an open, calm technical ticket to the burst's brand (normal) and
+    one to another brand about a delivery (normal), as the stream would have opened them."""
+    settings = Settings(
+        tickets_db_url=monitor_env["TWEETCARE_TICKETS_DB_URL"],
+        routing_config=Path(monitor_env["TWEETCARE_ROUTING_CONFIG"]),
+    )
+    store = TicketStore(settings.tickets_db_url)
+    store.create_schema()
+    calm = {"sentiment": "neutral", "sentiment_score": 0.0}
+    events = [
+        customer("t-1", "c-telco", 10, text="@TelcoNetHelp my router keeps dropping", **calm),
+        customer("t-2", "c-amazon", 10, text="@AmazonHelp no parcel", category="delivery", **calm),
+    ]
+    store.apply(
+        events, load_routing(settings.routing_config), load_replies(settings.replies_config)
+    )
+    assert {t.priority for t in store.list_tickets()} == {"normal"}
+    store.close()
+    return settings
 
 
 def cli(args: list[str], cwd: Path, env: dict[str, str]) -> str:
@@ -106,7 +139,9 @@ def cli(args: list[str], cwd: Path, env: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def monitor_run(lake: tuple[Path, pd.DataFrame], monitor_env: dict[str, str]) -> dict:
+def monitor_run(
+    lake: tuple[Path, pd.DataFrame], monitor_env: dict[str, str], open_tickets: Settings
+) -> dict:
     project, _ = lake
     args = ["monitor", "run", "--window", "15m", "--params", str(ROOT / "params.yaml"), "--json"]
     return json.loads(cli(args, project, monitor_env).strip().splitlines()[-1])
@@ -170,3 +205,32 @@ def test_alerts_command_lists_them(
     ).splitlines()
     kinds = {json.loads(line)["kind"] for line in lines if line.strip()}
     assert {"drift", "complaints", "outage"} <= kinds
+
+
+def test_the_burst_raises_the_open_ticket_in_its_scope(
+    monitor_run: dict, open_tickets: Settings
+) -> None:
+    # the run's escalations, as published (the test above finds them on the topic)
+    escalations = monitor_run["alerts"]
+    telco = {m["alert_id"] for m in escalations if m["brand"] in ("TelcoNetHelp", None)}
+    assert monitor_run["published"] == len(escalations) + 1  # and the drift breach
+    assert monitor_run["incidents"] == len(escalations) >= 2
+    assert monitor_run["tickets_raised"] == 1
+    store = TicketStore(open_tickets.tickets_db_url)
+    try:
+        raised = store.get_ticket(ticket_id_for("c-telco"))
+        assert raised.priority == "high"  # normal, one level up (routing.yaml)
+        assert raised.incident_alert_id in telco  # an alert on the topic says why
+        other = store.get_ticket(ticket_id_for("c-amazon"))
+        assert (other.priority, other.incident_alert_id) == ("normal", None)
+        [entry] = audit.trail(store.engine, raised.ticket_id)
+        assert (entry.actor, entry.action) == ("monitor", "raise")
+        assert raised.incident_alert_id in entry.detail
+        # the stream: a new ticket in the incident's scope opens raised
+        routing = load_routing(open_tickets.routing_config)
+        late = customer("t-3", "c-late", 12, text="@TelcoNetHelp still no signal here")
+        outcome = store.apply([late], routing, load_replies(open_tickets.replies_config))
+        assert (outcome.opened, outcome.raised) == (1, 1)
+        assert store.get_ticket(ticket_id_for("c-late")).incident_alert_id in telco
+    finally:
+        store.close()

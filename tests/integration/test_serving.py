@@ -12,6 +12,7 @@ import pytest
 
 from serving.launcher import start_server, stop_server
 from tests.fixtures.bento import free_port, synthetic_features
+from tests.fixtures.registry import register_challenger
 from training.baseline import train_baseline
 from training.pyfunc import log_sklearn_pyfunc
 from training.registry import register_and_promote
@@ -36,6 +37,7 @@ def champion_registry(tmp_path_factory: pytest.TempPathFactory) -> str:
         info = log_sklearn_pyfunc(model, mask_handles=True)
     gate = RegisterParams(model_name="tweet-inbound", min_tweets_per_second=1, latency_batch=16)
     register_and_promote(info.model_uri, run.info.run_id, synthetic_features(100, 5), gate)
+    register_challenger("tweet-inbound")
     mlflow.set_tracking_uri(None)
     return uri
 
@@ -55,8 +57,13 @@ def test_classify_answers_a_list_in_order(url: str) -> None:
     assert response.status_code == 200
     body = response.json()
     assert [row["label"] for row in body] == ["inbound", "outbound"]
-    assert set(body[0]) == {"label", "inbound", "probability", "inbound_probability"}
+    assert set(body[0]) == {"label", "inbound", "probability", "inbound_probability", "shadow"}
     assert body[0]["inbound"] is True and 0.5 <= body[0]["probability"] <= 1.0
+    # the challenger scored the same texts in shadow, with its own version
+    for row in body:
+        assert row["shadow"]["model_version"] == "2"
+        assert 0.0 <= row["shadow"]["inbound_probability"] <= 1.0
+        assert row["shadow"]["inbound"] == (row["shadow"]["inbound_probability"] >= 0.5)
 
 
 def test_model_info_names_the_champion(url: str) -> None:
@@ -65,6 +72,7 @@ def test_model_info_names_the_champion(url: str) -> None:
         info = response.json()
         assert info["name"] == "tweet-inbound" and info["alias"] == "champion"
         assert info["version"] == "1" and info["run_id"]
+        assert info["shadow"]["alias"] == "challenger" and info["shadow"]["version"] == "2"
 
 
 @pytest.mark.parametrize(

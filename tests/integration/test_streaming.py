@@ -209,7 +209,7 @@ def read_topic(settings: Settings, topic: str) -> list[dict[str, Any]]:
 
 
 def test_analysed_tweets_become_routed_tickets_responses_and_replies(
-    analysed_stream: Settings, tmp_path: Path
+    analysed_stream: Settings, full_registry: str, tmp_path: Path
 ) -> None:
     settings = analysed_stream
     csv, _ = write_dataset(tmp_path / "data", rows=600, seed=3)
@@ -228,6 +228,21 @@ def test_analysed_tweets_become_routed_tickets_responses_and_replies(
     assert customer.category.notna().all() and customer.sentiment.notna().all()
     assert all(len(dict(models)) == 4 for models in customer.models)  # inbound + 3 analysis
     assert not lake.text.str.contains(r"[\w.]+@[\w-]+\.com", regex=True).any()  # emails masked
+    # the registry's challenger scored every tweet in shadow; its answers are kept, not used
+    assert set(lake.shadow_model_version) == {"2"} and lake.shadow_inbound.notna().all()
+    assert (lake.shadow_inbound != lake.predicted_inbound).any()  # a weaker model, not a copy
+    env = {**settings.to_env(), "TWEETCARE_MLFLOW_TRACKING_URI": full_registry}
+    shown = CliRunner().invoke(app, ["models", "shadow-report", "--json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.output)
+    (pair,) = report["pairs"]
+    assert (pair["champion_version"], pair["challenger_version"]) == ("1", "2")
+    assert pair["tweets"] == pair["labelled"] == REPLAYED
+    agree = (lake.shadow_inbound == lake.predicted_inbound).mean()
+    assert pair["agreement"] == pytest.approx(agree)
+    assert pair["champion_accuracy"] == pytest.approx(
+        (lake.predicted_inbound == lake.inbound).mean()
+    )
 
     store = TicketStore(settings.tickets_db_url)
     tickets = store.list_tickets(limit=10 * REPLAYED)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from serving.analysis import compose, customer_fields, needs_ticket
-from tweetcare.core.schemas import Analysis, Classification
+from tweetcare.core.schemas import Analysis, Classification, ShadowScore
 
 INBOUND = Classification(label="inbound", inbound=True, probability=0.9, inbound_probability=0.9)
 OUTBOUND = Classification(label="outbound", inbound=False, probability=0.8, inbound_probability=0.2)
@@ -79,3 +79,19 @@ def test_customer_fields_split_flags() -> None:
     category.loc[0, "flags"] = "not_english,spam"
     (fields,) = customer_fields(sentiment, category, entities)
     assert fields["flags"] == ["not_english", "spam"]
+
+
+def test_the_challengers_answer_rides_along_but_decides_nothing() -> None:
+    shadow = ShadowScore(model_version="4", inbound=False, inbound_probability=0.3)
+    text = "@A #1234567 never came, call 555-123-4567"
+    fields = customer_fields(*model_frames(text))
+    champion = INBOUND.model_copy(update={"shadow": shadow})
+    reply = OUTBOUND.model_copy(update={"shadow": shadow.model_copy(update={"inbound": True})})
+    customer, brand = compose(
+        [text, "@123 Sorry! ^JK"], [champion, reply], {0: fields[0]}, MODELS, ANALYSIS_MODELS
+    )
+    # the champion's answer drives the analysis and the ticket; the challenger's is only kept
+    assert customer.inbound and customer.needs_ticket and customer.shadow == shadow
+    assert not brand.inbound and brand.category is None and brand.shadow.inbound is True
+    plain = compose([text], [INBOUND], {0: fields[0]}, MODELS, ANALYSIS_MODELS)[0]
+    assert plain.shadow is None

@@ -79,11 +79,11 @@ def test_training_reference_is_compared_on_the_columns_it_has(params: MonitorPar
 def test_quality_limits_flag_dead_letters_and_missing_fields(params: MonitorParams) -> None:
     before, after = halves(scenarios.steady_stream(1000, seed=3))
     broken = after.copy()
-    broken.loc[broken.index[:100], "language"] = pd.NA  # 20% missing
+    broken.loc[broken.index[:100], "text"] = pd.NA  # 20% missing
     broken = broken.drop(columns=["conversation_id"])
     result = compare(before, broken, params, "previous", dead_letters=100)
     breaches = {m.key: m.value for m in result.breaches}
-    assert breaches["quality.missing.language"] == pytest.approx(0.2)
+    assert breaches["quality.missing.text"] == pytest.approx(0.2)
     assert breaches["quality.missing.conversation_id"] == 1.0
     assert breaches["quality.dead_letter_rate"] == pytest.approx(100 / 600)
     assert not [m for m in result.breaches if m.kind == "drift"]

@@ -100,6 +100,33 @@ def test_the_shipped_rules_load_and_cover_every_category() -> None:
     rules = load_routing(Settings().routing_config)
     assert set(rules.teams.by_category) == set(rules.priority.by_category) == set(CATEGORIES)
     assert set(rules.sla_minutes) == set(rules.priority.levels)
+    assert rules.priority.incident_raise == 1
+
+
+@pytest.mark.parametrize(
+    ("raise_by", "expected"),
+    [
+        (0, ["urgent", "high", "normal", "low"]),  # off: nothing moves
+        (1, ["urgent", "urgent", "high", "normal"]),  # one up, never above the top
+        (2, ["urgent", "urgent", "urgent", "high"]),
+        (3, ["urgent", "urgent", "urgent", "urgent"]),
+    ],
+)
+def test_an_incident_raises_the_priority_capped_at_the_top(
+    raise_by: int, expected: list[str]
+) -> None:
+    rules = RoutingRules.model_validate(with_incident_raise(raise_by))
+    assert [rules.incident_priority(level) for level in rules.priority.levels] == expected
+    assert rules.incident_priority("retired-level") == "retired-level"
+
+
+def test_without_the_rule_incidents_raise_nothing(rules: RoutingRules) -> None:
+    assert rules.priority.incident_raise == 0  # absent from older routing files: off
+    assert rules.incident_priority("normal") == "normal"
+
+
+def with_incident_raise(value: object) -> dict:
+    return {**RULES, "priority": {**RULES["priority"], "incident_raise": value}}
 
 
 @pytest.mark.parametrize(
@@ -108,6 +135,10 @@ def test_the_shipped_rules_load_and_cover_every_category() -> None:
         ({"sla_minutes": {"urgent": 60}}, "sla_minutes lacks"),
         ({"teams": {"default": "care", "by_category": {"astrology": "x"}}}, "astrology"),
         ({"colour": "blue"}, "colour"),
+        (with_incident_raise(-1), "incident_raise.*greater than or equal to 0"),
+        (with_incident_raise(4), "incident_raise is 4, more than the 3 levels above the lowest"),
+        (with_incident_raise("one"), "incident_raise.*integer"),
+        (with_incident_raise(True), "incident_raise.*integer"),
     ],
 )
 def test_bad_rules_are_refused_in_one_clear_line(

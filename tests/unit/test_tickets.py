@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,8 @@ from sqlalchemy.schema import CreateTable
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import Analysis, Entity, TweetMessage
 from tweetcare.core.settings import Settings
-from tweetcare.tickets import TicketEvent, TicketStore
+from tweetcare.monitoring.incidents import Incident
+from tweetcare.tickets import TicketEvent, TicketStore, audit
 from tweetcare.tickets.models import Base, brand_of, ticket_id_for
 from tweetcare.tickets.replies import ReplyTemplates, load_replies
 from tweetcare.tickets.routing import RoutingRules, load_routing
@@ -91,6 +92,7 @@ def store(tmp_path: Path) -> Iterator[TicketStore]:
     store = TicketStore(other or f"sqlite:///{tmp_path / 'db' / 'tickets.db'}")
     if other:
         Base.metadata.drop_all(store.engine)
+        audit.AuditBase.metadata.drop_all(store.engine)
     store.create_schema()
     yield store
     store.close()
@@ -296,3 +298,131 @@ def test_the_schema_compiles_for_postgres() -> None:
     joined = "\n".join(ddl)
     assert "CREATE TABLE replies" in joined and "entities JSON" in joined
     assert "TIMESTAMP WITH TIME ZONE" in joined
+
+
+TTL = timedelta(minutes=60)
+
+
+def incident(
+    alert_id: str,
+    minutes_ago: float = 5,
+    kind: str = "complaints",
+    brand: str | None = "AppleSupport",
+    category: str | None = "technical",
+    conversation_id: str | None = None,
+) -> Incident:
+    """An escalation whose window ended `minutes_ago` (incidents live on the wall clock)."""
+    seen = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    return Incident(alert_id, kind, brand, category, conversation_id, seen)
+
+
+def calm(tweet_id: str, conversation_id: str, minute: int, **fields: object) -> TicketEvent:
+    """A customer who is not angry: the category's own level (technical, billing: normal)."""
+    return customer(
+        tweet_id, conversation_id, minute, sentiment="neutral", sentiment_score=0.0, **fields
+    )
+
+
+def without_incident_raise(routing: RoutingRules) -> RoutingRules:
+    priority = routing.priority.model_copy(update={"incident_raise": 0})
+    return routing.model_copy(update={"priority": priority})
+
+
+def test_recording_an_incident_raises_the_open_tickets_in_its_scope_once(
+    store: TicketStore, routing: RoutingRules, templates: ReplyTemplates
+) -> None:
+    events = [
+        calm("1", "1", 10),  # AppleSupport, technical: in scope
+        calm("2", "2", 10, category="billing"),  # another category
+        calm("3", "3", 10, text="@AmazonHelp my kindle died"),  # another brand
+        calm("4", "4", 10),
+        brand_reply("5", "4", 12),  # answered: the customer is not waiting
+    ]
+    store.apply(events, routing, templates)
+    assert routing.priority.incident_raise == 1
+
+    outcome = store.record_incidents([incident("AL-1")], TTL, routing)
+
+    assert (outcome.recorded, outcome.raised) == (1, 1)
+    raised = store.get_ticket(ticket_id_for("1"))
+    assert (raised.priority, raised.incident_alert_id) == ("high", "AL-1")
+    assert (raised.sla_due_at - raised.created_at) == timedelta(minutes=240)  # high's SLA
+    assert raised.to_dict()["incident_alert_id"] == "AL-1"  # on the `tickets` topic too
+    for conversation in ("2", "3", "4"):
+        other = store.get_ticket(ticket_id_for(conversation))
+        assert (other.priority, other.incident_alert_id) == ("normal", None)
+    [entry] = audit.trail(store.engine, raised.ticket_id)
+    assert (entry.actor, entry.action) == ("monitor", "raise")
+    assert entry.detail.startswith("priority normal -> high: complaints incident AL-1")
+    assert "brand=AppleSupport, category=technical" in entry.detail
+
+    # the next run's alert for the same spike: the incident goes on, nobody is raised twice
+    again = store.record_incidents([incident("AL-2", minutes_ago=1)], TTL, routing)
+    assert (again.recorded, again.raised) == (1, 0)
+    assert store.get_ticket(ticket_id_for("1")).priority == "high"
+    [active] = store.active_incidents()
+    assert (active.alert_id, active.brand, active.category) == ("AL-2", "AppleSupport", "technical")
+    # the answered ticket: its customer writes again, the stream reopens and raises it
+    store.apply([calm("6", "4", 20)], routing, templates)
+    reopened = store.get_ticket(ticket_id_for("4"))
+    assert (reopened.status, reopened.priority, reopened.incident_alert_id) == (
+        "open",
+        "high",
+        "AL-2",
+    )
+
+
+def test_the_stream_raises_tickets_it_opens_or_updates_in_an_active_incident(
+    store: TicketStore, routing: RoutingRules, templates: ReplyTemplates
+) -> None:
+    # a category-wide spike covers every brand's technical tickets
+    store.record_incidents([incident("AL-9", brand=None)], TTL, routing)
+    events = [
+        calm("1", "1", 10),
+        customer("2", "2", 10, text="@AmazonHelp my kindle died, furious"),  # angry: high
+        customer("3", "3", 10, text="@AppleSupport my account was hacked"),  # urgent word
+        calm("4", "4", 10, category="billing"),
+    ]
+    outcome = store.apply(events, routing, templates)
+    assert (outcome.opened, outcome.raised) == (4, 3)
+    priorities = {c: store.get_ticket(ticket_id_for(c)).priority for c in "1234"}
+    assert priorities == {"1": "high", "2": "urgent", "3": "urgent", "4": "normal"}  # capped
+    assert store.get_ticket(ticket_id_for("3")).incident_alert_id == "AL-9"
+    assert store.get_ticket(ticket_id_for("4")).incident_alert_id is None
+    [entry] = audit.trail(store.engine, ticket_id_for("2"))
+    assert (entry.actor, entry.detail[:30]) == ("stream", "priority high -> urgent: compl")
+    [capped] = audit.trail(store.engine, ticket_id_for("3"))
+    assert capped.detail == "priority stays urgent: complaints incident AL-9 (category=technical)"
+
+    # a follow-up keeps the raised level and is not raised again
+    follow_up = store.apply([calm("5", "1", 20)], routing, templates)
+    assert (follow_up.attached, follow_up.raised) == (1, 0)
+    assert store.get_ticket(ticket_id_for("1")).priority == "high"
+
+
+def test_an_expired_incident_raises_nothing(
+    store: TicketStore, routing: RoutingRules, templates: ReplyTemplates
+) -> None:
+    store.apply([calm("1", "1", 10)], routing, templates)
+    outcome = store.record_incidents([incident("AL-1", minutes_ago=61)], TTL, routing)
+    assert (outcome.recorded, outcome.raised) == (1, 0)
+    assert store.active_incidents() == []
+    store.apply([calm("2", "2", 10), calm("3", "1", 20)], routing, templates)
+    for conversation in ("1", "2"):
+        ticket = store.get_ticket(ticket_id_for(conversation))
+        assert (ticket.priority, ticket.incident_alert_id) == ("normal", None)
+    assert audit.trail(store.engine, ticket_id_for("1")) == []
+
+
+def test_with_the_rule_off_incidents_raise_nothing(
+    store: TicketStore, routing: RoutingRules, templates: ReplyTemplates
+) -> None:
+    off = without_incident_raise(routing)
+    store.apply([calm("1", "1", 10)], off, templates)
+    assert store.record_incidents([incident("AL-1")], TTL, off).raised == 0
+    assert store.apply([calm("2", "2", 10)], off, templates).raised == 0
+    for conversation in ("1", "2"):
+        ticket = store.get_ticket(ticket_id_for(conversation))
+        assert (ticket.priority, ticket.incident_alert_id) == ("normal", None)
+    # the incident is recorded all the same: turning the rule on raises from then on
+    assert [i.alert_id for i in store.active_incidents()] == ["AL-1"]

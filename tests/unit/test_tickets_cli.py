@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from tests.unit.test_tickets import brand_reply, customer
 from tweetcare.cli import app
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
+from tweetcare.monitoring.incidents import Incident
 from tweetcare.tickets import TicketStore
 from tweetcare.tickets.models import ticket_id_for
 from tweetcare.tickets.poster import post_replies, tweepy_client
@@ -83,6 +86,22 @@ def test_show_names_routing_lineage_thread_and_reply(settings: Settings) -> None
     assert (record["ticket_id"], record["team"]) == (CONFIDENT, "tech-support")
     assert record["thread"]["brand_replies"] == ["3"]
     assert [reply["decision"] for reply in record["replies"]] == ["auto"]
+
+
+def test_show_names_the_incident_that_raised_a_ticket(settings: Settings) -> None:
+    before = runner.invoke(app, ["tickets", "show", UNSURE])
+    assert re.search(r"│ incident +│ - ", before.output)
+    store = TicketStore(settings.tickets_db_url)
+    spike = Incident("AL-7E57", "complaints", "AppleSupport", "billing", None, datetime.now(UTC))
+    raised = store.record_incidents(
+        [spike], timedelta(hours=1), load_routing(settings.routing_config)
+    )
+    store.close()
+    assert raised.raised == 1
+    result = runner.invoke(app, ["tickets", "show", UNSURE])
+    assert "AL-7E57 (an active incident raised its priority)" in result.output
+    record = json.loads(runner.invoke(app, ["tickets", "show", UNSURE, "--json"]).output)
+    assert (record["priority"], record["incident_alert_id"]) == ("urgent", "AL-7E57")
 
 
 def test_stats_and_close(settings: Settings) -> None:

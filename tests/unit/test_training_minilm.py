@@ -11,7 +11,7 @@ import pytest
 
 from tests.fixtures.bento import synthetic_features
 from training.families import fit_family
-from training.minilm import _sample, encoder_dir
+from training.minilm import encoder_dir, sample_rows
 from training.minilm_pyfunc import load_encoder
 from training.pyfunc import OUTPUT_COLUMNS
 from tweetcare.core.params import BaselineParams, TrainParams, TransformerParams
@@ -33,9 +33,9 @@ def test_encoder_loads_offline_and_embeds_unit_vectors(monkeypatch) -> None:
 
 def test_sample_is_stratified_and_capped() -> None:
     labels = np.array([1] * 80 + [0] * 20)
-    rows = _sample(100, 10, labels, seed=0)
+    rows = sample_rows(100, 10, labels, seed=0)
     assert len(rows) == 10 and labels[rows].sum() == 8
-    assert len(_sample(5, 10, labels[:5], seed=0)) == 5
+    assert len(sample_rows(5, 10, labels[:5], seed=0)) == 5
 
 
 def test_minilm_head_learns_and_round_trips_as_pyfunc(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from tweetcare.ui import backends
 from tweetcare.ui.config import APP_PATH
 from tweetcare.ui.data import ANALYZE, RunRecord, VersionRecord
 from tweetcare.ui.launcher import console_command, console_env
+from tweetcare.ui.safe import escape_markdown
 from tweetcare.ui.users import add_user
 
 TIMEOUT = 60
@@ -215,3 +216,54 @@ def test_an_invalid_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not app.exception
     [error] = [e.value for e in app.error]
     assert "bento_port" in error
+
+
+def test_monitoring_before_any_monitor_run_says_which_command_fills_it(
+    nothing_running: Path,
+) -> None:
+    app = run_view("monitoring")
+    assert not app.exception
+    assert any("tweetcare monitor run" in i.value for i in app.info)  # the lake's figures
+    [error] = [e.value for e in app.error]  # the incidents: the ticket store does not exist
+    assert "ticket store" in error and "tweetcare demo" in error
+    assert not any(nothing_running.iterdir())  # reading created no database
+
+
+def test_monitoring_shows_the_monitors_windows_breaches_and_incidents(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = write_console_data(tmp_path, datetime.now(UTC))
+    monkeypatch.setenv("TWEETCARE_TICKETS_DB_URL", data.tickets_db_url)
+    monkeypatch.setenv("TWEETCARE_LAKE_DIR", str(data.lake_dir))
+    app = run_view("monitoring")
+    assert not app.exception and not app.error
+    [warning] = [w.value for w in app.warning]
+    assert "breached: drift.language vs previous 0.41 (limit 0.2)" in warning
+    tables = [t.value for t in app.table]
+    incidents = next(t for t in tables if "alert id" in t.columns)
+    assert incidents["state"].tolist() == ["active", "expired"]
+    assert incidents["alert id"].iloc[0] == escape_markdown(data.incident_alert_id)
+    windows = next(t for t in tables if "input drift" in t.columns)
+    assert len(windows) == 5  # 3 windows: the first has no window before it
+    assert windows["breaches"].iloc[0] == r"drift\.language"  # escaped for st.table
+    assert "tweetcare kafka start" not in " ".join(m.value for m in app.markdown)  # not asked
+
+
+def test_every_signed_in_page_shows_an_active_incident(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = write_console_data(tmp_path, datetime.now(UTC))
+    users = tmp_path / "users.yaml"
+    add_user(users, "alice", "a long password")
+    monkeypatch.setenv("TWEETCARE_CONSOLE_USERS_FILE", str(users))
+    monkeypatch.setenv("TWEETCARE_TICKETS_DB_URL", data.tickets_db_url)
+    monkeypatch.setenv("TWEETCARE_LAKE_DIR", str(data.lake_dir))
+    monkeypatch.setenv("TWEETCARE_BENTO_PORT", str(free_port()))
+    app = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT)
+    app.session_state["authentication_status"] = True
+    app.session_state["username"] = "alice"
+    app.run()
+    assert not app.exception
+    [banner] = [w.value for w in app.warning if "Active incident" in w.value]
+    assert "spike of delivery complaints for @AmazonHelp" in banner
+    assert "raised one priority level" in banner

@@ -261,3 +261,39 @@ def test_an_agent_decides_a_held_reply_once(data: ConsoleData, tmp_path: Path) -
     trail = workflow.audit_trail(settings, travel["ticket_id"])
     assert [(e.actor, e.action) for e in trail] == [("alice", "approve")]  # the refusal is not
     assert workflow.reply_of(settings, "TC-NOSUCHTICKET") is None
+
+
+# --- monitoring ----------------------------------------------------------------------------------
+
+
+def test_the_monitors_record_is_read_as_plain_records(data: ConsoleData, tmp_path: Path) -> None:
+    settings = settings_for(data, tmp_path)
+    figures = backends.read_monitoring(settings)
+    breached = figures[figures["breached"]]
+    assert breached[["reference", "metric", "value"]].values.tolist() == [
+        ["previous", "language", 0.41]
+    ]
+    assert figures["report"].str.endswith(".html").all()
+    incidents = backends.read_incidents(settings)
+    assert [i["kind"] for i in incidents] == ["complaints", "outage"]  # latest seen first
+    spike = incidents[0]
+    assert (spike["brand"], spike["category"]) == ("AmazonHelp", "delivery")
+    assert spike["alert_id"] == data.incident_alert_id
+    assert spike["first_seen"] == data.incident_since
+    assert backends.active_incidents(settings, NOW) == [spike]
+    assert backends.incident_raise_levels(settings) == 1  # config/routing.yaml
+    # the monitor's raise is in the store: the delivery ticket carries the incident's alert
+    assert data.tickets["c-delivery"]["incident_alert_id"] is not None
+
+
+def test_monitoring_reads_never_create_and_the_banner_never_fails(tmp_path: Path) -> None:
+    settings = settings_for(None, tmp_path, kafka_port=free_port())
+    assert backends.read_monitoring(settings).empty  # before the monitor's first run
+    assert backends.active_incidents(settings) == []  # no store: no banner, no error
+    with pytest.raises(backends.BackendDown) as caught:
+        backends.read_incidents(settings)
+    assert caught.value.backend == backends.TICKET_STORE
+    with pytest.raises(backends.BackendDown) as caught:
+        backends.read_alert_messages(settings)
+    assert caught.value.backend == backends.KAFKA and "tweetcare kafka start" in caught.value.hint
+    assert not (tmp_path / "missing").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -15,23 +16,33 @@ from tweetcare.ui.data import (
     UNASSIGNED,
     RunRecord,
     VersionRecord,
+    alert_table,
     analysis_view,
+    breach_table,
     champion_explanation,
     comparison_frame,
+    describe_incident,
     filter_options,
     filter_queue,
     first_response_from_lake,
     first_response_from_tickets,
     format_duration,
+    format_when,
     highlight_entities,
+    incident_banner_text,
+    incident_table,
     live_timeline,
     live_totals,
+    metric_history,
     priority_rank,
     queue_frame,
     queue_table,
     queues_by_team,
     sla_text,
     ticket_decision,
+    window_detail,
+    window_ends,
+    window_table,
 )
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -310,3 +321,196 @@ def test_champion_explanation_quotes_the_gate() -> None:
     )
     assert untagged is not None and "no gate decision recorded" in untagged
     assert champion_explanation(versions, "prod", "d", "r") is None
+
+
+# --- Monitoring ----------------------------------------------------------------------------------
+
+
+def figure(
+    ago: int, reference: str, kind: str, metric: str, value: float, threshold: float, **extra: Any
+) -> dict[str, Any]:
+    """One row of the lake's `monitoring` table as the runner writes it."""
+    end = NOW - timedelta(minutes=ago)
+    return {
+        "ran_at": end + timedelta(seconds=30),
+        "window_start": end - timedelta(minutes=15),
+        "window_end": end,
+        "rows": 300,
+        "reference": reference,
+        "kind": kind,
+        "metric": metric,
+        "method": "share" if kind == "quality" else "psi",
+        "value": value,
+        "threshold": threshold,
+        "breached": value >= threshold if kind == "drift" else value > threshold,
+        "mlflow_run_id": None,
+        "report": f"/reports/{ago}/vs_{reference}.html",
+    } | extra
+
+
+def monitor_rows() -> pd.DataFrame:
+    """Two windows: the older one calm, the newer one over on language and dead letters."""
+    rows = [
+        figure(20, "training", "drift", "language", 0.05, 0.2),
+        figure(20, "training", "drift", "category", 0.10, 0.2),
+        figure(20, "training", "quality", "dead_letter_rate", 0.01, 0.05),
+        figure(5, "previous", "drift", "language", 0.41, 0.2, mlflow_run_id="run-5"),
+        figure(5, "previous", "drift", "brand", 0.20, 0.25, mlflow_run_id="run-5"),
+        figure(5, "previous", "drift", "category", 0.05, 0.2, mlflow_run_id="run-5"),
+        figure(5, "previous", "quality", "dead_letter_rate", 0.08, 0.05, mlflow_run_id="run-5"),
+        figure(5, "previous", "quality", "missing.text", 1.0, 0.02, mlflow_run_id="run-5"),
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_each_window_shows_its_worst_figures_and_its_breaches_newest_first() -> None:
+    table = window_table(monitor_rows(), NOW)
+    assert table["window end"].tolist() == ["11:55 UTC", "11:40 UTC"]
+    latest = table.iloc[0].to_dict()
+    assert latest["input drift"] == "language 0.41 (limit 0.2) — over"  # over brand's 0.8x
+    assert latest["prediction drift"] == "category 0.05 (limit 0.2)"
+    assert latest["dead-letter rate"] == "8.0%"
+    assert latest["breaches"] == "drift.language, quality.dead_letter_rate, quality.missing.text"
+    assert table.iloc[1]["breaches"] == "none" and table.iloc[1]["tweets"] == 300
+
+
+def test_a_window_judged_twice_shows_its_latest_run_only() -> None:
+    rows = monitor_rows()
+    rerun = rows[rows["window_end"] == rows["window_end"].max()].copy()
+    rerun["ran_at"] += timedelta(minutes=1)
+    rerun["value"], rerun["breached"] = 0.01, False
+    table = window_table(pd.concat([rows, rerun]), NOW)
+    assert len(table) == 2 and table.iloc[0]["breaches"] == "none"
+
+
+def test_history_puts_every_kind_on_its_threshold_scale_oldest_first() -> None:
+    history = metric_history(monitor_rows())
+    # missing fields stay off the chart (one absent field is 50 times its limit)
+    assert list(history.columns) == ["input drift", "prediction drift", "dead-letter rate"]
+    older, newer = history.to_dict("records")
+    assert older["input drift"] == pytest.approx(0.25) and older["prediction drift"] == 0.5
+    assert newer["input drift"] == pytest.approx(2.05)
+    assert newer["dead-letter rate"] == pytest.approx(1.6)
+    assert metric_history(pd.DataFrame()).empty
+
+
+def test_breaches_and_one_windows_figures_and_reports() -> None:
+    rows = monitor_rows()
+    breaches = breach_table(rows, NOW)
+    assert breaches["figure"].tolist() == [
+        "drift.language",
+        "quality.dead_letter_rate",
+        "quality.missing.text",
+    ]
+    assert breaches.iloc[0][["value", "threshold"]].tolist() == ["0.41", "0.2"]
+    latest, older = window_ends(rows)
+    detail = window_detail(rows, latest)
+    assert detail.figures["breached"].tolist() == ["yes", "yes", "yes", "no", "no"]
+    assert detail.reports == {"previous": "/reports/5/vs_previous.html"}
+    assert detail.mlflow_run_id == "run-5"
+    # rows from a monitor that recorded no report path, nor an MLflow run
+    old = window_detail(rows.drop(columns="report"), older)
+    assert old.reports == {} and old.mlflow_run_id is None
+    assert breach_table(rows[rows["window_end"] == older], NOW).empty
+
+
+def test_times_read_as_the_clock_today_and_with_the_date_before() -> None:
+    assert format_when(NOW - timedelta(minutes=5), NOW) == "11:55 UTC"
+    assert format_when("2026-11-23T23:10:00+00:00", NOW) == "2026-11-23 23:10 UTC"
+    assert format_when(None, NOW) == "—"
+
+
+def incident(kind: str, seen_ago: int, ttl: int = 60, **scope: str) -> dict[str, Any]:
+    """An incidents row as the console reads it from the ticket store."""
+    last = NOW - timedelta(minutes=seen_ago)
+    return {
+        "kind": kind,
+        "brand": scope.get("brand"),
+        "category": scope.get("category"),
+        "conversation_id": scope.get("conversation_id"),
+        "alert_id": f"AL-{kind.upper()}",
+        "first_seen": last - timedelta(minutes=10),
+        "last_seen": last,
+        "expires_at": last + timedelta(minutes=ttl),
+    }
+
+
+def test_incidents_list_active_ones_first_then_the_latest() -> None:
+    rows = [
+        incident("outage", 200, brand="SpotifyCares"),
+        incident("viral_thread", 90, conversation_id="c-9"),
+        incident("complaints", 5, brand="AmazonHelp", category="delivery"),
+    ]
+    table = incident_table(rows, NOW)
+    assert table["kind"].tolist() == ["complaints", "viral_thread", "outage"]
+    assert table["state"].tolist() == ["active", "expired", "expired"]
+    first = table.iloc[0].to_dict()
+    assert first["scope"] == "brand @AmazonHelp, category delivery"
+    assert (first["first seen"], first["last seen"], first["expires"]) == (
+        "11:45 UTC",
+        "11:55 UTC",
+        "12:55 UTC",
+    )
+
+
+def test_the_banner_names_the_latest_active_incident_and_what_it_does() -> None:
+    spike = incident("complaints", 5, brand="AmazonHelp", category="delivery")
+    outage = incident("outage", 30, brand="SpotifyCares")
+    expired = incident("viral_thread", 90, conversation_id="c-9")
+    assert incident_banner_text([expired], NOW, 1) is None
+    assert incident_banner_text([spike, expired], NOW, 1) == (
+        "Active incident: spike of delivery complaints for @AmazonHelp since 11:45 UTC"
+        " — tickets in scope are raised one priority level"
+    )
+    both = incident_banner_text([outage, spike], NOW, 2)
+    assert both is not None and both.endswith("raised 2 priority levels (and 1 more)")
+    off = incident_banner_text([outage], NOW, 0)
+    assert off is not None and off.startswith("Active incident: outage reports for @SpotifyCares")
+    assert "does not raise" in off
+    unknown = incident_banner_text([outage], NOW, None)
+    assert unknown == "Active incident: outage reports for @SpotifyCares since 11:20 UTC"
+
+
+def test_incidents_and_alerts_in_words() -> None:
+    assert describe_incident({"kind": "complaints", "category": "billing"}) == (
+        "spike of billing complaints"
+    )
+    assert describe_incident({"kind": "viral_thread", "conversation_id": "c-9"}) == (
+        "viral thread c-9"
+    )
+    assert describe_incident({"kind": "surge", "brand": "X"}) == "surge spike for @X"
+    messages = [
+        {
+            "type": "drift",
+            "kind": "drift",
+            "alert_id": "DR-1",
+            "window_end": (NOW - timedelta(minutes=5)).isoformat(),
+            "breaches": [{"metric": "drift.language"}, {"metric": "quality.dead_letter_rate"}],
+        },
+        {
+            "type": "escalation",
+            "kind": "outage",
+            "alert_id": "AL-1",
+            "window_end": NOW.isoformat(),
+            "brand": "SpotifyCares",
+            "count": 12,
+            "threshold": 7.5,
+        },
+    ]
+    table = alert_table(messages, NOW)
+    assert table.to_dict("records") == [
+        {
+            "alert id": "DR-1",
+            "kind": "drift",
+            "window end": "11:55 UTC",
+            "scope": "models",
+            "what": "drift.language, quality.dead_letter_rate",
+        },
+        {
+            "alert id": "AL-1",
+            "kind": "outage",
+            "window end": "12:00 UTC",
+            "scope": "brand @SpotifyCares",
+            "what": "12 tweets (threshold 7.5)",
+        },
+    ]

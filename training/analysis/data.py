@@ -2,7 +2,8 @@
 
 The split carries category, sentiment, needs_ticket and entities; the ticket flag lives only in
 labels.csv (`LABEL_FLAG_COLUMN`), so it is joined here by tweet id. Real twcs files have no labels:
-then nothing here can train, and the stage says so.
+then nothing here can train, and the stage says so. Agents' corrections (corrections.parquet) are
+read the same way and lend the sentiment and category models their checked customer tweets.
 """
 
 from __future__ import annotations
@@ -48,6 +49,33 @@ def load_split(features_dir: Path, name: str, flags: pd.Series) -> pd.DataFrame:
     frame["flag"] = frame["tweet_id"].map(flags).fillna("") if len(flags) else ""
     frame["opening"] = frame["tweet_id"] == frame["conversation_id"].astype(str)
     return frame
+
+
+def load_corrections(features_dir: Path, flags: pd.Series) -> pd.DataFrame | None:
+    """The featurized corrections with `flag` and `opening`, as `load_split` gives the splits;
+    None when the split stage wrote none. Each corrected tweet is its own conversation, so it
+    counts as an opening tweet: an agent judged this tweet's category, not its thread's."""
+    path = features_dir / "corrections.parquet"
+    if not path.is_file():
+        return None
+    frame = pd.read_parquet(path)
+    missing = [c for c in ("text", "inbound", "category", "sentiment") if c not in frame.columns]
+    if missing:
+        raise UserError(f"{path} lacks columns {missing}: run `dvc repro split featurize`")
+    frame["tweet_id"] = frame["tweet_id"].astype(str)
+    # a tweet labels.csv does not know (live traffic) is taken as flag-free: an agent gave it a
+    # complaint category, so it is no spam, chatter or foreign-language tweet
+    frame["flag"] = frame["tweet_id"].map(flags).fillna("") if len(flags) else ""
+    frame["opening"] = True
+    return frame
+
+
+def labelled_customer_tweets(frame: pd.DataFrame | None, column: str) -> pd.DataFrame | None:
+    """English customer tweets of ``frame`` that carry a ``column`` label (None stays None)."""
+    if frame is None:
+        return None
+    customers = english(customer_tweets(frame))
+    return customers[customers[column].notna()].reset_index(drop=True)
 
 
 def customer_tweets(frame: pd.DataFrame) -> pd.DataFrame:

@@ -2,6 +2,8 @@
 
 Val picks (VADER or the trained sentiment model), test reports. Every run carries the data
 version tag, its metrics, confusion matrices as CSV artifacts and the pyfunc it registers.
+The sentiment and category models also train on the agents' corrected customer tweets
+(`splits['corrections']`, when any), weighted; val and test never see them.
 """
 
 from __future__ import annotations
@@ -18,12 +20,17 @@ import pandas as pd
 from training.analysis import category as cat
 from training.analysis import entities as ent
 from training.analysis import sentiment as sen
-from training.analysis.data import customer_tweets, english, sample
+from training.analysis.data import customer_tweets, english, labelled_customer_tweets, sample
 from training.analysis.encoder import SentenceEncoder, encoder_dir
 from training.analysis.metrics import class_report, confusion_frame, span_report
 from training.analysis.static import distill_static
 from training.analysis.taxonomy import KeywordRule, Taxonomy
-from training.datasets import log_training_data
+from training.datasets import (
+    CORRECTIONS,
+    corrections_params,
+    log_training_data,
+    with_corrections,
+)
 from tweetcare.core.params import AnalysisParams
 from tweetcare.core.schemas import CATEGORIES, SENTIMENTS, TICKET_FLAGS
 from tweetcare.core.text import clean_text
@@ -58,10 +65,14 @@ def _log(outcome_report: dict[str, Any], confusions: dict[str, pd.DataFrame]) ->
 
 
 def train_sentiment(
-    splits: dict[str, pd.DataFrame], params: AnalysisParams, tags: dict[str, str]
+    splits: dict[str, pd.DataFrame],
+    params: AnalysisParams,
+    tags: dict[str, str],
+    corrections_weight: int = 1,
 ) -> ModelOutcome:
     """VADER versus TF-IDF logistic regression on English customer tweets; val decides."""
-    train = english(customer_tweets(splits["train"]))
+    fixes = labelled_customer_tweets(splits.get(CORRECTIONS), "sentiment")
+    train = with_corrections(english(customer_tweets(splits["train"])), fixes, corrections_weight)
     evals = {
         s: sample(english(customer_tweets(splits[s])), params.eval_sample, params.seed)
         for s in EVAL_SPLITS
@@ -96,6 +107,7 @@ def train_sentiment(
     with mlflow.start_run(run_name="sentiment", tags={**tags, "analysis.model": "sentiment"}):
         log_training_data(splits, tags)
         mlflow.log_params({"chosen": chosen, "C": params.sentiment_C, "train_rows": len(train)})
+        mlflow.log_params(corrections_params(fixes, corrections_weight))
         for key, value in reports.items():
             mlflow.log_metrics(_flat(key, value))
         _log(report, confusions)
@@ -132,13 +144,22 @@ def train_category(
     params: AnalysisParams,
     taxonomy: Taxonomy,
     tags: dict[str, str],
+    corrections_weight: int = 1,
 ) -> ModelOutcome:
     """MiniLM heads for category (opening tweets) and spam/chatter, alone and behind a cascade of
     static-embedding heads, beside two baselines (the taxonomy's keyword rule and TF-IDF);
     val F1 and speed choose MiniLM alone or the cascade."""
     customers = english(customer_tweets(splits["train"]))
-    train = sample(customers, params.train_sample, params.seed, "flag")
-    static_train = sample(customers, params.static.train_sample, params.seed, "flag")
+    # the samples cap the train split only: every corrected tweet joins both, weighted
+    fixes = labelled_customer_tweets(splits.get(CORRECTIONS), "category")
+    train = with_corrections(
+        sample(customers, params.train_sample, params.seed, "flag"), fixes, corrections_weight
+    )
+    static_train = with_corrections(
+        sample(customers, params.static.train_sample, params.seed, "flag"),
+        fixes,
+        corrections_weight,
+    )
     evals = {
         s: sample(customer_tweets(splits[s]), params.eval_sample, params.seed, "flag")
         for s in EVAL_SPLITS
@@ -238,6 +259,7 @@ def train_category(
                 "cascade_threshold": params.cascade_threshold,
                 "min_tweets_per_second": params.category_min_tweets_per_second,
             }
+            | corrections_params(fixes, corrections_weight)
             | {f"encoder_{k}": v for k, v in params.encoder.model_dump().items()}
             | {f"static_{k}": v for k, v in params.static.model_dump().items()}
         )

@@ -30,6 +30,7 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "replies": ("tweetcare.cli.replies", "app", "Suggested replies: review, approve, send."),
     "ui": ("tweetcare.cli.ui", "ui", "The agent console (Streamlit)."),
     "monitor": ("tweetcare.cli.monitor", "app", "Drift, data quality and escalation alerts."),
+    "models": ("tweetcare.cli.models", "app", "The challenger's live record, and promotion."),
     "ingest": ("tweetcare.cli.ingest", "app", "Read live tweets from X onto the tweets topic."),
     "users": ("tweetcare.cli.users", "app", "The agents who may sign in to the console."),
 }

@@ -15,7 +15,7 @@ from tweetcare.core.errors import UserError
 from tweetcare.core.params import DEFAULT_PARAMS, load_params
 from tweetcare.data.generator import write_dataset
 from tweetcare.data.importer import import_twcs
-from tweetcare.data.versioning import check_data_version
+from tweetcare.data.versioning import check_data_version, record_data_version
 
 app = typer.Typer(no_args_is_help=True, help="Make or import twcs-format data.")
 
@@ -118,3 +118,43 @@ def import_(
     console.print(
         f"accepted rows in [bold]{report.twcs_path}[/], rejects in [bold]{report.rejects_path}[/]"
     )
+
+
+corrections_app = typer.Typer(no_args_is_help=True, help="Agents' corrections as training data.")
+app.add_typer(corrections_app, name="corrections")
+
+
+@corrections_app.command("export")
+def export_corrections(
+    out: Annotated[
+        Path | None, typer.Option(help="the labelled CSV [default: params.yaml data.corrections]")
+    ] = None,
+    params_file: Annotated[Path, typer.Option("--params", help="params.yaml")] = DEFAULT_PARAMS,
+    dvc_file: Annotated[
+        Path, typer.Option(help="the .dvc file of the folder it goes into ('' to skip)")
+    ] = Path("data.dvc"),
+) -> None:
+    """Write every correction as one labelled row per tweet (merged with earlier exports) and
+    record the folder as a new data version, so the next `dvc repro` trains on it."""
+    from tweetcare.core.settings import get_settings
+    from tweetcare.tickets.corrections import export_frame, merge_into
+    from tweetcare.tickets.store import TicketStore
+
+    out = out or load_params(params_file).data.corrections
+    store = TicketStore(get_settings().tickets_db_url)
+    try:
+        fresh = export_frame(store)
+    finally:
+        store.close()
+    rows = merge_into(out, fresh)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(out, index=False)
+    console = Console()
+    console.print(
+        f"wrote {len(rows)} corrected tweets ({len(fresh)} from the ticket store) to {out}"
+    )
+    if str(dvc_file) and dvc_file.is_file():
+        from training.model_card import data_version
+
+        record_data_version(dvc_file)
+        console.print(f"{dvc_file} now records data version {data_version(dvc_file)}")

@@ -1,8 +1,10 @@
 """`tweetcare demo`: the main job, end to end on the real stack, on the embedded data.
 
 Data → `dvc repro` (validate, split, train, register the champion) → Kafka broker → BentoML
-server → Spark streaming job → replay of tweets (plus a few malformed messages, to show the
-dead-letter path) → a reconciled summary. Whatever it started, it stops.
+server → Spark streaming job → replay of tweets, then a generated "live hour" (a shift and a
+burst on the hour ending now, `monitor.live_hour`) and a few malformed messages (to show the
+dead-letter path) → a reconciled summary → one monitor run over the live hour (drift reports,
+escalation alerts, incidents). Whatever it started, it stops.
 
 The run keeps its own state (broker data, lake, ticket store, checkpoints, logs) in one folder,
 `.tweetcare/demo/` by default, so it never touches the state at the default paths.
@@ -16,8 +18,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -31,12 +34,22 @@ from tweetcare.core.settings import Settings, get_settings
 from tweetcare.data.generator import write_dataset
 from tweetcare.data.versioning import check_data_version, venv_env
 from tweetcare.kafka.broker import start_broker, stop_broker
-from tweetcare.kafka.replay import publish_raw, replay
+from tweetcare.kafka.replay import publish_messages, publish_raw, replay
 from tweetcare.kafka.topics import ensure_topics
+from tweetcare.monitoring.config import MonitorParams, load_monitor_params
+from tweetcare.monitoring.live_hour import (
+    TIME_COLUMN,
+    live_hour_messages,
+    live_hour_params,
+    live_hour_rows,
+)
 from tweetcare.summary import Summary, collect_summary, consumed_messages
 from tweetcare.tickets import TicketStore
 from tweetcare.ui.config import DEFAULT_PORT
 from tweetcare.ui.launcher import console_url
+
+if TYPE_CHECKING:
+    from tweetcare.monitoring.runner import MonitorResult
 
 console = Console()
 
@@ -188,6 +201,79 @@ def wait_for_stream(settings: Settings, expected: int, timeout: float) -> None:
             time.sleep(1.0)
 
 
+def send_live_hour(
+    settings: Settings, params: MonitorParams, rate: float | None
+) -> tuple[int, datetime]:
+    """Publish the live hour (generated now, so its hour ends now) like replayed tweets; returns
+    how many were acknowledged (they count as replayed) and the `created_at` it ends at."""
+    rows = live_hour_rows(params, datetime.now(UTC))
+    hour = live_hour_params(params)
+    console.rule(f"live hour: {len(rows)} generated tweets")
+    print(
+        f"created_at {rows[TIME_COLUMN].min():%H:%M:%S} .. {rows[TIME_COLUMN].max():%H:%M:%S} "
+        f"UTC: a {hour.shift} shift in the last {_minutes(params.window)}, {hour.burst} "
+        f"complaints to {hour.brand} in the last {_minutes(hour.burst_duration)}"
+    )
+    sent = publish_messages(settings, live_hour_messages(rows), rate=rate)
+    return sent.sent, rows[TIME_COLUMN].max().to_pydatetime()
+
+
+def monitor_live_hour(settings: Settings, params: MonitorParams, end: datetime) -> MonitorResult:
+    """One monitor run, its windows cut on the live hour's own `created_at` and ending where the
+    hour ends (the replay's `processed_at` spans a minute, the data's dates are years old). Its
+    reports stay in the demo's folder; MLflow only on a tracking server, since the local store
+    belongs to the pipeline's register stage (DVC would see it modified)."""
+    from tweetcare.monitoring.runner import run_monitor  # Evidently: imported when it runs
+
+    console.rule(f"monitor: the live hour, windows on {TIME_COLUMN}")
+    return run_monitor(
+        settings,
+        params.model_copy(update={"time_column": TIME_COLUMN}),
+        end=end,
+        reports_dir=settings.state_dir / "monitoring",
+        track=is_tracking_server(settings),
+    )
+
+
+def report_monitor(settings: Settings, result: MonitorResult) -> None:
+    """What the monitor found in the live hour and where it put it; finding nothing is said,
+    not an error."""
+    console.rule("monitor")
+    print(
+        f"window {result.window_start:%Y-%m-%d %H:%M:%S} .. {result.window_end:%H:%M:%S} UTC "
+        f"({TIME_COLUMN}): {result.rows} tweets, {result.dead_letters} dead letters"
+    )
+    if result.note:
+        print(f"drift not judged: {result.note}")
+    for comparison in result.comparisons:
+        breaches = ", ".join(
+            f"{m.key} {m.value:.3f} ({m.method}, threshold {m.threshold:g})"
+            for m in comparison.breaches
+        )
+        print(f"drift vs {comparison.reference} data: {breaches or 'no breach'}")
+        if comparison.html:
+            print(f"  drift report: {comparison.html}")
+    for alert in result.alerts:
+        scope = ", ".join(f"{key}={value}" for key, value in alert.key.items())
+        print(
+            f"escalation: {alert.kind} {scope}: {alert.count} tweets in "
+            f"{_minutes(alert.window_end - alert.window_start)} (threshold {alert.threshold:.1f})"
+        )
+    if not result.breached and not result.alerts:
+        console.print("the monitor found no drift breach and no escalation in the live hour")
+        return
+    print(f"{result.published} alert(s) published to the `{settings.topic_alerts}` topic")
+    if result.alerts:
+        print(
+            f"{result.incidents} incident(s) recorded in the ticket store; "
+            f"{result.tickets_raised} open ticket(s) raised"
+        )
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{span / timedelta(minutes=1):g}m"
+
+
 def report(summary: Summary) -> None:
     console.rule("summary")
     for line in summary.lines():
@@ -231,6 +317,13 @@ def demo(
     state_dir: Annotated[
         Path, typer.Option(help="the demo's own folder: broker data, lake, tickets, checkpoints")
     ] = DEFAULT_STATE_DIR,
+    live_hour: Annotated[
+        bool,
+        typer.Option(
+            help="after the data, send a generated hour ending now with a shift and a burst "
+            "(params.yaml monitor.live_hour) and run the monitor over it"
+        ),
+    ] = True,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the stream")] = 600.0,
     retrain: Annotated[
         bool, typer.Option(help="rerun the MLflow stages into the pipeline's own MLflow store")
@@ -241,6 +334,9 @@ def demo(
     settings = demo_settings(get_settings(), state_dir)
     console.print(f"demo state (broker, lake, tickets, logs): [bold]{state_dir}[/]")
     params = load_params()
+    monitor_params = load_monitor_params()
+    if live_hour:
+        live_hour_params(monitor_params)  # a bad block fails now, not after the pipeline
     ensure_data(params)
     run_pipeline(settings, retrain=retrain)
     if fresh:
@@ -249,11 +345,18 @@ def demo(
     with running_stack(settings):
         console.rule(f"replaying {limit} tweets")
         sent = replay(params.data.raw, settings, rate=rate, limit=limit).sent
+        hour_end = None
+        if live_hour:
+            hour_sent, hour_end = send_live_hour(settings, monitor_params, rate)
+            sent += hour_sent
         if malformed:
             sent += publish_raw(settings, list(MALFORMED_EXAMPLES))
         wait_for_stream(settings, sent, timeout)
         summary = collect_summary(settings, replayed=sent)
+        found = monitor_live_hour(settings, monitor_params, hour_end) if hour_end else None
     report(summary)
+    if found is not None:
+        report_monitor(settings, found)
     report_tickets(settings)
     console.print(
         f"demo finished in {time.monotonic() - started:.0f}s; its state is in {state_dir}"

@@ -33,13 +33,26 @@ def run(
     reports: Annotated[Path, typer.Option(help="where the HTML reports go")] = REPORTS_DIR,
     publish: Annotated[bool, typer.Option(help="publish breaches to the alerts topic")] = True,
     track: Annotated[bool, typer.Option(help="log the run to MLflow")] = True,
+    incidents: Annotated[
+        bool,
+        typer.Option(
+            help="record escalations as incidents in the ticket store, which raises the "
+            "priority of their tickets (priority.incident_raise in routing.yaml)"
+        ),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="the result as one JSON object")] = False,
 ) -> None:
     """Judge the lake's latest window against the training data and the window before."""
     monitor_params = load_monitor_params(params)
     width = parse_duration(window) if window else None
     result = run_monitor(
-        get_settings(), monitor_params, width, reports_dir=reports, publish=publish, track=track
+        get_settings(),
+        monitor_params,
+        width,
+        reports_dir=reports,
+        publish=publish,
+        track=track,
+        incidents=incidents,
     )
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
@@ -64,6 +77,11 @@ def run(
         console.print(f"[bold red]alert[/] {alert.kind} {escape(str(alert.key))}: {alert.count}")
     if result.run_id:
         console.print(f"MLflow run {result.run_id}; {result.published} alert(s) published")
+    if result.incidents:
+        console.print(
+            f"{result.incidents} incident(s) recorded in the ticket store; "
+            f"{result.tickets_raised} open ticket(s) raised"
+        )
 
 
 @app.command("alerts")

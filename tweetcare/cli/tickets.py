@@ -1,4 +1,4 @@
-"""`tweetcare tickets list|show|stats|close`: what the support team works from."""
+"""`tweetcare tickets list|show|stats|close|correct`: what the support team works from."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tweetcare.core.schemas import CATEGORIES
+from tweetcare.core.schemas import CATEGORIES, SENTIMENTS
 from tweetcare.core.settings import get_settings
 from tweetcare.tickets import Ticket, TicketStore
 from tweetcare.tickets.models import TICKET_STATUSES, utc
@@ -155,6 +155,12 @@ def _ticket_table(ticket: Ticket) -> Table:
     shown: dict[str, Any] = {
         "status": ticket.status,
         "priority": ticket.priority,
+        # why a ticket is more urgent than its own tweets make it
+        "incident": (
+            f"{ticket.incident_alert_id} (an active incident raised its priority)"
+            if ticket.incident_alert_id
+            else "-"
+        ),
         "team": ticket.team,
         "category": f"{ticket.category} ({_score(ticket.category_confidence)})",
         "sentiment": f"{ticket.sentiment or '-'} ({_score(ticket.sentiment_score)})",
@@ -225,3 +231,47 @@ def close(ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")]) 
     finally:
         store.close()
     _console().print(f"{ticket.ticket_id} closed")
+
+
+@app.command("correct")
+def correct(
+    ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")],
+    category: Annotated[str | None, typer.Option(help="the right complaint category")] = None,
+    sentiment: Annotated[str | None, typer.Option(help="the right sentiment")] = None,
+    not_inbound: Annotated[
+        bool, typer.Option("--not-inbound", help="a brand's tweet, not a customer's")
+    ] = False,
+    reply_wrong: Annotated[
+        bool, typer.Option("--reply-wrong", help="the drafted reply was wrong")
+    ] = False,
+    agent: Annotated[str, typer.Option(envvar="USER", help="who corrects it")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="the corrections as JSON")] = False,
+) -> None:
+    """Correct what the models said about a ticket; the next training learns from it
+    (`tweetcare data corrections export`, then `dvc repro`)."""
+    from tweetcare.tickets.corrections import Changes, correct_ticket
+
+    changes = Changes(
+        category=_choice(category, CATEGORIES, "--category"),
+        sentiment=_choice(sentiment, SENTIMENTS, "--sentiment"),
+        inbound=False if not_inbound else None,
+        reply_wrong=reply_wrong,
+    )
+    settings = get_settings()
+    store = _store()
+    try:
+        done = correct_ticket(
+            store, ticket_id, agent, changes, load_routing(settings.routing_config)
+        )
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(done, default=str))
+        return
+    if not done:
+        _console().print(f"{ticket_id.upper()}: nothing changed (the models already said so)")
+    for row in done:
+        _console().print(
+            f"{row['ticket_id']}: {row['field']} {escape(str(row['before']))} -> "
+            f"{escape(row['after'])} by {escape(row['agent'])}"
+        )

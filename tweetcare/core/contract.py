@@ -30,3 +30,8 @@ RECORD_TAG = "promotion.record"
 SOURCE_TAG = "tweetcare.source_model_uri"
 # on every training run: the data version (data.dvc's hash) the model learned from
 DATA_VERSION_TAG = "data.version"
+
+# /model_info's key for the version scored in the shadow of the champion (its `shadow_alias`)
+SHADOW_KEY = "shadow"
+# on a registered version: the live shadow evidence `tweetcare models promote` decided on
+SHADOW_RECORD_TAG = "promotion.shadow_record"

@@ -23,6 +23,10 @@ class Section(BaseModel):
 class DataParams(Section):
     raw: Path
     labels: Path
+    # agents' corrections (`tweetcare data corrections export`); absent until there are some
+    corrections: Path = Path("data/corrections.csv")
+    # how many times each corrected tweet counts in training (0: held out of every split only)
+    corrections_weight: int = Field(default=5, ge=0)
 
 
 class GenerateParams(Section):
@@ -148,6 +152,15 @@ class RegisterParams(Section):
     registry_file: str = "mlflow.db"
 
 
+class ShadowParams(Section):
+    """`tweetcare models promote`: the live gate on the lake's shadow-scored tweets."""
+
+    # labelled tweets scored by both versions before the evidence counts
+    min_tweets: int = 500
+    # the challenger's live F1 must beat the champion's by more than this
+    min_f1_gain: float = 0.0
+
+
 class EvaluateParams(Section):
     # ROC points kept for `dvc plots show` (the curve is thinned to this many)
     roc_points: int = 200
@@ -219,6 +232,7 @@ class Params(Section):
     register_: RegisterParams = Field(alias="register")
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     analysis: AnalysisParams = Field(default_factory=AnalysisParams)
+    shadow: ShadowParams = Field(default_factory=ShadowParams)
     # typed and checked by tweetcare.monitoring.config, which the stream's monitor reads
     monitor: dict[str, Any] = Field(default_factory=dict)
 

@@ -49,6 +49,22 @@ CATEGORIES: tuple[str, ...] = (
 )
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
 
+# data/corrections.csv, written by `tweetcare data corrections export`: one row per tweet an agent
+# corrected, its labels as they stand after the correction (category and sentiment empty for
+# brand tweets; inbound as "True"/"False"). The split stage trains on it (params.yaml data).
+CORRECTION_COLUMNS: tuple[str, ...] = (
+    "tweet_id",
+    "text",
+    "inbound",
+    "category",
+    "sentiment",
+    "corrected",
+    "agent",
+    "corrected_at",
+)
+# the answers an agent can correct; `corrected` lists the changed ones, comma-separated
+CORRECTED_FIELDS: tuple[str, ...] = ("inbound", "category", "sentiment")
+
 Label = Literal["inbound", "outbound"]
 
 
@@ -81,6 +97,15 @@ REQUIRED_MESSAGE_FIELDS: tuple[str, ...] = (
 )
 
 
+class ShadowScore(BaseModel):
+    """The challenger's inbound answer for the same text: recorded, never acted on, so its live
+    record can be compared with the champion's before it is promoted."""
+
+    model_version: str
+    inbound: bool
+    inbound_probability: float = Field(ge=0.0, le=1.0)
+
+
 class Classification(BaseModel):
     """What /classify answers for one text."""
 
@@ -88,6 +113,8 @@ class Classification(BaseModel):
     inbound: bool
     probability: float = Field(ge=0.0, le=1.0, description="probability of the predicted label")
     inbound_probability: float = Field(ge=0.0, le=1.0)
+    # the challenger's answer when the server has one loaded; None otherwise
+    shadow: ShadowScore | None = None
 
 
 ENTITY_LABELS: tuple[str, ...] = (
@@ -130,3 +157,5 @@ class Analysis(BaseModel):
     masked_text: str
     # lineage: registered model name -> "version (run id)" of every model that scored it
     models: dict[str, str] = Field(default_factory=dict)
+    # the challenger's inbound answer (shadow scoring); only the champion's drives tickets
+    shadow: ShadowScore | None = None

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tweetcare.core.contract import CHAMPION
+from tweetcare.core.contract import CHALLENGER, CHAMPION
 
 
 class Settings(BaseSettings):
@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     )
     model_name: str = "tweet-inbound"
     model_alias: str = CHAMPION
+    # the alias the server also loads and scores every tweet with, in the shadow of the
+    # champion (its answers go to the lake, never to tickets); "" turns shadow scoring off
+    shadow_alias: str = CHALLENGER
 
     # Spark: `local[2]` on this machine, `spark://host:7077` for a standalone cluster; extra
     # Spark conf as JSON, e.g. {"spark.executor.memory": "2g"}

@@ -23,13 +23,7 @@ def check_data_version(dvc_file: Path) -> None:
     empty), so this commits the folder and compares the recorded hash before and after.
     """
     recorded = dvc_file.read_text()
-    result = subprocess.run(
-        ["dvc", "commit", "--force", "--quiet", str(dvc_file)],
-        env=venv_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _dvc_commit(dvc_file)
     now = dvc_file.read_text()
     if result.returncode != 0 or now != recorded:
         dvc_file.write_text(recorded)
@@ -39,3 +33,23 @@ def check_data_version(dvc_file: Path) -> None:
             "regenerate it with `tweetcare data generate` (same seed gives the same bytes) "
             "or, for new data on purpose, `dvc add data`"
         )
+
+
+def record_data_version(dvc_file: Path) -> None:
+    """`dvc commit` the folder `dvc_file` tracks: its new content becomes the recorded (new)
+    data version."""
+    result = _dvc_commit(dvc_file)
+    if result.returncode != 0:
+        raise UserError(f"`dvc commit {dvc_file}` failed: {result.stderr.strip()}")
+
+
+def _dvc_commit(dvc_file: Path) -> subprocess.CompletedProcess[str]:
+    """Hash the tracked folder into the cache and record it in `dvc_file`."""
+    return subprocess.run(
+        ["dvc", "commit", "--force", "--quiet", dvc_file.name],
+        cwd=dvc_file.resolve().parent,  # the DVC repo it belongs to, wherever we run from
+        env=venv_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )

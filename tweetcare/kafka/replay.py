@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,10 +57,30 @@ def replay(
     if limit is not None:
         rows = rows.head(limit)
     due = due_seconds(rows["created_at"], rate=rate, speed=speed)
+    return _publish(settings, rows.to_dict(orient="records"), due, progress)
+
+
+def publish_messages(
+    settings: Settings,
+    messages: Sequence[TweetMessage],
+    rate: float | None = None,
+    progress: bool = True,
+) -> ReplayReport:
+    """Publish ready-made tweets (e.g. the demo's generated live hour) in the order given, keyed
+    by conversation like a replay, at `rate` msgs/s or flat out."""
+    check_pacing(rate, None, None)
+    records = [message.model_dump() for message in messages]
+    due = due_seconds(pd.Series([m.created_at for m in messages], dtype=object), rate=rate)
+    return _publish(settings, records, due, progress)
+
+
+def _publish(
+    settings: Settings, records: list[dict[str, Any]], due: np.ndarray, progress: bool
+) -> ReplayReport:
+    """Send each record when it is due (seconds after the first), keyed by its conversation."""
     tally = _Tally()
     started = time.monotonic()
     with producer(settings) as prod:
-        records = rows.to_dict(orient="records")
         for record, at in tqdm(
             zip(records, due, strict=True),
             total=len(records),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, PositiveInt, ValidationError, field_validator
 
 from tweetcare.core.errors import UserError, describe_validation
 from tweetcare.core.params import DEFAULT_PARAMS, Section, read_params
@@ -56,6 +57,27 @@ class EscalationParams(Section):
     _durations = field_validator("window", "incident_ttl", mode="before")(parse_duration)
 
 
+class LiveHourParams(Section):
+    """`tweetcare demo`'s "live hour" (tweetcare.monitoring.live_hour): an hour of generated
+    traffic ending when it is sent, with a shift and a burst for the monitor to find. Every
+    figure is set in params.yaml (no defaults here), so the demo's stream is what it says."""
+
+    seed: int
+    duration: timedelta
+    # steady traffic over the hour but its last two monitor windows
+    steady_rows: PositiveInt
+    # the last two windows: steady, then `shift` (half each; a half under min_rows is not judged)
+    shift_rows: PositiveInt
+    shift: Literal["language", "category"]
+    # similar complaints to `brand` in `category` over the last `burst_duration`
+    burst: PositiveInt
+    burst_duration: timedelta
+    brand: str
+    category: str
+
+    _durations = field_validator("duration", "burst_duration", mode="before")(parse_duration)
+
+
 class MonitorParams(Section):
     time_column: str = "processed_at"
     window: timedelta = timedelta(minutes=15)
@@ -66,6 +88,8 @@ class MonitorParams(Section):
     drift: dict[str, DriftRule] = Field(default_factory=dict)
     quality: QualityParams = Field(default_factory=QualityParams)
     escalation: EscalationParams = Field(default_factory=EscalationParams)
+    # only `tweetcare demo` reads it; a monitor run ignores it
+    live_hour: LiveHourParams | None = None
 
     _window = field_validator("window", mode="before")(parse_duration)
 

@@ -79,6 +79,13 @@ def read_since(
 
 
 def append_rows(uri: str, rows: list[dict[str, Any]], options: dict[str, str] | None) -> None:
-    """Append rows to a Delta table, creating it on first use."""
+    """Append rows to a Delta table, creating it on first use; a column the table lacks is added
+    (schema merge), so a table written by an older monitor takes rows with new columns."""
     if rows:
-        write_deltalake(uri, pa.Table.from_pylist(rows), mode="append", storage_options=options)
+        write_deltalake(
+            uri,
+            pa.Table.from_pylist(rows),
+            mode="append",
+            schema_mode="merge",
+            storage_options=options,
+        )

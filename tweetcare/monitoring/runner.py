@@ -4,7 +4,9 @@
 the current window is judged against the champion's training data (or, without it, the window
 before) and against the window before; escalations are detected over the same recent rows. It
 writes Evidently's HTML reports, logs them and every figure to MLflow, appends the figures to the
-lake's `monitoring` table and publishes breaches and escalations to the `alerts` topic.
+lake's `monitoring` table, records escalations as incidents in the ticket store (routing raises
+the priority of the tickets they cover) and publishes breaches and escalations to the `alerts`
+topic.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from tweetcare.monitoring.config import MonitorParams
 from tweetcare.monitoring.drift import Comparison, compare
 from tweetcare.monitoring.escalation import Alert, detect
 from tweetcare.monitoring.features import monitored_frame, training_frame
+from tweetcare.monitoring.incidents import active_incidents
 from tweetcare.monitoring.tracking import log_run
+from tweetcare.tickets.routing import load_routing
+from tweetcare.tickets.store import TicketStore
 
 REPORTS_DIR = Path("reports/monitoring")
 
@@ -42,6 +47,9 @@ class MonitorResult:
     note: str = ""
     run_id: str | None = None
     published: int = 0
+    # incidents written to the ticket store, open tickets they raised
+    incidents: int = 0
+    tickets_raised: int = 0
 
     @property
     def breached(self) -> bool:
@@ -59,6 +67,8 @@ class MonitorResult:
             "note": self.note,
             "mlflow_run_id": self.run_id,
             "published": self.published,
+            "incidents": self.incidents,
+            "tickets_raised": self.tickets_raised,
         }
 
 
@@ -70,11 +80,14 @@ def run_monitor(
     reports_dir: Path = REPORTS_DIR,
     publish: bool = True,
     track: bool = True,
+    incidents: bool = True,
 ) -> MonitorResult:
     """Judge the lake's latest window (ending at `end`, default its newest row) and record it.
 
     Call it from a scheduler or the stream every N minutes with the same settings the stream
     runs with; a window with fewer than `monitor.min_rows` tweets is not judged for drift.
+    With `incidents`, escalations go to the ticket store (`TWEETCARE_TICKETS_DB_URL`) as
+    incidents, before they are published, so the stream raises the tickets they cover.
     """
     options = lake.storage_options(settings)
     uri = lake.table_uri(settings, lake.TWEETS)
@@ -101,7 +114,9 @@ def run_monitor(
         result.comparisons = _compare(current, previous, params, result.dead_letters, out)
     if track and result.comparisons:
         result.run_id = _track(settings, params, result, width)
-    _record(settings, options, result)
+    record_figures(settings, result, options)
+    if incidents and result.alerts:
+        _record_incidents(settings, params, result)
     if publish:
         result.published = publish_alerts(settings, _messages(result))
     return result
@@ -159,8 +174,11 @@ def _track(
     return log_run(settings.mlflow_tracking_uri, metrics, run_params, tags, reports)
 
 
-def _record(settings: Settings, options: dict[str, str], result: MonitorResult) -> None:
-    """Append this run's figures to the lake's `monitoring` table (one row per figure)."""
+def record_figures(
+    settings: Settings, result: MonitorResult, options: dict[str, str] | None = None
+) -> None:
+    """Append this run's figures to the lake's `monitoring` table (one row per figure), with the
+    path of the comparison's HTML report so the console can say where it is."""
     ran_at = datetime.now(UTC)
     rows = [
         {
@@ -176,11 +194,29 @@ def _record(settings: Settings, options: dict[str, str], result: MonitorResult) 
             "threshold": m.threshold,
             "breached": m.breached,
             "mlflow_run_id": result.run_id,
+            "report": str(c.html) if c.html else None,
         }
         for c in result.comparisons
         for m in c.metrics
     ]
+    options = lake.storage_options(settings) if options is None else options
     lake.append_rows(lake.table_uri(settings, lake.MONITORING), rows, options)
+
+
+def _record_incidents(settings: Settings, params: MonitorParams, result: MonitorResult) -> None:
+    """The run's escalations as incidents (one per scope), active for `incident_ttl` after their
+    window; the open tickets they cover are raised at once by routing.yaml's rule."""
+    routing = load_routing(settings.routing_config)
+    ttl = params.escalation.incident_ttl
+    messages = [a.to_message() for a in result.alerts]
+    found = active_incidents(messages, result.window_end or datetime.now(UTC), ttl)
+    store = TicketStore(settings.tickets_db_url)
+    try:
+        store.create_schema()
+        outcome = store.record_incidents(found, ttl, routing)
+    finally:
+        store.close()
+    result.incidents, result.tickets_raised = outcome.recorded, outcome.raised
 
 
 def _messages(result: MonitorResult) -> list[dict[str, Any]]:

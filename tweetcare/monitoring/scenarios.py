@@ -24,6 +24,8 @@ from tweetcare.monitoring.features import brand_of
 START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 # how many generated tweets a scenario draws its special rows from, per row it asks for
 POOL_FACTOR = 4
+# generated tweets (times POOL_FACTOR) at least, that a burst's similar complaints come from
+BURST_POOL_ROWS = 2000
 SHIFT_LANGUAGE_SHARE = 0.4  # customer tweets not in English after a language shift
 SHIFT_CATEGORY = "technical"
 SHIFT_CATEGORY_SHARE = 0.7  # customer tweets in SHIFT_CATEGORY after a category shift
@@ -79,15 +81,39 @@ def burst_stream(
     """A steady stream plus `burst` customer complaints to `brand` in `category` (outage words
     first) in its last `burst_minutes`: many similar complaints in a short time."""
     background = steady_stream(rows, seed, start, minutes)
-    pool = _pool(max(rows, 2000) * POOL_FACTOR, seed + 7)
+    end = start + timedelta(minutes=minutes)
+    chosen = burst_complaints(
+        burst,
+        seed,
+        brand,
+        category,
+        start=end - timedelta(minutes=burst_minutes),
+        minutes=burst_minutes,
+        pool_rows=max(rows, BURST_POOL_ROWS),
+    )
+    return _ordered(pd.concat([background, chosen]))
+
+
+def burst_complaints(
+    burst: int,
+    seed: int,
+    brand: str = "TelcoNetHelp",
+    category: str = "technical",
+    start: datetime = START,
+    minutes: float = 4.0,
+    pool_rows: int = BURST_POOL_ROWS,
+) -> pd.DataFrame:
+    """The burst alone: `burst` customer complaints to `brand` in `category` (outage words
+    first), evenly over `minutes` from `start`, each its own conversation (`burst-<seed>-<i>`),
+    so a stream can be composed around it (the demo's live hour)."""
+    pool = _pool(pool_rows * POOL_FACTOR, seed + 7)
     similar = pool[pool["inbound"] & (pool["brand"] == brand) & (pool["category"] == category)]
     outage = similar[similar["text"].str.contains(_OUTAGE)]
     chosen = _sample(outage if len(outage) else similar, burst, seed + 8)
-    end = start + timedelta(minutes=minutes)
-    chosen = _timeline(chosen, end - timedelta(minutes=burst_minutes), burst_minutes)
+    chosen = _timeline(chosen, start, minutes)
     chosen["tweet_id"] = [f"burst-{seed}-{i}" for i in range(len(chosen))]
     chosen["conversation_id"] = chosen["tweet_id"]
-    return _ordered(pd.concat([background, chosen]))
+    return chosen
 
 
 def viral_stream(

@@ -1,8 +1,10 @@
 """Who did what to a ticket, and when: the audit trail beside the ticket store.
 
 One append-only table (`audit_log`) in the ticket database, with its own metadata so the
-store's schema checks never see it; created on first use. The console records every approve,
-reject, close and edit an agent makes; the CLI can record through the same `record`.
+store's schema checks never see it; created on first use (and by the store's `create_schema`).
+The console records every approve, reject, close and edit an agent makes; the CLI can record
+through the same `record`; the ticket store records each priority raise by an incident (`raise`,
+by the monitor or the stream) in the transaction that makes it.
 """
 
 from __future__ import annotations
@@ -10,13 +12,26 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Engine, Integer, String, Text, create_engine, select
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    insert,
+    select,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from tweetcare.core.errors import UserError
 
-ACTIONS: tuple[str, ...] = ("approve", "reject", "close", "edit")
+RAISE = "raise"  # an active incident raised the ticket's priority
+CORRECT = "correct"  # an agent corrected a model's answer on the ticket (or marked its reply)
+ACTIONS: tuple[str, ...] = ("approve", "reject", "close", "edit", RAISE, CORRECT)
 
 
 class AuditBase(DeclarativeBase):
@@ -73,6 +88,14 @@ def record(
         return _entry(row)
 
 
+def append(connection: Connection, entries: list[dict[str, Any]]) -> None:
+    """Append entries (`at`, `actor`, `action`, `target_id`, `ticket_id`, `detail`) inside the
+    caller's transaction, so they commit with the change they describe. The table must exist
+    (`create_table`): the stream's tasks must not race to create it."""
+    if entries:
+        connection.execute(insert(AuditRow.__table__), entries)
+
+
 def trail(url_or_engine: str | Engine, ticket_id: str) -> list[AuditEntry]:
     """Everything recorded about a ticket and its reply, oldest first."""
     query = (
@@ -91,7 +114,7 @@ def _entry(row: AuditRow) -> AuditEntry:
 
 def _engine(url_or_engine: str | Engine) -> Engine:
     engine = url_or_engine if isinstance(url_or_engine, Engine) else _engine_for(url_or_engine)
-    _create_table(engine)
+    create_table(engine)
     return engine
 
 
@@ -100,5 +123,5 @@ def _engine_for(url: str) -> Engine:
     return create_engine(url)
 
 
-def _create_table(engine: Engine) -> None:
+def create_table(engine: Engine) -> None:
     AuditBase.metadata.create_all(engine, checkfirst=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tweetcare.core.schemas import Analysis, TweetMessage
+from tweetcare.monitoring.incidents import Incident
 from tweetcare.tickets.models import (
     AUTO,
     OPEN,
@@ -81,6 +82,23 @@ def attach_follow_up(
         if priority != ticket.priority:
             ticket.priority = priority
             ticket.sla_due_at = routing.sla_due(priority, utc(ticket.created_at))
+
+
+def raise_for_incident(ticket: Ticket, incident: Incident, routing: RoutingRules) -> str | None:
+    """An open ticket in an active incident moves up `priority.incident_raise` levels (capped at
+    the top) and keeps the incident's alert id, so an agent sees why; once per ticket, so an
+    incident's later alerts and tweets do not raise it again. The priority it had before, or
+    None when the rule does not apply (it is off, the ticket is not open or already raised)."""
+    if not routing.priority.incident_raise or ticket.status != OPEN:
+        return None
+    if ticket.incident_alert_id is not None:
+        return None
+    before = ticket.priority
+    ticket.incident_alert_id = incident.alert_id
+    ticket.priority = routing.incident_priority(before)
+    if ticket.priority != before:
+        ticket.sla_due_at = routing.sla_due(ticket.priority, utc(ticket.created_at))
+    return before
 
 
 def record_response(ticket: Ticket, tweet_id: str, when: datetime) -> None:

@@ -87,6 +87,9 @@ class Ticket(Base):
     data_version: Mapped[str | None] = mapped_column(String(64))
     # the stream batch that opened it, so a replayed batch can publish its tickets again
     opened_in_batch: Mapped[str | None] = mapped_column(String(64), index=True)
+    # the escalation alert whose active incident raised the priority (routing.yaml's
+    # priority.incident_raise), so an agent sees why; set once, a ticket is raised once
+    incident_alert_id: Mapped[str | None] = mapped_column(String(64))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (timestamps as ISO 8601), for the `tickets` topic and the CLI."""
@@ -148,6 +151,50 @@ class Reply(Base):
         return _json_ready(self)
 
 
+class IncidentRecord(Base):
+    """An escalation incident the monitor saw, one row per scope (kind, brand, category,
+    conversation; null = any): the stream raises the tickets it covers until `expires_at`."""
+
+    __tablename__ = "incidents"
+
+    scope_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    brand: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(32))
+    conversation_id: Mapped[str | None] = mapped_column(String(64))
+    # the latest escalation alert of this scope (the `alerts` topic's key)
+    alert_id: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the end of the latest alert's window; active until last_seen + monitor.escalation.incident_ttl
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# what an agent may correct: a model's answer about the ticket's opening tweet, or its reply
+CORRECTABLE: tuple[str, ...] = ("inbound", "category", "sentiment", "reply")
+# a correction's `after` for a reply an agent marked as wrong
+REPLY_WRONG = "wrong"
+
+
+class Correction(Base):
+    """An agent's fix of what a model said about a ticket's opening tweet (or a mark on its
+    drafted reply): the labels `tweetcare data corrections export` hands to training."""
+
+    __tablename__ = "corrections"
+
+    correction_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.ticket_id"), index=True)
+    tweet_id: Mapped[str] = mapped_column(String(64), index=True)
+    field: Mapped[str] = mapped_column(String(16))
+    before: Mapped[str | None] = mapped_column(String(64))
+    after: Mapped[str] = mapped_column(String(64))
+    agent: Mapped[str] = mapped_column(String(128))
+    corrected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _json_ready(self)
+
+
 class StreamBatch(Base):
     """What one stream micro-batch did; `batch_id` is `<stream id>-<spark batch number>`."""
 
@@ -166,6 +213,15 @@ class StreamBatch(Base):
 def ticket_id_for(conversation_id: str) -> str:
     """A stable id: the same conversation gets the same ticket id in every run and database."""
     return TICKET_ID_PREFIX + uuid.uuid5(_TICKET_NAMESPACE, conversation_id).hex.upper()
+
+
+def incident_scope_key(
+    kind: str, brand: str | None, category: str | None, conversation_id: str | None
+) -> str:
+    """One row per incident scope: a later alert for the same spike updates it (null fields
+    cannot be part of a unique key, so the scope is spelled out in one string)."""
+    scope = {"brand": brand, "category": category, "conversation_id": conversation_id}
+    return "|".join([kind, *(f"{k}={v}" for k, v in scope.items() if v is not None)])
 
 
 def brand_of(text: str) -> str | None:

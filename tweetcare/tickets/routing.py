@@ -43,6 +43,8 @@ class PriorityRules(BaseModel):
     urgent_words: list[str] = Field(default_factory=list)
     escalate_below_score: float = Field(ge=-1.0, le=1.0)
     escalate_negative_label: bool = True
+    # levels a ticket in an active escalation incident moves up (once); 0: incidents change nothing
+    incident_raise: int = Field(default=0, ge=0, strict=True)
 
 
 class RoutingRules(BaseModel):
@@ -62,6 +64,11 @@ class RoutingRules(BaseModel):
             problems.append(f"sla_minutes lacks {sorted(missing)}")
         if unknown := set(self.priority.by_category.values()) - levels:
             problems.append(f"priority.by_category uses unknown levels {sorted(unknown)}")
+        if self.priority.incident_raise >= len(self.priority.levels):
+            problems.append(
+                f"priority.incident_raise is {self.priority.incident_raise}, more than the "
+                f"{len(self.priority.levels) - 1} levels above the lowest"
+            )
         named = set(self.teams.by_category) | set(self.priority.by_category)
         named |= {c for brand in self.teams.by_brand.values() for c in brand}
         if unknown := named - set(CATEGORIES):
@@ -113,6 +120,14 @@ class RoutingRules(BaseModel):
     def more_urgent(self, a: str, b: str) -> str:
         levels = self.priority.levels
         return a if levels.index(a) <= levels.index(b) else b
+
+    def incident_priority(self, priority: str) -> str:
+        """The priority of a ticket in an active incident: `priority.incident_raise` levels up,
+        capped at the most urgent level (a level the rules no longer know stays as it is)."""
+        levels = self.priority.levels
+        if priority not in levels:
+            return priority
+        return levels[max(levels.index(priority) - self.priority.incident_raise, 0)]
 
     def sla_due(self, priority: str, created_at: datetime) -> datetime:
         return created_at + timedelta(minutes=self.sla_minutes[priority])

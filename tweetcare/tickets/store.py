@@ -10,10 +10,20 @@ import statistics
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Table, bindparam, func, inspect, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    func,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -25,11 +35,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from tweetcare.backoff import Backoff, retry
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import TWCS_DATE_FORMAT, Analysis, TweetMessage
+from tweetcare.monitoring.incidents import Incident, incident_for
+from tweetcare.tickets import audit
 from tweetcare.tickets.engine import IMMEDIATE, make_engine, sqlite_file
 from tweetcare.tickets.lifecycle import (
     attach_follow_up,
     draft_for,
     open_ticket,
+    raise_for_incident,
     record_response,
 )
 from tweetcare.tickets.models import (
@@ -37,16 +50,20 @@ from tweetcare.tickets.models import (
     AUTO,
     CLOSED,
     DECIDABLE,
+    OPEN,
     POSTED,
     POSTING,
     REJECTED,
     UNCLEAR,
     Base,
+    IncidentRecord,
     Reply,
     StreamBatch,
     Ticket,
     TicketResponse,
     TicketTweet,
+    incident_scope_key,
+    utc,
 )
 from tweetcare.tickets.replies import ReplyTemplates
 from tweetcare.tickets.routing import RoutingRules
@@ -69,7 +86,13 @@ TICKET_MUTABLE = (
     "first_response_at",
     "first_response_seconds",
     "first_response_tweet_id",
+    "incident_alert_id",
 )
+# who the audit trail names for a priority raise: the stream (a ticket opened or updated in an
+# active incident) or the monitor (open tickets already in scope when it records the incident)
+STREAM_ACTOR = "stream"
+MONITOR_ACTOR = "monitor"
+INCIDENT_SCOPE = ("brand", "category", "conversation_id")
 BATCH_STAT_FIELDS = (
     "n_messages",
     "n_valid",
@@ -100,6 +123,16 @@ class Outcome:
     attached: int = 0
     responses: int = 0
     no_ticket: int = 0
+    # tickets whose priority an active incident raised
+    raised: int = 0
+
+
+@dataclass(frozen=True)
+class IncidentOutcome:
+    """What one `record_incidents` did: incidents written, open tickets raised."""
+
+    recorded: int
+    raised: int
 
 
 class TicketStore:
@@ -127,6 +160,8 @@ class TicketStore:
                 "TWEETCARE_TICKETS_DB_URL at a new database, or delete this one"
             ) from err
         self._check_columns()
+        # here, once, not from the stream's tasks, which append to it concurrently
+        audit.create_table(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -143,8 +178,9 @@ class TicketStore:
 
         A customer tweet that needs a ticket opens one for its conversation (routed, prioritised,
         with an SLA and a drafted reply); any later customer tweet in the thread attaches to it;
-        a brand reply in the thread marks it responded. A tweet already applied (a replayed
-        batch) is skipped, so nothing changes twice.
+        a brand reply in the thread marks it responded. An open ticket in an active incident
+        (`record_incidents`) is raised by `priority.incident_raise`, before its reply is drafted.
+        A tweet already applied (a replayed batch) is skipped, so nothing changes twice.
 
         One transaction of a few bulk statements per call, so stream tasks can call it at once
         for their partitions: SQLite queues them on its write lock, Postgres locks the touched
@@ -176,10 +212,13 @@ class TicketStore:
             existing = set(tickets)
             seen = _existing(conn, TicketTweet.__table__.c.tweet_id, ids)
             seen |= _existing(conn, TicketResponse.__table__.c.tweet_id, ids)
+            # one small query per call, and none while the rule is off
+            incidents = _active_incidents(conn, now) if routing.priority.incident_raise else []
             changed: set[str] = set()
             attached: list[dict[str, Any]] = []
             responses: list[dict[str, Any]] = []
             replies: list[dict[str, Any]] = []
+            raised: list[dict[str, Any]] = []
             for event in ordered:
                 tweet, analysis = event.tweet, event.analysis
                 if tweet.tweet_id in seen:
@@ -204,10 +243,12 @@ class TicketStore:
                     ticket = open_ticket(tweet, analysis, when, routing, batch_id, data_version)
                     tickets[tweet.conversation_id] = ticket
                     outcome.opened += 1
+                    raised += _raise_in_incident(ticket, incidents, routing, now, STREAM_ACTOR)
                     draft = draft_for(ticket, analysis, templates, tweet.tweet_id, now, batch_id)
                     replies.append(_row(draft))
                 else:
                     attach_follow_up(ticket, analysis, when, routing)
+                    raised += _raise_in_incident(ticket, incidents, routing, now, STREAM_ACTOR)
                     changed.add(tweet.conversation_id)
                     outcome.attached += 1
                 attached.append(
@@ -216,6 +257,8 @@ class TicketStore:
             opened = [_row(t) for c, t in tickets.items() if c not in existing]
             updated = [_row(tickets[c]) for c in sorted(changed & existing)]
             self._write_apply(conn, opened, updated, attached, responses, replies)
+            audit.append(conn, raised)
+        outcome.raised = len(raised)
         return outcome
 
     def _write_apply(
@@ -236,15 +279,7 @@ class TicketStore:
                 # another task opened one of these tickets since we looked: start over
                 raise ConcurrentWrite("a ticket was opened by another writer at the same time")
         if updated:
-            keys = [c for c in TICKET_MUTABLE if c in updated[0]]
-            update = (
-                sa_update(tickets)
-                .where(tickets.c.ticket_id == bindparam("b_ticket_id"))
-                .values({key: bindparam(f"b_{key}") for key in keys})
-            )
-            conn.execute(
-                update, [{f"b_{k}": row[k] for k in ("ticket_id", *keys)} for row in updated]
-            )
+            _update_tickets(conn, updated)
         for table, rows in (
             (TicketTweet.__table__, attached),
             (TicketResponse.__table__, responses),
@@ -252,6 +287,114 @@ class TicketStore:
         ):
             if rows:
                 conn.execute(self._insert(table), rows)
+
+    def record_incidents(
+        self,
+        incidents: Iterable[Incident],
+        ttl: timedelta,
+        routing: RoutingRules,
+        now: datetime | None = None,
+    ) -> IncidentOutcome:
+        """Record escalation incidents and raise the open tickets already in their scope.
+
+        Called where the alerts are made (`run_monitor`); the stream raises the tickets it opens
+        or updates afterwards. One row per scope: a later alert of the same spike moves its
+        alert id and `last_seen` on, and it stays active until `last_seen + ttl`. The open
+        tickets in scope are raised in one UPDATE, each with a `raise` audit entry, in the same
+        transaction. Recording the same alerts again (a rerun) raises nothing twice.
+        """
+        incidents = list(incidents)
+        if not incidents:
+            return IncidentOutcome(recorded=0, raised=0)
+        now = utc(now or datetime.now(UTC))
+        return self._retrying(
+            lambda: self._record_incidents_once(incidents, ttl, routing, now),
+            "recording incidents",
+        )
+
+    def _record_incidents_once(
+        self, incidents: list[Incident], ttl: timedelta, routing: RoutingRules, now: datetime
+    ) -> IncidentOutcome:
+        latest: dict[str, Incident] = {}
+        for i in incidents:
+            key = incident_scope_key(i.kind, i.brand, i.category, i.conversation_id)
+            if key not in latest or latest[key].last_seen < i.last_seen:
+                latest[key] = i
+        table = IncidentRecord.__table__
+        with self._writer() as conn:
+            query = select(table).where(table.c.scope_key.in_(sorted(latest))).with_for_update()
+            found = {row["scope_key"]: row for row in conn.execute(query).mappings()}
+            new: list[dict[str, Any]] = []
+            later: list[dict[str, Any]] = []
+            for key, incident in latest.items():
+                row = _incident_row(key, incident, ttl)
+                old = found.get(key)
+                if old is None:
+                    new.append(row)
+                elif utc(old["last_seen"]) < row["last_seen"]:
+                    # the same incident goes on, or (expired) a new one starts in this scope
+                    if utc(old["expires_at"]) >= row["last_seen"]:
+                        row["first_seen"] = utc(old["first_seen"])
+                    later.append(row)
+            if new:
+                insert = self._insert(table).returning(table.c.scope_key)
+                if len(conn.execute(insert, new).scalars().all()) != len(new):
+                    raise ConcurrentWrite("an incident was recorded by another writer")
+            if later:
+                columns = [c for c in later[0] if c != "scope_key"]
+                update = (
+                    sa_update(table)
+                    .where(table.c.scope_key == bindparam("b_scope_key"))
+                    .values({c: bindparam(f"b_{c}") for c in columns})
+                )
+                conn.execute(update, [{f"b_{k}": v for k, v in row.items()} for row in later])
+            active = [
+                i
+                for i in _active_incidents(conn, now)
+                if incident_scope_key(i.kind, i.brand, i.category, i.conversation_id) in latest
+            ]
+            raised = self._raise_open_tickets(conn, active, routing, now)
+        return IncidentOutcome(recorded=len(new) + len(later), raised=raised)
+
+    def _raise_open_tickets(
+        self, conn: Connection, incidents: list[Incident], routing: RoutingRules, now: datetime
+    ) -> int:
+        """Raise the open, not yet raised tickets these incidents cover: one SELECT (locked),
+        one executemany UPDATE, their audit entries. Returns how many were raised."""
+        if not incidents or not routing.priority.incident_raise:
+            return 0
+        tickets = Ticket.__table__
+        # the SQL twin of Incident.covers (None: any value); an incident needs some scope
+        scopes = [and_(*terms) for i in incidents if (terms := _scope_terms(tickets, i))]
+        if not scopes:
+            return 0
+        query = (
+            select(tickets)
+            .where(tickets.c.status == OPEN, tickets.c.incident_alert_id.is_(None), or_(*scopes))
+            .order_by(tickets.c.conversation_id)  # the stream's lock order: no deadlock
+            .with_for_update()
+        )
+        updated: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
+        for row in conn.execute(query).mappings():
+            ticket = Ticket(**row)
+            raised = _raise_in_incident(ticket, incidents, routing, now, MONITOR_ACTOR)
+            if raised:
+                updated.append(_row(ticket))
+                entries += raised
+        if updated:
+            _update_tickets(conn, updated)
+            audit.append(conn, entries)
+        return len(updated)
+
+    def active_incidents(self, now: datetime | None = None) -> list[Incident]:
+        """Incidents still active at `now` (default: now), the most recently seen first."""
+        if not self._has_schema() or not inspect(self.engine).has_table(
+            IncidentRecord.__tablename__
+        ):
+            return []
+        with self.engine.connect() as conn:
+            return _active_incidents(conn, utc(now or datetime.now(UTC)))
 
     def _insert(self, table: Table) -> Any:
         """INSERT that skips rows whose key is already there (the replay of a batch)."""
@@ -510,6 +653,10 @@ class TicketStore:
         path = sqlite_file(self.url)
         return path is None or path.exists()
 
+    def has_schema(self) -> bool:
+        """Whether the database holds the ticket tables yet (readers must not create them)."""
+        return self._has_schema()
+
     def _has_schema(self) -> bool:
         if not self._exists() or not inspect(self.engine).has_table(Ticket.__tablename__):
             return False
@@ -534,6 +681,83 @@ class TicketStore:
                     "TWEETCARE_TICKETS_DB_URL at a new one"
                 )
         self._checked = True
+
+
+def _incident_row(key: str, incident: Incident, ttl: timedelta) -> dict[str, Any]:
+    """A row of `incidents` (all times UTC: SQLite compares them as text)."""
+    seen = utc(incident.last_seen)
+    return {
+        "scope_key": key,
+        "kind": incident.kind,
+        "brand": incident.brand,
+        "category": incident.category,
+        "conversation_id": incident.conversation_id,
+        "alert_id": incident.alert_id,
+        "first_seen": seen,
+        "last_seen": seen,
+        "expires_at": seen + ttl,
+    }
+
+
+def _scope_terms(tickets: Table, incident: Incident) -> list[Any]:
+    return [
+        tickets.c[k] == getattr(incident, k)
+        for k in INCIDENT_SCOPE
+        if getattr(incident, k) is not None
+    ]
+
+
+def _update_tickets(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE of the mutable columns of these tickets."""
+    tickets = Ticket.__table__
+    keys = [c for c in TICKET_MUTABLE if c in rows[0]]
+    update = (
+        sa_update(tickets)
+        .where(tickets.c.ticket_id == bindparam("b_ticket_id"))
+        .values({key: bindparam(f"b_{key}") for key in keys})
+    )
+    conn.execute(update, [{f"b_{k}": row[k] for k in ("ticket_id", *keys)} for row in rows])
+
+
+def _active_incidents(conn: Connection, now: datetime) -> list[Incident]:
+    """Incidents not expired at `now`, the most recently seen first (it wins an overlap)."""
+    table = IncidentRecord.__table__
+    query = select(table).where(table.c.expires_at > now)
+    rows = conn.execute(query.order_by(table.c.last_seen.desc(), table.c.scope_key)).mappings()
+    return [
+        Incident(
+            alert_id=row["alert_id"],
+            kind=row["kind"],
+            brand=row["brand"],
+            category=row["category"],
+            conversation_id=row["conversation_id"],
+            last_seen=utc(row["last_seen"]),
+        )
+        for row in rows
+    ]
+
+
+def _raise_in_incident(
+    ticket: Ticket,
+    incidents: Sequence[Incident],
+    routing: RoutingRules,
+    now: datetime,
+    actor: str,
+) -> list[dict[str, Any]]:
+    """Raise the ticket if an active incident covers it; its audit entry (none if not raised)."""
+    incident = incident_for(incidents, ticket.brand, ticket.category, ticket.conversation_id)
+    if incident is None:
+        return []
+    before = raise_for_incident(ticket, incident, routing)
+    if before is None:
+        return []
+    scope = ", ".join(
+        f"{k}={getattr(incident, k)}" for k in INCIDENT_SCOPE if getattr(incident, k) is not None
+    )
+    moved = f"{before} -> {ticket.priority}" if before != ticket.priority else f"stays {before}"
+    detail = f"priority {moved}: {incident.kind} incident {incident.alert_id}"
+    entry = {"at": now, "actor": actor, "action": audit.RAISE, "target_id": ticket.ticket_id}
+    return [entry | {"ticket_id": ticket.ticket_id, "detail": f"{detail} ({scope})"}]
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:

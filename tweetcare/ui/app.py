@@ -12,15 +12,16 @@ from pydantic import ValidationError
 
 from tweetcare.core.errors import describe_validation
 from tweetcare.core.settings import get_settings
-from tweetcare.ui import live, models, queues, try_tweet
+from tweetcare.ui import live, models, monitoring, queues, try_tweet
 from tweetcare.ui.auth import current_agent, sign_in
-from tweetcare.ui.components import page, status_sidebar
+from tweetcare.ui.components import incident_banner, page, status_sidebar
 
 PAGES = (
     (try_tweet.render, "Try a tweet", "try", ":material/edit_note:"),
     (queues.render, "Queues", "queues", ":material/inbox:"),
     (live.render, "Live", "live", ":material/monitoring:"),
     (models.render, "Models", "models", ":material/model_training:"),
+    (monitoring.render, "Monitoring", "monitoring", ":material/query_stats:"),
 )
 
 
@@ -46,6 +47,8 @@ def main() -> None:
     if not was_signed_in:
         st.rerun()  # signed in just now: draw the page with its menu
     status_sidebar(settings)
+    by_path = {path: p for p, (_, _, path, _) in zip(pages, PAGES, strict=True)}
+    incident_banner(settings, link=by_path["monitoring"])
     current.run()
 
 

@@ -1,14 +1,24 @@
-"""Streamlit pieces every page shares: the backend-down message, the guard, the status sidebar."""
+"""Streamlit pieces every page shares: the backend-down message, the guard, the status sidebar,
+the incident banner."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import streamlit as st
 
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
-from tweetcare.ui.backends import BackendDown, backend_statuses
+from tweetcare.ui.backends import (
+    BackendDown,
+    active_incidents,
+    backend_statuses,
+    incident_raise_levels,
+)
+from tweetcare.ui.data import incident_banner_text
+from tweetcare.ui.safe import escape_markdown
 
 Render = Callable[[Settings], None]
 
@@ -55,3 +65,20 @@ def status_sidebar(settings: Settings) -> None:
                 st.caption(status.detail)
             if not status.up:
                 st.caption(status.hint)
+
+
+def incident_banner(settings: Settings, link: Any = None) -> None:
+    """While an escalation incident is active, one line at the top of every signed-in page (its
+    tickets jump the queue, so every agent should know why), linking to `link` (the Monitoring
+    page). One store query per run; nothing at all when the store is missing, down or quiet."""
+    now = datetime.now(UTC)
+    incidents = active_incidents(settings, now)
+    if not incidents:
+        return
+    text = incident_banner_text(incidents, now, incident_raise_levels(settings))
+    if text is None:
+        return
+    banner, more = st.columns([6, 1], vertical_alignment="center")
+    banner.warning(escape_markdown(text), icon=":material/campaign:")
+    if link is not None:
+        more.page_link(link, label="Monitoring", icon=":material/arrow_forward:")

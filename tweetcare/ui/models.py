@@ -51,6 +51,7 @@ def show_champion(settings: Settings, snapshot: backends.ModelsSnapshot) -> None
     else:
         st.markdown(f"`{settings.model_name}` {why}")
     show_served(settings, why)
+    show_shadow(settings)
     if snapshot.versions:
         st.markdown(f"**Versions of `{settings.model_name}`**")
         st.table(versions_table(snapshot.versions), hide_index=True)
@@ -72,6 +73,49 @@ def show_served(settings: Settings, why: str | None) -> None:
     st.caption(
         f"The model server serves v{version} (@{served.get('alias')})." + (restart if stale else "")
     )
+
+
+def show_shadow(settings: Settings) -> None:
+    """The challenger's live record: both models' answers on the same lake tweets."""
+    st.subheader("Shadow scoring")
+    report = backends.shadow_record(settings)
+    pairs, verdict = report.pairs, report.verdict
+    if not pairs:
+        st.info(
+            f"No shadow-scored tweets in the lake yet: the server scores every tweet with "
+            f"`{settings.model_name}@{settings.shadow_alias or 'challenger'}` too when one exists."
+        )
+        return
+    st.caption(
+        "Champion and challenger answer the same live tweets; only the champion's answer opens "
+        "tickets. A tweet's label is its source inbound flag, or an agent's correction."
+    )
+    table = pd.DataFrame([p.to_dict() for p in pairs]).rename(columns=SHADOW_COLUMNS)
+    st.table(table[list(SHADOW_COLUMNS.values())].round(4).fillna("—"), hide_index=True)
+    if verdict is not None:
+        promote, reason = verdict
+        (st.success if promote else st.info)(
+            (
+                "`tweetcare models promote` would promote it: "
+                if promote
+                else "It stays challenger: "
+            )
+            + reason
+        )
+
+
+SHADOW_COLUMNS = {
+    "champion_version": "champion v",
+    "challenger_version": "challenger v",
+    "tweets": "tweets",
+    "agreement": "agreement",
+    "labelled": "labelled",
+    "human_labelled": "by agents",
+    "champion_f1": "champion F1",
+    "challenger_f1": "challenger F1",
+    "champion_right_only": "only champion right",
+    "challenger_right_only": "only challenger right",
+}
 
 
 def versions_table(versions: list[VersionRecord]) -> pd.DataFrame:

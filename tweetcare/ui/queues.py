@@ -8,7 +8,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from tweetcare.core.schemas import CATEGORIES, SENTIMENTS
 from tweetcare.core.settings import Settings
+from tweetcare.tickets.corrections import Changes
 from tweetcare.tickets.models import PENDING
 from tweetcare.ui import backends, workflow
 from tweetcare.ui.auth import current_agent
@@ -147,6 +149,7 @@ def show_ticket(settings: Settings, ticket: dict[str, Any], now: datetime) -> No
             st.caption(f"data version `{ticket['data_version']}`")
     show_reply(settings, ticket_id)
     show_close(settings, ticket)
+    show_correction(settings, ticket)
     show_audit(settings, ticket_id)
 
 
@@ -214,6 +217,42 @@ def show_close(settings: Settings, ticket: dict[str, Any]) -> None:
         closed = workflow.close_ticket(settings, ticket["ticket_id"], agent.username)
         st.session_state[FLASH_KEY] = f"Ticket {closed['ticket_id']} closed by {agent.username}."
         st.rerun()
+
+
+def show_correction(settings: Settings, ticket: dict[str, Any]) -> None:
+    """An agent says what the models should have answered: the ticket changes at once (a new
+    category re-routes it) and the next training run learns from it."""
+    agent = current_agent()
+    if agent is None:
+        return
+    ticket_id = ticket["ticket_id"]
+    with st.expander("Correct the models"), st.form(f"correct_{ticket_id}"):
+        category = st.selectbox(
+            "Category", CATEGORIES, index=_index(CATEGORIES, ticket.get("category"))
+        )
+        sentiment = st.selectbox(
+            "Sentiment", SENTIMENTS, index=_index(SENTIMENTS, ticket.get("sentiment"))
+        )
+        brand_tweet = st.checkbox("Not a customer: a brand's own tweet")
+        reply_wrong = st.checkbox("The drafted reply was wrong")
+        if not st.form_submit_button("Save correction"):
+            return
+    changes = Changes(
+        category=category,
+        sentiment=sentiment,
+        inbound=False if brand_tweet else None,
+        reply_wrong=reply_wrong,
+    )
+    done = workflow.correct(settings, ticket_id, changes, agent.username)
+    fixed = "; ".join(f"{c['field']} {c['before']} → {c['after']}" for c in done)
+    st.session_state[FLASH_KEY] = (
+        f"Corrected by {agent.username}: {fixed}." if done else "Nothing to correct."
+    )
+    st.rerun()
+
+
+def _index(options: tuple[str, ...], value: Any) -> int:
+    return options.index(value) if value in options else 0
 
 
 def show_audit(settings: Settings, ticket_id: str) -> None:

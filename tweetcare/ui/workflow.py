@@ -1,5 +1,5 @@
 """The ticket rules as the console uses them: preview routing and the drafted reply of a tweet,
-read a ticket's reply, and an agent's approve, reject, edit and close.
+read a ticket's reply, and an agent's approve, reject, edit, close and corrections.
 
 Everything goes through `tweetcare.tickets` (routing.yaml, replies.yaml, the store's approval
 queue), so the console decides nothing the stream would decide differently. Every action an
@@ -19,6 +19,7 @@ from tweetcare.core.settings import Settings
 from tweetcare.process import port_open
 from tweetcare.tickets import audit
 from tweetcare.tickets.announce import publish_replies
+from tweetcare.tickets.corrections import Changes, correct_ticket
 from tweetcare.tickets.models import PENDING, Reply, brand_of, reply_id_for, ticket_id_for
 from tweetcare.tickets.replies import draft_reply, load_replies
 from tweetcare.tickets.routing import load_routing
@@ -157,6 +158,17 @@ def close_ticket(settings: Settings, ticket_id: str, agent: str) -> dict[str, An
     ticket = with_store(settings, lambda store: store.close_ticket(ticket_id).to_dict())
     audit.record(settings.tickets_db_url, agent, "close", ticket["ticket_id"])
     return ticket
+
+
+def correct(
+    settings: Settings, ticket_id: str, changes: Changes, agent: str
+) -> list[dict[str, Any]]:
+    """Record an agent's corrections of the models' answers (as `tweetcare tickets correct`);
+    the ones that changed something, each also in the audit trail."""
+    routing = load_routing(settings.routing_config)
+    return with_store(
+        settings, lambda store: correct_ticket(store, ticket_id, agent, changes, routing)
+    )
 
 
 def audit_trail(settings: Settings, ticket_id: str) -> list[audit.AuditEntry]:

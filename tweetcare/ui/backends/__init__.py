@@ -10,21 +10,33 @@ from tweetcare.core.contract import INBOUND_EXPERIMENT as EXPERIMENT
 from tweetcare.ui.backends.errors import (
     FILL_LAKE,
     FILL_MLFLOW,
+    FILL_MONITORING,
     FILL_TICKET_STORE,
+    KAFKA,
     LAKE,
     MLFLOW,
     MODEL_SERVER,
+    START_KAFKA,
     START_MODEL_SERVER,
     TICKET_STORE,
     BackendDown,
 )
 from tweetcare.ui.backends.lake import lake_status, read_lake, read_thread, tweets_table
 from tweetcare.ui.backends.model_server import Answer, analyze, model_info
+from tweetcare.ui.backends.monitoring import (
+    active_incidents,
+    incident_raise_levels,
+    monitoring_table,
+    read_alert_messages,
+    read_incidents,
+    read_monitoring,
+)
 from tweetcare.ui.backends.registry import (
     ModelsSnapshot,
     latest_training_run,
     read_models,
 )
+from tweetcare.ui.backends.shadow import shadow_record
 from tweetcare.ui.backends.status import BackendStatus, backend_statuses
 from tweetcare.ui.backends.store import open_store, read_batches, read_tickets, with_store
 
@@ -33,12 +45,15 @@ __all__ = [
     "EXPERIMENT",
     "FILL_LAKE",
     "FILL_MLFLOW",
+    "FILL_MONITORING",
     "FILL_TICKET_STORE",
+    "KAFKA",
     "LAKE",
     "MLFLOW",
     "MODEL_SERVER",
     "PARENT_RUN_TAG",
     "REASON_TAG",
+    "START_KAFKA",
     "START_MODEL_SERVER",
     "TICKET_STORE",
     "WINNER_TAG",
@@ -46,17 +61,24 @@ __all__ = [
     "BackendDown",
     "BackendStatus",
     "ModelsSnapshot",
+    "active_incidents",
     "analyze",
     "backend_statuses",
+    "incident_raise_levels",
     "lake_status",
     "latest_training_run",
     "model_info",
+    "monitoring_table",
     "open_store",
+    "read_alert_messages",
     "read_batches",
+    "read_incidents",
     "read_lake",
     "read_models",
+    "read_monitoring",
     "read_thread",
     "read_tickets",
+    "shadow_record",
     "tweets_table",
     "with_store",
 ]

@@ -6,6 +6,7 @@ MODEL_SERVER = "model server (BentoML)"
 TICKET_STORE = "ticket store"
 LAKE = "Parquet lake"
 MLFLOW = "MLflow"
+KAFKA = "Kafka"
 
 START_MODEL_SERVER = (
     "start it with `tweetcare serve start` (it serves the registry's champion, so run "
@@ -16,6 +17,11 @@ FILL_TICKET_STORE = (
 )
 FILL_LAKE = "the stream writes it: run `tweetcare demo` or `tweetcare stream start`"
 FILL_MLFLOW = "run `dvc repro` to train and register the models (`tweetcare demo` runs it)"
+FILL_MONITORING = (
+    "run `tweetcare monitor run` (every few minutes, e.g. from cron) once the stream has filled "
+    "the lake"
+)
+START_KAFKA = "start it with `tweetcare kafka start` (or run `tweetcare demo`)"
 
 
 class BackendDown(Exception):
