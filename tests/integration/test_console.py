@@ -194,9 +194,9 @@ def test_live_and_models_pages_show_the_stream_and_the_champion(
     shown_or_explained(page, shadow, console_app, "the Models page's shadow scoring")
     cells = shadow.locator("td").all_inner_texts()
     assert cells[:5] == ["1", "2", "5", "0.8000", "5"], cells
-    assert "It stays challenger: not enough live evidence: 5 labelled tweets" in (
-        page.get_by_test_id("stMain").inner_text()
-    )
+    shown = page.get_by_test_id("stMain").inner_text()
+    assert "It stays challenger: not enough live evidence: 5 labelled tweets" in shown
+    assert "serves v1 (@champion), and v2 (@challenger) in shadow" in shown
     shoot(page, screenshots, "models")
 
 

@@ -7,6 +7,8 @@ signed-in agent (`tweetcare users add`) sees more than the sign-in form.
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 from pydantic import ValidationError
 
@@ -25,7 +27,24 @@ PAGES = (
 )
 
 
+_IMPORTING = threading.Lock()
+
+
+def import_mlflow_once() -> None:
+    """Import MLflow fully before any page can import a piece of it.
+
+    Each browser session runs this script in its own thread. Two threads importing MLflow's
+    modules lazily at once, from different entry points, can each hold half of its circular
+    imports, and one then fails with "cannot import name ... from partially initialized module
+    'mlflow.tracking'" (seen on the Models page while the Live page refreshed). One import, in
+    one thread at a time, at the top of every run: only the first run pays for it.
+    """
+    with _IMPORTING:
+        import mlflow.tracking  # noqa: F401
+
+
 def main() -> None:
+    import_mlflow_once()
     st.set_page_config(
         page_title="tweetcare console", page_icon=":material/support_agent:", layout="wide"
     )

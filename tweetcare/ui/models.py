@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from tweetcare.core.contract import SHADOW_KEY
 from tweetcare.core.settings import Settings
 from tweetcare.ui import backends
 from tweetcare.ui.data import VersionRecord, champion_explanation, comparison_frame
@@ -70,8 +71,11 @@ def show_served(settings: Settings, why: str | None) -> None:
     version = served.get("version")
     stale = why is not None and f"version {version} " not in why
     restart = " A newer champion exists: restart it (`tweetcare serve stop`, then `start`)."
+    shadow = served.get(SHADOW_KEY) or {}
+    beside = f", and v{shadow['version']} (@{shadow.get('alias')}) in shadow" if shadow else ""
     st.caption(
-        f"The model server serves v{version} (@{served.get('alias')})." + (restart if stale else "")
+        f"The model server serves v{version} (@{served.get('alias')}){beside}."
+        + (restart if stale else "")
     )
 
 
