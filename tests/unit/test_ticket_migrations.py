@@ -20,6 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
+from tweetcare.tickets import audit
 from tweetcare.tickets.engine import make_engine
 from tweetcare.tickets.migrations import (
     BASELINE,
@@ -43,6 +44,9 @@ def url(tmp_path: Path) -> Iterator[str]:
     engine = make_engine(other)
     with engine.begin() as connection:
         Base.metadata.drop_all(connection)
+        # the store's create_schema makes the audit trail too (its own metadata): other suites
+        # run on this database leave it, and the models' schema has no such table
+        audit.AuditBase.metadata.drop_all(connection)
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
     yield other
