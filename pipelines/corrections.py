@@ -14,8 +14,9 @@ import pandas as pd
 
 from pipelines.expectations import corrections_suite, corrections_validation_frame
 from pipelines.validate import run_suite
+from tweetcare.core.corrections import read_corrections_csv
 from tweetcare.core.errors import UserError
-from tweetcare.core.schemas import CORRECTION_COLUMNS, LABEL_COLUMNS
+from tweetcare.core.schemas import LABEL_COLUMNS
 
 FILE_NAME = "corrections.parquet"
 # who corrected what and when: kept beside the labels for anyone auditing a training set
@@ -26,15 +27,7 @@ def read_corrections(path: Path) -> pd.DataFrame | None:
     """The corrections file, checked, with a boolean ``inbound``; None when it does not exist."""
     if not path.is_file():
         return None
-    try:
-        # as for twcs: only an empty field is missing, "NA" in a tweet stays text
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise UserError(f"{path} is not a readable corrections CSV ({err})") from err
-    missing = [c for c in CORRECTION_COLUMNS if c not in frame.columns]
-    if missing:
-        raise UserError(f"{path} lacks columns {missing}; expected {', '.join(CORRECTION_COLUMNS)}")
-    frame = frame[list(CORRECTION_COLUMNS)]
+    frame = read_corrections_csv(path)
     summary = run_suite(corrections_validation_frame(frame), corrections_suite())
     if not summary.success:
         problems = "; ".join(o.describe() for o in summary.failures())

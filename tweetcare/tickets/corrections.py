@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from tweetcare.core.corrections import read_corrections_csv
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import CATEGORIES, CORRECTED_FIELDS, CORRECTION_COLUMNS, SENTIMENTS
 from tweetcare.tickets import audit
@@ -183,14 +184,8 @@ def merge_into(path: Path, fresh: pd.DataFrame) -> pd.DataFrame:
     """The file's earlier exports plus `fresh`, one row per tweet, the newest correction
     winning: exports accumulate, so a new ticket database does not drop older labels."""
     if path.is_file():
-        try:
-            earlier = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        except (pd.errors.ParserError, UnicodeDecodeError) as err:
-            raise UserError(f"{path} is not a corrections CSV ({err}); move it away") from err
-        missing = [c for c in CORRECTION_COLUMNS if c not in earlier.columns]
-        if missing:
-            raise UserError(f"{path} lacks columns {missing}: not a corrections export")
-        earlier["inbound"] = earlier["inbound"].map({"True": True, "False": False})
-        fresh = pd.concat([earlier[list(CORRECTION_COLUMNS)], fresh], ignore_index=True)
+        earlier = read_corrections_csv(path)
+        earlier = earlier.assign(inbound=earlier["inbound"].map({"True": True, "False": False}))
+        fresh = pd.concat([earlier, fresh], ignore_index=True)
     fresh = fresh.sort_values("corrected_at", kind="stable")
     return fresh.drop_duplicates("tweet_id", keep="last").reset_index(drop=True)
