@@ -1,7 +1,9 @@
 """/analyze on the real `bentoml serve`, with all four models registered in a sqlite MLflow.
 
-The analysis models come from the real `train_analysis` stage function run on a few thousand
-generated tweets; the inbound model from the baseline trainer, as in test_serving.
+The registry is the session's `full_registry` (tests/fixtures/registry.py), which the stream
+tests serve too: the analysis models come from the real `train_analysis` stage function run on
+a few thousand generated tweets, the inbound model from the baseline trainer. A server without
+the analysis models is tested in test_serving.
 """
 
 from __future__ import annotations
@@ -15,15 +17,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
-import mlflow
 import pytest
 
-from tests.fixtures.analysis import register_analysis_models
-from tests.fixtures.bento import synthetic_features
-from training.baseline import train_baseline
-from training.pyfunc import log_sklearn_pyfunc
-from training.registry import register_and_promote
-from tweetcare.core.params import BaselineParams, RegisterParams
 from tweetcare.core.schemas import CATEGORIES, ENTITY_LABELS, Analysis
 
 pytestmark = pytest.mark.integration
@@ -31,35 +26,6 @@ pytestmark = pytest.mark.integration
 ANALYSIS_NAMES = ("tweet-sentiment", "tweet-category", "tweet-entities")
 CUSTOMER = "@AmazonHelp my order #1234567 never arrived!! call me on 855-741-8038 please"
 BRAND = "@115712 Sorry to hear that! Please DM us your order number ^JK"
-
-
-def register_inbound(uri: str) -> None:
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment("tweet-inbound")
-    params = BaselineParams(C=4.0, max_features=5000, ngram_max=2, min_df=1)
-    model = train_baseline(synthetic_features(300), params)
-    with mlflow.start_run() as run:
-        info = log_sklearn_pyfunc(model, mask_handles=True)
-    gate = RegisterParams(model_name="tweet-inbound", min_tweets_per_second=1, latency_batch=16)
-    register_and_promote(info.model_uri, run.info.run_id, synthetic_features(100, 5), gate)
-    mlflow.set_tracking_uri(None)
-
-
-@pytest.fixture(scope="module")
-def inbound_only_registry(tmp_path_factory: pytest.TempPathFactory) -> str:
-    uri = f"sqlite:///{tmp_path_factory.mktemp('inbound-only') / 'mlflow.db'}"
-    register_inbound(uri)
-    return uri
-
-
-@pytest.fixture(scope="module")
-def full_registry(tmp_path_factory: pytest.TempPathFactory) -> str:
-    work = tmp_path_factory.mktemp("analysis-registry")
-    uri = f"sqlite:///{work / 'mlflow.db'}"
-    register_inbound(uri)
-    register_analysis_models(uri, work)
-    mlflow.set_tracking_uri(None)
-    return uri
 
 
 @pytest.fixture(scope="module")
@@ -151,17 +117,3 @@ def test_cli_writes_one_json_line_per_row(url: str, tmp_path: Path) -> None:
         "needs_ticket",
     ]
     assert lines[0]["inbound"] is True and lines[1]["inbound"] is False
-
-
-def test_without_analysis_models_classify_works_and_analyze_says_why(
-    bento_server: Callable[..., str], inbound_only_registry: str
-) -> None:
-    bare = bento_server(inbound_only_registry, HF_HUB_OFFLINE="1")
-    classify = httpx.post(f"{bare}/classify", json={"texts": [CUSTOMER]}, timeout=60)
-    assert classify.status_code == 200
-    response = httpx.post(f"{bare}/analyze", json={"texts": [CUSTOMER]}, timeout=60)
-    assert response.status_code == 503
-    info = httpx.get(f"{bare}/model_info", timeout=30).json()
-    assert info["name"] == "tweet-inbound"
-    assert "tweet-sentiment" in info["analyze_unavailable"]
-    assert "train_analysis" in info["analyze_unavailable"]

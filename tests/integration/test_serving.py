@@ -75,6 +75,18 @@ def test_model_info_names_the_champion(url: str) -> None:
         assert info["shadow"]["alias"] == "challenger" and info["shadow"]["version"] == "2"
 
 
+def test_without_analysis_models_classify_works_and_analyze_says_why(url: str) -> None:
+    # this registry holds only the inbound models: /analyze names what is missing and how to
+    # train it, and /classify is unaffected
+    text = "@AmazonHelp my order #1234567 never arrived!!"
+    assert httpx.post(f"{url}/classify", json={"texts": [text]}, timeout=60).status_code == 200
+    response = httpx.post(f"{url}/analyze", json={"texts": [text]}, timeout=60)
+    assert response.status_code == 503
+    info = httpx.get(f"{url}/model_info", timeout=30).json()
+    assert "tweet-sentiment" in info["analyze_unavailable"]
+    assert "train_analysis" in info["analyze_unavailable"]
+
+
 @pytest.mark.parametrize(
     ("texts", "message"),
     [
