@@ -13,7 +13,7 @@ MVN := mvn -q -B -s jvm/settings.xml
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento test test-cluster test-faults test-unit lint clean
+.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento test test-cluster test-faults test-unit test-model lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -87,6 +87,12 @@ test-faults: install jars ## the fault tests: kill the stream, stop the model se
 
 test-unit: install ## only the fast unit tests
 	$(PY) -m pytest tests/unit
+
+# the registry the champions come from: the project's own (`dvc repro` / `make demo` train it),
+# or TRACKING_URI=sqlite:////abs/path/mlflow.db
+TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
+test-model: install ## behavioural tests on the @champion models of TRACKING_URI
+	$(PY) -m pytest tests/model -m model --tracking-uri $(TRACKING_URI)
 
 lint: install ## ruff check and format check
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
