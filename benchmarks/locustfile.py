@@ -1,8 +1,8 @@
-"""Locust users for the /classify load test of `benchmarks/serving.py`.
+"""Locust users for the /classify load test of `benchmarks/serving_speed.py`.
 
 Each user is one client posting one tweet per /classify request, back to back (no wait), so
 `-u 64` keeps 64 requests in flight: what adaptive batching has to merge. The tweets come from
-`--texts` (a JSON list, written by `benchmarks/serving.py`), else from the demo's generator.
+`--texts` (a JSON list, written by `benchmarks/serving_speed.py`), else from the demo's generator.
 
     PYTHONPATH=$PWD .venv/bin/locust -f benchmarks/locustfile.py --headless -u 64 -r 64 -t 30s \
         --host http://127.0.0.1:3000 [--texts tweets.json]

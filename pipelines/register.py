@@ -17,7 +17,14 @@ import pandas as pd
 import typer
 from mlflow.tracking import MlflowClient
 
-from training.registry import Promotion, previous_promotion, register_and_promote
+from training.analysis.heldout import HELDOUT_DIR, read_heldout
+from training.registry import (
+    Promotion,
+    analysis_heldout,
+    gate,
+    previous_promotion,
+    register_and_promote,
+)
 from training.restore import (
     MODEL_DIR,
     in_store,
@@ -27,7 +34,7 @@ from training.restore import (
 )
 from tweetcare.core.contract import ANALYSIS_EXPERIMENT, INBOUND_EXPERIMENT, SOURCE_TAG
 from tweetcare.core.errors import UserError
-from tweetcare.core.params import DEFAULT_PARAMS, RegisterParams, load_params
+from tweetcare.core.params import DEFAULT_PARAMS, Budget, RegisterParams, load_params
 from tweetcare.core.settings import get_settings
 
 DEFAULT_RESULT = Path("artifacts/train/result.json")
@@ -63,13 +70,14 @@ def register(
     return register_and_promote(model_uri, run_id, test, params, parent, source_uri=source)
 
 
-def restore_analysis(report_path: Path, tracking_uri: str) -> list[str]:
-    """Register again, as `@champion`, each analysis model the store no longer holds."""
-    from training.analysis.registry import register_champion
-
+def restore_analysis(
+    report_path: Path, tracking_uri: str, budgets: dict[str, Budget]
+) -> list[Promotion]:
+    """Register again, through the gate on the same held-out tweets train_analysis judged it
+    on, each analysis model the store no longer holds."""
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient()
-    restored = []
+    restored: list[Promotion] = []
     for key, entry in json.loads(report_path.read_text()).items():
         name, source = entry["registered"]["name"], entry["registered"].get("model_uri")
         if source is None or registered_from(client, name, source) is not None:
@@ -83,8 +91,10 @@ def restore_analysis(report_path: Path, tracking_uri: str) -> list[str]:
                 {},
                 {SOURCE_TAG: source},
             )
-        reg = register_champion(model_uri, name, run_id, {SOURCE_TAG: source})
-        restored.append(f"{reg.name} v{reg.version}")
+        if key not in budgets:
+            raise UserError(f"register.analysis has no budget for the {key} model ({name})")
+        heldout = analysis_heldout(key, read_heldout(report_path.parent / HELDOUT_DIR, key))
+        restored.append(gate(name, model_uri, run_id, heldout, budgets[key], source_uri=source))
     return restored
 
 
@@ -114,7 +124,7 @@ def main(
         promotion = register(result_path, test_path, params, tracking_uri)
         restored = []
         if analysis_report.is_file():
-            restored = restore_analysis(analysis_report, tracking_uri)
+            restored = restore_analysis(analysis_report, tracking_uri, params.analysis)
         if registry_file is not None:
             registered: dict[str, Any] = {promotion.model_name: promotion.version}
             mark_registry(registry_file, tracking_uri, registered)
@@ -125,8 +135,11 @@ def main(
     typer.echo(
         f"{promotion.model_name} v{promotion.version} -> @{promotion.alias}: {promotion.reason}"
     )
-    for version in restored:
-        typer.echo(f"restored {version} @champion from its DVC copy")
+    for gated in restored:
+        typer.echo(
+            f"restored {gated.model_name} v{gated.version} from its DVC copy "
+            f"-> @{gated.alias}: {gated.reason}"
+        )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Trains the three customer-tweet models on the labelled featurized splits, logs each to the
 MLflow experiment `tweet-analysis` with its metrics and confusion matrices, and registers them
-as `tweet-sentiment`, `tweet-category` and `tweet-entities` (alias `champion`). Agents' corrected
+as `tweet-sentiment`, `tweet-category` and `tweet-entities` through the promotion gate: each
+becomes `@champion` only when it meets its budget (`register.analysis`) and beats the champion
+on the same held-out test tweets; otherwise it is `@challenger`. Agents' corrected
 customer tweets (`corrections.parquet`) join the sentiment and category training sets,
 `data.corrections_weight` times each.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,14 +28,15 @@ from training.analysis.experiment import (
     train_entities,
     train_sentiment,
 )
-from training.analysis.registry import Registered, register_champion
+from training.analysis.heldout import HELDOUT_DIR, write_heldout
 from training.analysis.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 from training.datasets import CORRECTIONS
 from training.model_card import data_version
+from training.registry import Promotion, analysis_heldout, gate
 from training.restore import keep_copy
 from tweetcare.core.contract import ANALYSIS_EXPERIMENT, DATA_VERSION_TAG, SOURCE_TAG
 from tweetcare.core.errors import UserError
-from tweetcare.core.params import DEFAULT_PARAMS, AnalysisParams, load_params
+from tweetcare.core.params import DEFAULT_PARAMS, AnalysisParams, Budget, load_params
 from tweetcare.core.settings import get_settings
 
 DEFAULT_FEATURES = Path("artifacts/features")
@@ -78,12 +82,17 @@ def train_analysis(
     params: AnalysisParams,
     tracking_uri: str,
     out_dir: Path,
+    budgets: dict[str, Budget],
     taxonomy_path: Path = DEFAULT_TAXONOMY,
     data_dvc: Path = DEFAULT_DATA_DVC,
     corrections_weight: int = 1,
-) -> tuple[dict[str, ModelOutcome], dict[str, Registered]]:
-    """Train, log and register the three models; write reports, confusion matrices and a
-    copy of each model. Each corrected tweet counts `corrections_weight` times."""
+) -> tuple[dict[str, ModelOutcome], dict[str, Promotion]]:
+    """Train, log and register the three models through the gate (each with its `budgets`
+    entry); write reports, confusion matrices, held-out tweets and a copy of each model. Each
+    corrected tweet counts `corrections_weight` times."""
+    missing = sorted(set(params.model_names) - set(budgets))
+    if missing:
+        raise UserError(f"register.analysis has no budget for {', '.join(missing)}: add one")
     taxonomy = load_taxonomy(taxonomy_path)
     flags = read_flags(labels)
     splits = {name: load_split(features_dir, name, flags) for name in SPLITS}
@@ -99,12 +108,18 @@ def train_analysis(
         "entities": train_entities(splits, params, tags),
     }
     registered = {
-        key: register_champion(
-            o.model_uri, params.model_names[key], o.run_id, {**tags, SOURCE_TAG: o.model_uri}
+        key: gate(
+            params.model_names[key],
+            o.model_uri,
+            o.run_id,
+            analysis_heldout(key, o.heldout),
+            budgets[key],
+            tags={**tags, SOURCE_TAG: o.model_uri},
         )
         for key, o in outcomes.items()
     }
     out_dir.mkdir(parents=True, exist_ok=True)
+    write_heldout({key: o.heldout for key, o in outcomes.items()}, out_dir / HELDOUT_DIR)
     for key, outcome in outcomes.items():
         # for DVC to cache: register restores a lost MLflow store from these copies
         keep_copy(outcome.model_uri, out_dir / "models" / key)
@@ -112,7 +127,17 @@ def train_analysis(
         for name, frame in outcome.confusions.items():
             frame.to_csv(out_dir / f"confusion_{name}.csv")
     record = {
-        key: {"registered": vars(registered[key]), "report": o.report}
+        key: {
+            # what register needs to restore it: the logged model and its run
+            "registered": {
+                "name": registered[key].model_name,
+                "version": registered[key].version,
+                "run_id": o.run_id,
+                "model_uri": o.model_uri,
+            },
+            "gate": asdict(registered[key]),
+            "report": o.report,
+        }
         for key, o in outcomes.items()
     }
     (out_dir / "report.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -138,6 +163,7 @@ def main(
             params.analysis,
             get_settings().mlflow_tracking_uri,
             out_dir,
+            params.register_.analysis,
             corrections_weight=params.data.corrections_weight,
         )
     except UserError as err:
@@ -147,8 +173,8 @@ def main(
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(figures, indent=2) + "\n")
     typer.echo(json.dumps(figures, indent=2))
-    for reg in registered.values():
-        typer.echo(f"registered {reg.name} version {reg.version} (run {reg.run_id}) @champion")
+    for gated in registered.values():
+        typer.echo(f"{gated.model_name} v{gated.version} -> @{gated.alias}: {gated.reason}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ promotion gate's decision, so the card cannot drift from what MLflow recorded.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +41,46 @@ LIMITS = (
     "- A probability near 0.5 is a weak decision; the threshold is fixed at 0.5.",
     "- Not meant for sentiment, urgency or intent beyond inbound/outbound.",
 )
+SYNTHETIC = (
+    "- Trained and scored on synthetic labelled tweets: retrain and re-gate on labelled real "
+    "tweets before trusting its figures."
+)
+
+
+@dataclass(frozen=True)
+class CardText:
+    """What a card says a kind of model is for, where it falls short, and what its metrics
+    table measures."""
+
+    intended_use: str
+    limits: tuple[str, ...]
+    metrics_heading: str
+
+
+INBOUND_CARD = CardText(INTENDED_USE, LIMITS, "Metrics (inbound = positive class)")
+# the analysis models: their run's test-split headline figures (`<model>_test_<metric>`)
+ANALYSIS_CARDS = {
+    "sentiment": CardText(
+        "Tag each English customer tweet negative, neutral or positive for the agent console "
+        "and the monitoring drift checks.",
+        (SYNTHETIC, "- English only; sarcasm and mixed feelings are often misread."),
+        "Metrics (test split, English customer tweets)",
+    ),
+    "category": CardText(
+        "Give each customer tweet a complaint category and ticket flags (spam, chatter, not "
+        "English) so tickets are routed and noise is kept out of the queue.",
+        (SYNTHETIC, "- The category is scored on tweets that open a thread; replies inherit."),
+        "Metrics (test split, customer tweets that open a thread)",
+    ),
+    "entities": CardText(
+        "Find order numbers, flight numbers, places, products and PII spans in customer tweets "
+        "for ticket fields and redaction.",
+        (SYNTHETIC, "- Exact-span matching: a span off by one character counts as a miss."),
+        "Metrics (test split, exact entity spans)",
+    ),
+}
+# an analysis run's headline figures: `<variant>_test_<metric>` (per-class F1s left out)
+TEST_FIGURES = ("macro_f1", "accuracy", "precision", "recall", "f1")
 
 
 def data_version(dvc_file: Path) -> str:
@@ -65,6 +106,7 @@ def render_model_card(
     params: dict[str, str],
     metrics: dict[str, float],
     tags: dict[str, str],
+    about: CardText = INBOUND_CARD,
 ) -> str:
     family = params.get("model_family", "unknown")
     rows = "/".join(params.get(f"rows_{split}", "?") for split in ("train", "val", "test"))
@@ -84,7 +126,7 @@ def render_model_card(
         f"- handles masked: {params.get('mask_handles', '?')}; rows train/val/test: {rows}",
         f"- promotion gate: **@{alias}** — {reason}",
         "",
-        "## Metrics (inbound = positive class)",
+        f"## {about.metrics_heading}",
         "",
         "| split | " + " | ".join(label for _, label in CARD_METRICS) + " |",
         "|---|" + "---|" * len(CARD_METRICS),
@@ -95,17 +137,24 @@ def render_model_card(
             continue
         label = f"{split} (raw handles)" if suffix else split
         lines.append(f"| {label} | " + " | ".join(_figure(metrics, k) for k in keys) + " |")
+    figures = [
+        f"- {variant} test {figure}: {_figure(metrics, key)}"
+        for key in sorted(metrics)
+        for variant, _, figure in [key.partition("_test_")]
+        if variant and figure in TEST_FIGURES
+    ]
+    lines += ["", *figures] if figures else []
     lines += [
         "",
         speed,
         "",
         "## Intended use",
         "",
-        INTENDED_USE,
+        about.intended_use,
         "",
         "## Limits",
         "",
-        *LIMITS,
+        *about.limits,
         "",
     ]
     return "\n".join(lines)

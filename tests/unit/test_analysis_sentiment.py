@@ -64,3 +64,14 @@ def test_pyfunc_loads_and_answers_a_frame(
     assert out["sentiment_score"].between(-1.0, 1.0).all()
     assert out.loc[0, "sentiment_score"] > out.loc[1, "sentiment_score"]
     assert loaded.predict(pd.DataFrame({"text": pd.Series([], dtype=object)})).empty
+
+
+def test_trained_model_reads_words_generated_tweets_never_use(customer: pd.DataFrame) -> None:
+    # VADER's scores are features too: its lexicon covers wording the templates lack
+    model = fit_tfidf(customer["text"].tolist(), customer["sentiment"].tolist(), 4.0, 5000)
+    unseen = ["@Brand dreadful, appalling, a disgrace", "@Brand splendid, delightful, marvellous"]
+    seen = " ".join(customer["text"]).lower()
+    assert not any(word in seen for word in ("dreadful", "appalling", "splendid", "marvellous"))
+    labels, scores = tfidf_predict(model, unseen)
+    assert labels == ["negative", "positive"]
+    assert scores[0] < 0 < scores[1]

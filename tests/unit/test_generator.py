@@ -20,6 +20,7 @@ from tweetcare.core.schemas import (
     TWCS_COLUMNS,
     TWCS_DATE_FORMAT,
 )
+from tweetcare.data.ambiguity import SHARED_SHORT, language_of
 from tweetcare.data.brands import BRANDS, SECTOR_CATEGORIES
 from tweetcare.data.generator import generate, write_dataset
 
@@ -148,3 +149,44 @@ def test_phones_and_emails_look_real(dataset: tuple[pd.DataFrame, pd.DataFrame])
 def test_rejects_nonsense_row_count() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         generate(0, seed=1)
+
+
+def test_ambiguity_blurs_the_voices_but_keeps_labels_truthful(
+    dataset: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    tweets, _ = dataset
+    customers = tweets[tweets["inbound"]]
+    brands = tweets[~tweets["inbound"]]
+    # customers tag other users instead of the brand; brands send one-line chat and questions
+    assert 0.05 < customers["text"].str.match(r"\.?@\d+").mean() < 0.4
+    short = set(SHARED_SHORT)
+    bodies = brands["text"].str.replace(r"^@\d+ ", "", regex=True)
+    assert bodies.isin(short).any()
+    assert customers["text"].str.replace(r"^@\w+ ", "", regex=True).isin(short).any()
+    # whoever wrote a tweet keeps its label: customers are numeric ids, brands their handles
+    assert customers["author_id"].str.fullmatch(r"\d+").all()
+    assert not brands["author_id"].str.fullmatch(r"\d+").any()
+
+
+def test_zero_ambiguity_writes_plain_data() -> None:
+    plain, _ = generate(600, seed=5, ambiguity=0.0)
+    again, _ = generate(600, seed=5, ambiguity=0.0)
+    blurred, _ = generate(600, seed=5)
+    pd.testing.assert_frame_equal(plain, again)
+    assert not plain["text"].equals(blurred["text"])
+    assert not plain.loc[~plain["inbound"], "text"].str.contains('"', regex=False).any()
+    with pytest.raises(ValueError, match="at least 0"):
+        generate(10, seed=5, ambiguity=-1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("mi pedido todavía no ha llegado", "es"),
+        ("ma commande n'est toujours pas arrivée", "fr"),
+        ("seit dem Update ist die App kaputt", "de"),
+        ("my order never arrived", None),
+    ],
+)
+def test_language_of_picks_the_reply_language(text: str, lang: str | None) -> None:
+    assert language_of(text) == lang

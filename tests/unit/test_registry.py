@@ -11,7 +11,7 @@ from tests.fixtures.bento import synthetic_features
 from training.baseline import train_baseline
 from training.pyfunc import log_sklearn_pyfunc
 from training.registry import CHALLENGER, CHAMPION, DECISION_TAG, decide, register_and_promote
-from tweetcare.core.params import BaselineParams, RegisterParams
+from tweetcare.core.params import BaselineParams, Budget, RegisterParams
 
 GOOD = BaselineParams(C=4.0, max_features=5000, ngram_max=2, min_df=1)
 GATE = RegisterParams(model_name="tweet-inbound", min_tweets_per_second=1.0, latency_batch=32)
@@ -43,6 +43,18 @@ def test_decide_rules() -> None:
     slow = RegisterParams(model_name="m", min_tweets_per_second=100, latency_batch=8)
     alias, reason = decide(1.0, None, 10, slow)
     assert alias == CHALLENGER and "too slow" in reason
+
+
+@pytest.mark.parametrize("metric", ["F1", "macro-F1", "entity F1"])
+def test_decide_judges_every_model_by_its_own_metric_and_budget(metric: str) -> None:
+    budget = Budget(min_tweets_per_second=300, latency_batch=256)
+    alias, reason = decide(0.91, 0.9, 400, budget, metric)
+    assert alias == CHAMPION and f"test {metric} 0.9100 > 0.9000" in reason
+    alias, reason = decide(0.9, 0.9, 400, budget, metric)
+    assert alias == CHALLENGER and f"does not beat {CHAMPION}: test {metric}" in reason
+    alias, reason = decide(0.99, 0.5, 299, budget, metric)  # better, but over its budget
+    assert alias == CHALLENGER and "at batch 256 < required 300" in reason
+    assert decide(0.1, None, 300, budget, metric)[0] == CHAMPION  # first model, fast enough
 
 
 def test_first_champion_then_worse_is_challenger_then_slow_is_refused(registry) -> None:

@@ -22,6 +22,7 @@ from training.analysis import entities as ent
 from training.analysis import sentiment as sen
 from training.analysis.data import customer_tweets, english, labelled_customer_tweets, sample
 from training.analysis.encoder import SentenceEncoder, encoder_dir
+from training.analysis.heldout import category_rows, heldout_frame
 from training.analysis.metrics import class_report, confusion_frame, span_report
 from training.analysis.static import distill_static
 from training.analysis.taxonomy import KeywordRule, Taxonomy
@@ -48,6 +49,8 @@ class ModelOutcome:
     run_id: str
     report: dict[str, Any]
     confusions: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # the test tweets it was scored on: the promotion gate judges it and its champion on them
+    heldout: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _flat(prefix: str, report: dict[str, Any]) -> dict[str, float]:
@@ -115,7 +118,8 @@ def train_sentiment(
             chosen, tfidf if chosen == sen.TFIDF else None, params.vader_threshold
         )
         run_id = mlflow.active_run().info.run_id
-    return ModelOutcome("sentiment", info.model_uri, run_id, report, confusions)
+    heldout = heldout_frame("sentiment", evals["test"])
+    return ModelOutcome("sentiment", info.model_uri, run_id, report, confusions, heldout)
 
 
 MINILM, CASCADE = "minilm", "cascade"
@@ -209,7 +213,7 @@ def train_category(
             answers[(variant, split)] = (categories, flags, sure)
             reports[f"{variant}_static_share_{split}"] = float(np.mean(sure)) if len(sure) else 0.0
     for split, frame in evals.items():
-        rows = _scored_rows(frame)
+        rows = category_rows(frame)
         texts, truth = frame.loc[rows, "text"].tolist(), frame.loc[rows, "category"].tolist()
         for variant in thresholds:
             predicted = _kept(answers[(variant, split)][0], rows)
@@ -237,7 +241,7 @@ def train_category(
     reports["tweets_per_second"] = speed
     confusions: dict[str, pd.DataFrame] = {}
     for split, frame in evals.items():
-        rows = _scored_rows(frame)
+        rows = category_rows(frame)
         categories, flags, _ = answers[(chosen, split)]
         truth = frame.loc[rows, "category"].tolist()
         predicted = _kept(categories, rows)
@@ -278,12 +282,8 @@ def train_category(
             static_heads if cascading else None,
         )
         run_id = mlflow.active_run().info.run_id
-    return ModelOutcome("category", info.model_uri, run_id, reports, confusions)
-
-
-def _scored_rows(frame: pd.DataFrame) -> np.ndarray:
-    """The tweets the category is scored on: English tweets that opened their thread."""
-    return (frame["opening"] & (frame["flag"] != "not_english")).to_numpy()
+    heldout = heldout_frame("category", evals["test"])
+    return ModelOutcome("category", info.model_uri, run_id, reports, confusions, heldout)
 
 
 def _kept(values: list[str], rows: np.ndarray) -> list[str]:
@@ -333,8 +333,10 @@ def train_entities(
         params.seed,
     )
     reports: dict[str, Any] = {"train_rows": len(train), "losses": losses}
-    for split in EVAL_SPLITS:
-        frame = sample(customer_tweets(splits[split]), params.eval_sample, params.seed)
+    evals = {
+        s: sample(customer_tweets(splits[s]), params.eval_sample, params.seed) for s in EVAL_SPLITS
+    }
+    for split, frame in evals.items():
         gold = [
             {(e["start"], e["end"], e["label"]) for e in json.loads(c)} for c in frame["entities"]
         ]
@@ -366,4 +368,5 @@ def train_entities(
         _log(reports, {})
         info = ent.log_entities(nlp)
         run_id = mlflow.active_run().info.run_id
-    return ModelOutcome("entities", info.model_uri, run_id, reports)
+    heldout = heldout_frame("entities", evals["test"])
+    return ModelOutcome("entities", info.model_uri, run_id, reports, heldout=heldout)

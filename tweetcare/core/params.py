@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tweetcare.core.errors import UserError, describe_validation
 
@@ -144,12 +144,30 @@ class TrainParams(Section):
         return self.model_copy(update={"sequence": sequence, "transformer": transformer})
 
 
-class RegisterParams(Section):
+class Budget(Section):
+    """A model's serving budget at the promotion gate: slower than this, it cannot be champion."""
+
+    # tweets/s a candidate must reach on batches of `latency_batch` held-out texts
+    min_tweets_per_second: float = Field(gt=0)
+    latency_batch: int = Field(ge=1)
+
+
+def _analysis_budgets() -> dict[str, Budget]:
+    """params.yaml's budgets, for a params file written before the analysis models were gated."""
+    return {
+        key: Budget(min_tweets_per_second=rate, latency_batch=256)
+        for key, rate in (("sentiment", 500.0), ("category", 100.0), ("entities", 100.0))
+    }
+
+
+class RegisterParams(Budget):
+    """The gate: tweet-inbound's name and budget here, each analysis model's in `analysis`."""
+
     model_name: str
-    min_tweets_per_second: float
-    latency_batch: int
     # the file dvc.yaml names as register's output: the sqlite store, or a receipt (server)
     registry_file: str = "mlflow.db"
+    # keyed like analysis.model_names: the budget each analysis model's candidate must meet
+    analysis: dict[str, Budget] = Field(default_factory=_analysis_budgets)
 
 
 class ShadowParams(Section):
@@ -237,6 +255,17 @@ class Params(Section):
     monitor: dict[str, Any] = Field(default_factory=dict)
 
     model_config = ConfigDict(populate_by_name=True)  # and Section's extra="forbid"
+
+    @model_validator(mode="after")
+    def _every_analysis_model_gated(self) -> Params:
+        """A model without a budget could not pass the gate; a budget without a model is dead."""
+        names, budgets = set(self.analysis.model_names), set(self.register_.analysis)
+        if names != budgets:
+            raise ValueError(
+                f"register.analysis must give a budget for each of analysis.model_names "
+                f"({', '.join(sorted(names))}); it has {', '.join(sorted(budgets)) or 'none'}"
+            )
+        return self
 
 
 def read_params(path: Path = DEFAULT_PARAMS) -> dict[str, Any]:

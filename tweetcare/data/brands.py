@@ -76,7 +76,7 @@ BRANDS: tuple[Brand, ...] = (
         "telecom",
         ("internet", "WiFi", "4G", "router", "bill", "data plan", "signal", "phone line"),
         ("Help has arrived!", "We hear you.", "Sorry for the hassle."),
-        "Please follow and DM us so we can look into this",
+        "Give us a follow and a DM and we'll dig into this",
         "\n^{a}",
         _DEFAULT_AGENTS,
         0.2,

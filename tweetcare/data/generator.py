@@ -24,6 +24,7 @@ import pandas as pd
 
 from tweetcare.core.schemas import LABEL_COLUMNS, LABEL_FLAG_COLUMN, TWCS_COLUMNS
 from tweetcare.data import phrases as ph
+from tweetcare.data.ambiguity import Ambiguity
 from tweetcare.data.brands import BRANDS, SECTOR_CATEGORIES, Brand
 
 # Slots whose values labels.csv records as entities.
@@ -40,6 +41,7 @@ ENTITY_LABELS: dict[str, str] = {
 }
 _CONTACT_SHARE = 0.06  # first tweets that overshare a phone number or an email
 _CONTACT_FOLLOWUP_SHARE = 0.05
+_MIXED_SHARE = 0.25  # negative or positive first tweets that go on to ask a neutral question
 FIRST_CUSTOMER_ID = 115712  # where twcs's anonymised customer ids start
 START = datetime(2017, 10, 9, tzinfo=UTC)
 SPAN_SECONDS = 7 * 24 * 3600 * 6  # six weeks, into late November
@@ -286,9 +288,10 @@ def _assemble(parts: list[Part]) -> tuple[str, str]:
 class _ThreadMaker:
     """Builds conversation threads one by one, appending rows in twcs order."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, ambiguity: float = 1.0) -> None:
         self.d = _Dice(seed)
         self.w = _Writer(self.d)
+        self.mix = Ambiguity(self.d, self.w, ambiguity)
         self.rows = _Rows()
         self.next_customer = FIRST_CUSTOMER_ID
         self.customers: list[str] = []
@@ -312,6 +315,12 @@ class _ThreadMaker:
     def first_tweet(self, t: _Thread) -> list[Part]:
         d = self.d
         body = self.w.fill(self.opening_template(t), t.brand)
+        if not t.flag and t.sentiment != "neutral" and d.chance(_MIXED_SHARE):
+            # real customers vent or thank, then ask: the question does not change the mood
+            neutral = ph.CUSTOMER[t.category].get("neutral")
+            if neutral:
+                body += [(d.pick((". ", " ", "! ", "... ")), None)]
+                body += self.w.fill(d.pick(neutral), t.brand)
         if not t.flag:
             body = [(d.pick(ph.CUSTOMER_PREFIXES), None), *body]
             body.append((d.pick(ph.CUSTOMER_SUFFIXES[t.sentiment]), None))
@@ -345,7 +354,10 @@ class _ThreadMaker:
     def brand_reply(self, t: _Thread, sentiment: str, first: bool) -> list[Part]:
         d, b = self.d, t.brand
         parts: list[Part] = [("@" + t.customer + " ", None)]
-        if first:
+        own = self.mix.brand_body(b, t.template if t.flag == "not_english" else None)
+        if own is not None:
+            parts += own
+        elif first:
             if d.chance(0.15):
                 parts += [
                     (d.pick(("Hi ", "Hey ", "Hello ", "Thanks ")), None),
@@ -364,7 +376,7 @@ class _ThreadMaker:
             parts.append((" " + self.w.link(), None))
         if d.chance(0.05):
             parts.append((d.pick((" 1/2", " 2/2")), None))
-        if b.signature:
+        if b.signature and self.mix.signed():
             agent = d.pick(b.agents)
             initials = agent[0] + "".join(
                 d.pick(string.ascii_uppercase) for _ in range(d.below(2) + 1)
@@ -423,6 +435,10 @@ class _ThreadMaker:
                 parts = self.customer_followup(t, sentiment)
             else:
                 parts = self.brand_reply(t, sentiment, first=k == 1)
+            if inbound:
+                parts = self.mix.customer(parts, t.brand, k > 0, self.extra_id)
+            else:
+                parts = self.mix.brand_text(parts, chain[-1][2])
             chain.append((inbound, now, parts, sentiment))
         # an extra customer reply to the first brand answer (twcs lists several response ids)
         extra = None
@@ -477,15 +493,21 @@ def format_created_at(seconds: Sequence[int]) -> list[str]:
 
 
 def generate(
-    rows: int, seed: int, progress: Callable[[int], None] | None = None
+    rows: int,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+    *,
+    ambiguity: float = 1.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``rows`` synthetic tweets and their labels; the same seed gives the same data.
 
     ``progress`` (optional) is called with the number of rows written since the last call.
+    ``ambiguity`` scales how often tweets blur who wrote them (``tweetcare.data.ambiguity``);
+    0 gives cleanly separable data.
     """
     if rows < 1:
         raise ValueError(f"rows must be at least 1, got {rows}")
-    maker = _ThreadMaker(seed)
+    maker = _ThreadMaker(seed, ambiguity)
     done = reported = 0
     while done < rows:
         done += maker.add_thread(rows - done)

@@ -10,7 +10,7 @@ port, and measures, on the demo's mix of customer tweets and brand replies:
 Then prints one table with the targets (2,000 tweets/s; 1,000 requests/s; p99 50 ms) beside
 the figures and says which are met. Locust and the server share this machine's cores.
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/serving.py --registry sqlite:///$PWD/mlflow.db \
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/serving_speed.py --registry sqlite:///$PWD/mlflow.db \
         [--before-registry sqlite:////elsewhere/mlflow.db] [--seconds 30] [--users 64]
 """
 
@@ -34,11 +34,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-# Run as a script, Python puts benchmarks/ first on sys.path, where this file would stand in for
-# the `serving` package it measures: the project's packages come from the repository root.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
 
 from benchmarks.analyze_batching import sequential_rate
 from benchmarks.batching import _fire, _free_port
