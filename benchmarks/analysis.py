@@ -76,7 +76,7 @@ def load_inbound() -> tuple[Any, str]:
     """The inbound champion the server loads (`TWEETCARE_MODEL_NAME@champion`) and its URI."""
     settings = get_settings()
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-    uri = f"models:/{settings.model_name}@{settings.model_alias}"
+    uri = f"models:/{settings.inbound_model}@{settings.model_alias}"
     try:
         return mlflow.pyfunc.load_model(uri), uri
     except mlflow.exceptions.MlflowException as err:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tweetcare.core.contract import CHAMPION
+from tweetcare.core.contract import CHAMPION, registered_names
 
 
 class BatchingSettings(BaseSettings):
@@ -28,9 +28,10 @@ class AnalysisSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TWEETCARE_", extra="ignore")
 
-    sentiment_model_name: str = "tweet-sentiment"
-    category_model_name: str = "tweet-category"
-    entities_model_name: str = "tweet-entities"
+    # each empty: the name params.yaml's `analysis.model_names` gives it
+    sentiment_model_name: str = ""
+    category_model_name: str = ""
+    entities_model_name: str = ""
     analysis_model_alias: str = CHAMPION
     # the analysis models read MiniLM (~150 customer tweets/s on 2 cores): smaller batches
     analysis_max_batch_size: int = 64
@@ -43,8 +44,10 @@ class AnalysisSettings(BaseSettings):
     @property
     def model_names(self) -> dict[str, str]:
         """role -> registered name, in the order /analyze runs them."""
-        return {
+        overrides = {
             "sentiment": self.sentiment_model_name,
             "category": self.category_model_name,
             "entities": self.entities_model_name,
         }
+        names = registered_names().analysis
+        return {role: overrides.get(role) or name for role, name in names.items()}

@@ -48,7 +48,7 @@ def prepare_registry(settings: Settings) -> None:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    uri, name, alias = settings.mlflow_tracking_uri, settings.model_name, settings.model_alias
+    uri, name, alias = settings.mlflow_tracking_uri, settings.inbound_model, settings.model_alias
     client = MlflowClient(tracking_uri=uri)  # the registry: MLFLOW_REGISTRY_URI, else this
     client.search_registered_models(max_results=1)
     try:

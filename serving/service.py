@@ -97,10 +97,10 @@ class InboundModel:
         settings = get_settings()
         mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
         self.model, self.info = load_registered(
-            settings.model_name, settings.model_alias, settings.mlflow_tracking_uri
+            settings.inbound_model, settings.model_alias, settings.mlflow_tracking_uri
         )
         self.shadow, self.shadow_info = load_shadow(
-            settings.model_name, settings.shadow_alias, self.info, settings.mlflow_tracking_uri
+            settings.inbound_model, settings.shadow_alias, self.info, settings.mlflow_tracking_uri
         )
         self.batch_sizes: Counter[int] = Counter()
 

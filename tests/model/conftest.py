@@ -18,13 +18,14 @@ import pytest
 
 from tests.fixtures.project import tracking_uri
 from tests.model import champion
-from tweetcare.core.contract import CHAMPION
+from tweetcare.core.contract import CHAMPION, registered_names
 
-# the registered names (params.yaml `register.model_name` and `analysis.model_names`)
-INBOUND = "tweet-inbound"
-SENTIMENT = "tweet-sentiment"
-CATEGORY = "tweet-category"
-ENTITIES = "tweet-entities"
+# the registered names, as params.yaml gives them
+NAMES = registered_names()
+INBOUND = NAMES.inbound
+SENTIMENT = NAMES.analysis["sentiment"]
+CATEGORY = NAMES.analysis["category"]
+ENTITIES = NAMES.analysis["entities"]
 
 Predict = Callable[[list[str]], pd.DataFrame]
 

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
+from serving.config import AnalysisSettings
+from tweetcare.core.contract import registered_names
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import DEFAULT_PARAMS, load_params
+from tweetcare.core.settings import Settings
 from tweetcare.monitoring.config import load_monitor_params
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,3 +92,36 @@ def test_an_unknown_monitor_key_is_a_readable_error(tmp_path: Path) -> None:
 def test_a_missing_file_says_where_to_run(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not found"):
         load_params(tmp_path / "params.yaml")
+
+
+def test_the_services_load_the_names_params_yaml_registers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = yaml.safe_load(PARAMS.read_text())
+    raw["register"]["model_name"] = "acme-inbound"
+    raw["analysis"]["model_names"]["category"] = "acme-category"
+    monkeypatch.chdir(tmp_path)  # the working directory's params.yaml is the one that counts
+    write(tmp_path, raw)
+    for name in ("MODEL_NAME", "SENTIMENT_MODEL_NAME", "CATEGORY_MODEL_NAME"):
+        monkeypatch.delenv(f"TWEETCARE_{name}", raising=False)
+
+    assert registered_names().inbound == "acme-inbound"
+    assert Settings().inbound_model == "acme-inbound"
+    names = AnalysisSettings().model_names
+    assert names["category"] == "acme-category"
+    assert names["sentiment"] == raw["analysis"]["model_names"]["sentiment"]
+    # a TWEETCARE_* variable still overrides the params for one service
+    monkeypatch.setenv("TWEETCARE_MODEL_NAME", "other")
+    monkeypatch.setenv("TWEETCARE_CATEGORY_MODEL_NAME", "other-category")
+    assert Settings().inbound_model == "other"
+    assert AnalysisSettings().model_names["category"] == "other-category"
+
+
+def test_without_a_params_file_here_the_projects_own_names_are_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    expected = load_params(PARAMS)
+    names = registered_names()
+    assert names.inbound == expected.register_.model_name
+    assert names.analysis == expected.analysis.model_names

@@ -39,7 +39,7 @@ def evaluate(
     from pipelines.evaluate import evaluate_model, load_model, read_labelled
 
     settings = get_settings()
-    model_uri = model_uri or f"models:/{settings.model_name}@{settings.model_alias}"
+    model_uri = model_uri or f"models:/{settings.inbound_model}@{settings.model_alias}"
     frame = read_labelled(data)
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     record, _ = evaluate_model(load_model(model_uri), frame)

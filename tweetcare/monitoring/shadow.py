@@ -96,7 +96,7 @@ def registered_pair(settings: Settings) -> tuple[str | None, str | None]:
     for alias in (CHAMPION, CHALLENGER):
         try:
             versions.append(
-                str(client.get_model_version_by_alias(settings.model_name, alias).version)
+                str(client.get_model_version_by_alias(settings.inbound_model, alias).version)
             )
         except MlflowException:
             versions.append(None)

@@ -48,13 +48,13 @@ def show_champion(settings: Settings, snapshot: backends.ModelsSnapshot) -> None
     alias = settings.model_alias
     why = champion_explanation(snapshot.versions, alias, backends.DECISION_TAG, backends.REASON_TAG)
     if why is None:
-        st.warning(f"No version of `{settings.model_name}` is @{alias}: {backends.FILL_MLFLOW}.")
+        st.warning(f"No version of `{settings.inbound_model}` is @{alias}: {backends.FILL_MLFLOW}.")
     else:
-        st.markdown(f"`{settings.model_name}` {why}")
+        st.markdown(f"`{settings.inbound_model}` {why}")
     show_served(settings, why)
     show_shadow(settings)
     if snapshot.versions:
-        st.markdown(f"**Versions of `{settings.model_name}`**")
+        st.markdown(f"**Versions of `{settings.inbound_model}`**")
         st.table(versions_table(snapshot.versions), hide_index=True)
     if snapshot.analysis:
         st.markdown("**Analysis models** behind `/analyze`")
@@ -87,7 +87,7 @@ def show_shadow(settings: Settings) -> None:
     if not pairs:
         st.info(
             f"No shadow-scored tweets in the lake yet: the server scores every tweet with "
-            f"`{settings.model_name}@{settings.shadow_alias or 'challenger'}` too when one exists."
+            f"`{settings.inbound_model}@{settings.shadow_alias or 'challenger'}` too when one exists."
         )
         return
     st.caption(

@@ -38,9 +38,9 @@ def read_models(settings: Settings) -> ModelsSnapshot:
         runs = client.search_runs(
             [experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=500
         )
-        versions = client.search_model_versions(f"name = '{settings.model_name}'")
+        versions = client.search_model_versions(f"name = '{settings.inbound_model}'")
         # search results leave `aliases` empty; the registered model holds alias -> version
-        aliases = _aliases(client, settings.model_name) if versions else {}
+        aliases = _aliases(client, settings.inbound_model) if versions else {}
     except MlflowException as err:
         raise BackendDown(MLFLOW, uri, str(err).splitlines()[0], FILL_MLFLOW) from err
     parent, children = latest_training_run([_run_record(r) for r in runs])
