@@ -34,6 +34,7 @@ from training.restore import registered_from
 from tweetcare.core.contract import (
     CHALLENGER,
     CHAMPION,
+    DATA_VERSION_TAG,
     DECISION_TAG,
     REASON_TAG,
     RECORD_TAG,
@@ -111,9 +112,12 @@ def decide(
     tweets_per_second: float,
     budget: Budget,
     metric: str = "F1",
+    new_data: bool = False,
 ) -> tuple[str, str]:
     """(alias, reason): the gate as a pure function, so its rules are easy to test and read.
-    The candidate must meet its budget and beat the champion's `metric` on the same data."""
+    The candidate must meet its budget and beat the champion's `metric` on the same data; a tie
+    goes to the candidate only when it learned from another data version than the champion
+    (agents' corrections the held-out tweets cannot show), never to a copy of the champion."""
     if tweets_per_second < budget.min_tweets_per_second:
         return CHALLENGER, (
             f"too slow: {tweets_per_second:.0f} tweets/s at batch {budget.latency_batch} "
@@ -123,9 +127,24 @@ def decide(
         return CHAMPION, f"first model: no {CHAMPION} yet (test {metric} {candidate_f1:.4f})"
     if candidate_f1 > champion_f1:
         return CHAMPION, f"beats {CHAMPION}: test {metric} {candidate_f1:.4f} > {champion_f1:.4f}"
+    if candidate_f1 == champion_f1 and new_data:
+        return CHAMPION, (
+            f"ties {CHAMPION} (test {metric} {candidate_f1:.4f}) and learned from a newer data "
+            "version"
+        )
     return CHALLENGER, (
         f"does not beat {CHAMPION}: test {metric} {candidate_f1:.4f} <= {champion_f1:.4f}"
     )
+
+
+def _data_version(client: MlflowClient, version: ModelVersion) -> str | None:
+    """The data version a registered version learned from: its own tag, else its run's."""
+    if version.tags.get(DATA_VERSION_TAG):
+        return version.tags[DATA_VERSION_TAG]
+    try:
+        return client.get_run(version.run_id).data.tags.get(DATA_VERSION_TAG)
+    except MlflowException:
+        return None  # a version whose run is gone (a restored registry) has no known data
 
 
 def _score(model_uri: str, heldout: Heldout) -> tuple[Any, float]:
@@ -225,8 +244,11 @@ def gate(
         client.set_model_version_tag(name, version, key, value)
     candidate, candidate_f1 = _score(f"models:/{name}/{version}", heldout)
     speed = measure_speed(candidate, heldout.texts, budget.latency_batch)
+    new_data = champion is not None and _data_version(
+        client, client.get_model_version(name, version)
+    ) not in (None, _data_version(client, champion))
     alias, reason = decide(
-        candidate_f1, champion_f1, speed.tweets_per_second, budget, heldout.metric
+        candidate_f1, champion_f1, speed.tweets_per_second, budget, heldout.metric, new_data
     )
     client.set_registered_model_alias(name, alias, version)
     for key, value in ((DECISION_TAG, alias), (REASON_TAG, reason)):

@@ -253,10 +253,12 @@ def test_analysed_tweets_become_routed_tickets_responses_and_replies(
     assert {t.conversation_id for t in tickets} == asking and tickets
     assert sum(t.tweet_count for t in tickets) == store.counts()["attached_tweets"]
     for ticket in tickets:
-        assert ticket.team == routing.team_for(ticket.category, ticket.brand)
+        rows = lake[lake.conversation_id == ticket.conversation_id]
+        # the opening tweet's language picks a language queue, else the category's team
+        (language,) = rows.loc[rows.tweet_id == ticket.first_tweet_id, "language"]
+        assert ticket.team == routing.team_for(ticket.category, ticket.brand, language)
         due = utc(ticket.sla_due_at) - utc(ticket.created_at)
         assert due == timedelta(minutes=routing.sla_minutes[ticket.priority])
-        rows = lake[lake.conversation_id == ticket.conversation_id]
         assert set(rows.ticket_id) == {ticket.ticket_id}
         answers = rows[~rows.predicted_inbound & (rows.created_at >= utc(ticket.created_at))]
         assert (ticket.first_response_at is not None) == (not answers.empty)

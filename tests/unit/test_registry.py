@@ -57,6 +57,17 @@ def test_decide_judges_every_model_by_its_own_metric_and_budget(metric: str) -> 
     assert decide(0.1, None, 300, budget, metric)[0] == CHAMPION  # first model, fast enough
 
 
+def test_a_tie_goes_to_a_model_trained_on_newer_data_never_to_a_copy() -> None:
+    # agents' corrections change the training data, not the held-out tweets: a retrained model
+    # that is as good there must still replace the one that never saw them
+    alias, reason = decide(0.8, 0.8, 5000, GATE, new_data=True)
+    assert alias == CHAMPION and "newer data version" in reason
+    assert decide(0.8, 0.8, 5000, GATE, new_data=False)[0] == CHALLENGER
+    assert decide(0.79, 0.8, 5000, GATE, new_data=True)[0] == CHALLENGER  # worse is worse
+    slow = RegisterParams(model_name="m", min_tweets_per_second=100, latency_batch=8)
+    assert decide(0.8, 0.8, 10, slow, new_data=True)[0] == CHALLENGER
+
+
 def test_first_champion_then_worse_is_challenger_then_slow_is_refused(registry) -> None:
     test = synthetic_features(200, seed=3)
     client = mlflow.MlflowClient()
