@@ -137,10 +137,10 @@ def _fit_minilm(
     fit = fit_minilm(texts, labels, params.transformer)
 
     def score(raw: list[str]) -> np.ndarray:
-        embeddings = fit.encoder.embed(clean_texts(raw, mask), description="MiniLM score")
+        embeddings = fit.encoder.embed(clean_texts(raw, mask), progress="MiniLM score")
         return head_probabilities(embeddings, fit.weights, fit.bias)
 
-    args = (fit.encoder_dir, fit.encoder, fit.weights, fit.bias, mask)
+    args = (fit.encoder, fit.weights, fit.bias, mask)
     return FittedModel(
         family=MINILM,
         mask_handles=mask,

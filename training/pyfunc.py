@@ -50,7 +50,7 @@ def texts_of(model_input: Any) -> list[str]:
         column = TEXT_COLUMN if TEXT_COLUMN in model_input.columns else model_input.columns[0]
         values = model_input[column]
     else:
-        values = pd.Series(model_input)
+        values = pd.Series(list(model_input), dtype=object)
     return values.fillna("").astype(str).tolist()
 
 

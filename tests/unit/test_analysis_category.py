@@ -1,4 +1,4 @@
-"""Category + flags: the taxonomy file, the keyword rule, language detection, the MiniLM pyfunc."""
+"""Category + flags: the taxonomy file, the keyword rule, language detection, the pyfunc."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from training.analysis.category import (
     join_flags,
     save_category,
 )
-from training.analysis.encoder import SentenceEncoder, encoder_dir
 from training.analysis.experiment import choose_variant
 from training.analysis.language import detect_language
 from training.analysis.static import StaticEncoder, distill_static
 from training.analysis.taxonomy import KeywordRule, load_taxonomy
+from training.encoder import SentenceEncoder, minilm_dir, quantized_minilm
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import CATEGORIES
 
@@ -69,16 +69,7 @@ def test_flags_join_language_and_head() -> None:
 
 @pytest.fixture(scope="module")
 def encoder() -> SentenceEncoder:
-    return SentenceEncoder(encoder_dir(), max_length=32, batch_size=16)
-
-
-def test_encoder_gives_unit_vectors_in_input_order(encoder: SentenceEncoder) -> None:
-    texts = ["my parcel is late", "the app crashes", "my parcel is late"]
-    vectors = encoder.embed(texts)
-    assert vectors.shape == (3, 384)
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-    assert np.allclose(vectors[0], vectors[2], atol=1e-5)
-    assert vectors[0] @ vectors[1] < 0.99
+    return SentenceEncoder(quantized_minilm(), max_length=32, batch_size=16)
 
 
 EXAMPLES = {
@@ -101,7 +92,7 @@ def _heads(embed: object) -> Heads:
 
 @pytest.fixture(scope="module")
 def static() -> StaticEncoder:
-    return distill_static(encoder_dir(), pca_dims=32)
+    return distill_static(minilm_dir(), pca_dims=32)
 
 
 @pytest.mark.parametrize("cascade_threshold", [None, 0.99])
@@ -118,7 +109,14 @@ def test_pyfunc_loads_and_answers_category_and_flags(
         language_min_probability=0.9,
         cascade_threshold=cascade_threshold,
     )
-    save_category(model, _heads(encoder.embed), tmp_path / "model", static, _heads(static.embed))
+    save_category(
+        model,
+        encoder.folder,
+        _heads(encoder.embed),
+        tmp_path / "model",
+        static,
+        _heads(static.embed),
+    )
     loaded = mlflow.pyfunc.load_model(str(tmp_path / "model"))
     out = loaded.predict(
         pd.DataFrame(
@@ -168,7 +166,7 @@ def test_a_cascade_without_its_static_encoder_is_refused(
 ) -> None:
     model = CategoryModel(32, 16, 25, 0.9, cascade_threshold=0.9)
     with pytest.raises(ValueError, match="static encoder"):
-        save_category(model, _heads(encoder.embed), tmp_path / "model")
+        save_category(model, encoder.folder, _heads(encoder.embed), tmp_path / "model")
 
 
 def test_static_encoder_round_trips(static: StaticEncoder, tmp_path: Path) -> None:

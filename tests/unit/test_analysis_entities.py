@@ -9,7 +9,13 @@ import mlflow
 import pandas as pd
 import pytest
 
-from training.analysis.entities import build_pipeline, extract, save_entities, train_ner
+from training.analysis.entities import (
+    NerShape,
+    build_pipeline,
+    extract,
+    save_entities,
+    train_ner,
+)
 from training.analysis.gazetteer import place_names
 from training.analysis.metrics import span_report
 from tweetcare.data.generator import generate
@@ -76,6 +82,14 @@ def test_ner_learns_names_from_generated_spans(tmp_path: Path) -> None:
     assert ("FLIGHT", "BA117") in labels_of(entities) and ("LOCATION", "Paris") in labels_of(
         entities
     )
+
+
+def test_the_ner_tok2vec_takes_the_given_size() -> None:
+    nlp = build_pipeline(BIG_CITIES, shape=NerShape(width=32, depth=1, embed_size=500))
+    assert nlp.pipe_names == ["ner", "entity_ruler"]
+    tok2vec = nlp.config["components"]["ner"]["model"]["tok2vec"]
+    assert (tok2vec["width"], tok2vec["depth"], tok2vec["embed_size"]) == (32, 1, 500)
+    assert tok2vec["maxout_pieces"] == 3  # spaCy's default unless given
 
 
 @pytest.mark.parametrize("text", ["", "nothing to see here"])

@@ -1,12 +1,19 @@
-"""`tweetcare demo` keeps its runtime state in its own folder and clears nothing else."""
+"""`tweetcare demo` keeps its runtime state in its own folder and clears nothing else, and stops
+with what to run when the model server cannot answer /analyze."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from serving.config import AnalysisSettings
 from tweetcare.cli import demo
 from tweetcare.cli.demo import demo_settings, reset_demo_state
 from tweetcare.core.errors import UserError
@@ -88,3 +95,82 @@ def test_retraining_into_a_tracking_server_is_refused_with_the_way_out() -> None
     server = Settings(mlflow_tracking_uri="http://127.0.0.1:5000")
     with pytest.raises(UserError, match=r"register\.registry_file"):
         demo.run_pipeline(server, retrain=True)
+
+
+class ModelInfoStandIn:
+    """A real HTTP server in a thread that answers POST /model_info with a fixed object."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        body = json.dumps(info).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                found = self.path == "/model_info"
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body if found else b"{}")
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def settings(self, tmp_path: Path) -> Settings:
+        return demo_settings(Settings(bento_port=self.http.server_address[1]), tmp_path)
+
+    def stop(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+@pytest.fixture
+def model_server() -> Iterator[Callable[[dict[str, Any]], ModelInfoStandIn]]:
+    started: list[ModelInfoStandIn] = []
+
+    def start(info: dict[str, Any]) -> ModelInfoStandIn:
+        started.append(ModelInfoStandIn(info))
+        return started[-1]
+
+    yield start
+    for stand_in in started:
+        stand_in.stop()
+
+
+INBOUND = {"name": "tweet-inbound", "version": "1", "run_id": "r", "alias": "champion"}
+
+
+def test_a_server_without_analysis_models_stops_the_demo_saying_what_to_run(
+    tmp_path: Path, model_server: Callable[[dict[str, Any]], ModelInfoStandIn]
+) -> None:
+    """/analyze would answer 503, which the stream waits out as an outage: the demo would hang."""
+    why = "no model registered as tweet-sentiment@champion in sqlite:///x.db: run dvc repro"
+    info = {**INBOUND, "models": {"tweet-inbound": INBOUND}, "analyze_unavailable": why}
+    settings = model_server(info).settings(tmp_path)
+    with pytest.raises(UserError) as raised:
+        demo.ensure_analysis_served(settings)
+    message = str(raised.value)
+    assert "cannot answer /analyze" in message and why in message
+    for name in AnalysisSettings().model_names.values():  # every one not served is named
+        assert name in message
+    assert "dvc repro --force --single-item train_analysis register" in message
+
+
+def test_a_server_with_its_analysis_models_lets_the_demo_go_on(
+    tmp_path: Path, model_server: Callable[[dict[str, Any]], ModelInfoStandIn]
+) -> None:
+    names = AnalysisSettings().model_names.values()
+    served = {name: {**INBOUND, "name": name} for name in ["tweet-inbound", *names]}
+    settings = model_server({**INBOUND, "models": served}).settings(tmp_path)
+    demo.ensure_analysis_served(settings)  # no analyze_unavailable: nothing raised
+
+
+def test_a_server_that_does_not_answer_model_info_stops_the_demo(
+    tmp_path: Path, model_server: Callable[[dict[str, Any]], ModelInfoStandIn]
+) -> None:
+    stand_in = model_server(INBOUND)
+    settings = stand_in.settings(tmp_path)
+    stand_in.stop()
+    with pytest.raises(UserError, match="does not answer /model_info"):
+        demo.ensure_analysis_served(settings)

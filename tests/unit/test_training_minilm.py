@@ -1,4 +1,4 @@
-"""The packaged MiniLM encoder with a trained head: offline load, learning, pyfunc round trip."""
+"""The MiniLM inbound contender: a head on the shared encoder, learning, pyfunc round trip."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import pytest
 
 from tests.fixtures.bento import synthetic_features
 from training.families import fit_family
-from training.minilm import encoder_dir, sample_rows
-from training.minilm_pyfunc import load_encoder
+from training.minilm import sample_rows
 from training.pyfunc import OUTPUT_COLUMNS
 from tweetcare.core.params import BaselineParams, TrainParams, TransformerParams
 
@@ -21,14 +20,6 @@ TINY = TrainParams(
     baseline=BaselineParams(C=4.0, max_features=5000, ngram_max=2, min_df=1),
     transformer=TransformerParams(max_length=24, batch_size=32, train_sample=60, head_C=10.0),
 )
-
-
-def test_encoder_loads_offline_and_embeds_unit_vectors(monkeypatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    encoder = load_encoder(encoder_dir(), max_length=16, batch_size=4)
-    vectors = encoder.embed(["<brand> my phone is broken", "<user> sorry, dm us", "x" * 500])
-    assert vectors.shape == (3, encoder.model.config.hidden_size)
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
 
 
 def test_sample_is_stratified_and_capped() -> None:
@@ -51,9 +42,9 @@ def test_minilm_head_learns_and_round_trips_as_pyfunc(tmp_path: Path) -> None:
     out = loaded.predict(pd.DataFrame({"text": test["text"]}))
     assert tuple(out.columns) == OUTPUT_COLUMNS
     np.testing.assert_allclose(out["inbound_probability"], in_memory, atol=1e-5)
-    # the encoder travels with the model: weights and its own tokenizer are artifacts
+    # the encoder travels with the model: its int8 graph and its own tokenizer are artifacts
     encoder_files = {p.name for p in (tmp_path / "model" / "artifacts").rglob("*")}
-    assert {"model.safetensors", "tokenizer.json", "head.json"} <= encoder_files
+    assert {"model.onnx", "tokenizer.json", "head.json"} <= encoder_files
 
 
 def test_unknown_family_is_a_user_error() -> None:

