@@ -115,9 +115,10 @@ def decide(
     new_data: bool = False,
 ) -> tuple[str, str]:
     """(alias, reason): the gate as a pure function, so its rules are easy to test and read.
-    The candidate must meet its budget and beat the champion's `metric` on the same data; a tie
-    goes to the candidate only when it learned from another data version than the champion
-    (agents' corrections the held-out tweets cannot show), never to a copy of the champion."""
+    The candidate must meet its budget and beat the champion's `metric` on the same data; a tie,
+    or a shortfall within the budget's `new_data_tolerance`, goes to the candidate only when it
+    learned from another data version than the champion (agents' corrections the held-out
+    tweets cannot show), never to a copy of the champion."""
     if tweets_per_second < budget.min_tweets_per_second:
         return CHALLENGER, (
             f"too slow: {tweets_per_second:.0f} tweets/s at batch {budget.latency_batch} "
@@ -127,10 +128,15 @@ def decide(
         return CHAMPION, f"first model: no {CHAMPION} yet (test {metric} {candidate_f1:.4f})"
     if candidate_f1 > champion_f1:
         return CHAMPION, f"beats {CHAMPION}: test {metric} {candidate_f1:.4f} > {champion_f1:.4f}"
-    if candidate_f1 == champion_f1 and new_data:
+    if new_data and candidate_f1 >= champion_f1 - budget.new_data_tolerance:
+        within = (
+            "ties"
+            if candidate_f1 == champion_f1
+            else (f"is within {budget.new_data_tolerance:g} of")
+        )
         return CHAMPION, (
-            f"ties {CHAMPION} (test {metric} {candidate_f1:.4f}) and learned from a newer data "
-            "version"
+            f"{within} {CHAMPION} (test {metric} {candidate_f1:.4f} vs {champion_f1:.4f}) and "
+            "learned from a newer data version"
         )
     return CHALLENGER, (
         f"does not beat {CHAMPION}: test {metric} {candidate_f1:.4f} <= {champion_f1:.4f}"

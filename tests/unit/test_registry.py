@@ -68,6 +68,15 @@ def test_a_tie_goes_to_a_model_trained_on_newer_data_never_to_a_copy() -> None:
     assert decide(0.8, 0.8, 10, slow, new_data=True)[0] == CHALLENGER
 
 
+def test_a_new_data_version_may_trail_the_champion_by_its_tolerance() -> None:
+    budget = Budget(min_tweets_per_second=1, latency_batch=8, new_data_tolerance=0.03)
+    alias, reason = decide(0.871, 0.889, 50, budget, "macro-F1", new_data=True)
+    assert alias == CHAMPION and "within 0.03 of champion" in reason
+    assert "0.8710 vs 0.8890" in reason and "newer data version" in reason
+    assert decide(0.85, 0.889, 50, budget, "macro-F1", new_data=True)[0] == CHALLENGER
+    assert decide(0.871, 0.889, 50, budget, "macro-F1", new_data=False)[0] == CHALLENGER
+
+
 def test_first_champion_then_worse_is_challenger_then_slow_is_refused(registry) -> None:
     test = synthetic_features(200, seed=3)
     client = mlflow.MlflowClient()

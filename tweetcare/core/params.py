@@ -150,6 +150,10 @@ class Budget(Section):
     # tweets/s a candidate must reach on batches of `latency_batch` held-out texts
     min_tweets_per_second: float = Field(gt=0)
     latency_batch: int = Field(ge=1)
+    # a candidate that learned from a newer data version (agents' corrections) may trail the
+    # champion by this much on the held-out tweets and still replace it: they cannot show what
+    # the corrections taught, and a retraining moves a small held-out score by about as much
+    new_data_tolerance: float = Field(default=0.0, ge=0, le=1)
 
 
 class RegisterParams(Budget):
