@@ -38,6 +38,7 @@ from rich.table import Table
 from benchmarks.analyze_batching import sequential_rate
 from benchmarks.batching import _fire, _free_port
 from serving.launcher import start_server, stop_server
+from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings, get_settings
 from tweetcare.data.generator import generate
@@ -151,7 +152,7 @@ def analyze_rate(url: str, texts: list[str], batches: int) -> tuple[float | None
             answer = http.post(f"{url}/analyze", json={"texts": piece})
             if answer.status_code == 503:  # no analysis champions: /model_info says why
                 info = http.get(f"{url}/model_info").json()
-                return None, info.get("analyze_unavailable", "/analyze answered 503")
+                return None, info.get(ANALYZE_UNAVAILABLE_KEY, "/analyze answered 503")
             answer.raise_for_status()
         for piece in timed:
             elapsed += len(piece) / sequential_rate(http, f"{url}/analyze", piece, ANALYZE_BATCH)

@@ -26,7 +26,7 @@ from serving.analysis import compose, customer_fields, lineage
 from serving.config import AnalysisSettings, BatchingSettings
 from serving.launcher import not_registered
 from serving.validation import chunks, classify_input_problem
-from tweetcare.core.contract import DATA_VERSION_TAG, SHADOW_KEY
+from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY, DATA_VERSION_TAG, SHADOW_KEY
 from tweetcare.core.schemas import Analysis, Classification, ShadowScore
 from tweetcare.core.settings import get_settings
 
@@ -273,7 +273,7 @@ class TweetClassifier:
         info: dict[str, Any] = {**inbound, "models": {inbound["name"]: inbound, **analysis}}
         problem = await self.analysis.to_async.unavailable()
         if problem:  # BentoML hides 5xx messages: /analyze's 503 is explained here
-            info["analyze_unavailable"] = problem
+            info[ANALYZE_UNAVAILABLE_KEY] = problem
         return info
 
     @bentoml.api(route="/model_info")

@@ -30,6 +30,7 @@ from serving.config import AnalysisSettings
 from serving.launcher import server
 from tweetcare.cli.serve import model_info, start_server, stop_server
 from tweetcare.cli.stream import start_stream, stop_stream
+from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import Params, load_params
 from tweetcare.core.settings import Settings, get_settings
@@ -69,8 +70,6 @@ MALFORMED_EXAMPLES: tuple[bytes, ...] = (
 
 
 DEFAULT_STATE_DIR = Path(".tweetcare/demo")
-# where /model_info says why /analyze answers 503 (serving/service.py); absent when it can
-ANALYZE_UNAVAILABLE_KEY = "analyze_unavailable"
 TRAIN_ANALYSIS_HINT = (
     "train and register them with `dvc repro --force --single-item train_analysis register` "
     "(or `tweetcare demo --retrain`), then run the demo again; a model its promotion gate kept "

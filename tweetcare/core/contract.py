@@ -39,6 +39,8 @@ DATA_VERSION_TAG = "data.version"
 
 # /model_info's key for the version scored in the shadow of the champion (its `shadow_alias`)
 SHADOW_KEY = "shadow"
+# /model_info's key for why /analyze answers 503 (missing analysis models); absent when it can
+ANALYZE_UNAVAILABLE_KEY = "analyze_unavailable"
 # on a registered version: the live shadow evidence `tweetcare models promote` decided on
 SHADOW_RECORD_TAG = "promotion.shadow_record"
 

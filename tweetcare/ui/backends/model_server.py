@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
 from tweetcare.ui.backends.errors import MODEL_SERVER, START_MODEL_SERVER, BackendDown
@@ -15,8 +16,6 @@ from tweetcare.ui.data import ANALYZE, CLASSIFY
 
 # /analyze answers these when the server predates it (404, 405) or lacks its models (503)
 ANALYZE_FALLBACK_CODES = (404, 405, 503)
-# where /model_info says why /analyze answers 503
-ANALYZE_UNAVAILABLE_KEY = "analyze_unavailable"
 
 
 @dataclass(frozen=True)

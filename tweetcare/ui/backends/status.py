@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY
 from tweetcare.core.settings import Settings
 from tweetcare.ui.backends.errors import (
     FILL_LAKE,
@@ -14,7 +15,7 @@ from tweetcare.ui.backends.errors import (
     BackendDown,
 )
 from tweetcare.ui.backends.lake import lake_status
-from tweetcare.ui.backends.model_server import ANALYZE_UNAVAILABLE_KEY, model_info
+from tweetcare.ui.backends.model_server import model_info
 from tweetcare.ui.backends.registry import require_tracking_store
 from tweetcare.ui.backends.store import with_store
 
