@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.fixtures.console import RunningConsole, shown_or_explained, sign_in
 from tweetcare.core.settings import Settings
@@ -48,6 +49,18 @@ def shoot(page: Any, folder: Path, name: str) -> Path:
     page.screenshot(path=str(path))
     print(f"screenshot: {path}")
     return path
+
+
+def choose(page: Any, form: Any, label: str, option: str) -> None:
+    """Pick ``option`` in ``form``'s select box ``label`` by typing it, as an agent would, then
+    clicking the option it leaves. Keystrokes sent at the box before its input had focus were lost
+    on a busy machine, so the test fills the input, opens the list with the arrow key (filling
+    alone does not open it) and waits for the box to show the choice."""
+    box = form.get_by_role("combobox", name=label)
+    box.fill(option)
+    box.press("ArrowDown")
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(box).to_have_value(option)
 
 
 def most_urgent(tickets: list[dict[str, Any]]) -> dict[str, Any]:
@@ -208,10 +221,7 @@ def test_an_agent_corrects_a_category_and_the_ticket_moves_team(
     sign_in(page, f"{console_app.url}/queues?ticket={travel['ticket_id']}", console_app)
     page.get_by_role("heading", name=f"Ticket {travel['ticket_id']}").wait_for()
     page.get_by_text("Correct the models").click()
-    # typed, as an agent would: a tall page opens the option list outside the viewport
-    page.get_by_test_id("stSelectbox").filter(has_text="Category").click()
-    page.keyboard.type("service")
-    page.keyboard.press("Enter")
+    choose(page, page.get_by_test_id("stForm"), "Category", "service")
     page.get_by_role("button", name="Save correction").click()
     page.get_by_text(f"Corrected by {console_app.agent}: category travel → service.").wait_for()
     shoot(page, screenshots, "correction")
