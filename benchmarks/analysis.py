@@ -42,8 +42,8 @@ from tqdm import tqdm
 
 from serving.analysis import needs_ticket
 from training.analysis import sentiment as sen
-from training.analysis.metrics import class_report, confusion_frame, span_report
 from training.analysis.taxonomy import KeywordRule, load_taxonomy
+from training.metrics import class_report, confusion_frame, span_report
 from tweetcare.core.conversations import conversation_ids
 from tweetcare.core.params import AnalysisParams, load_params
 from tweetcare.core.schemas import CATEGORIES, LABEL_FLAG_COLUMN, SENTIMENTS, TICKET_FLAGS

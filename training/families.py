@@ -19,6 +19,7 @@ from training.baseline import LABEL_COLUMN, train_baseline
 from training.datasets import CORRECTIONS, with_corrections
 from training.evaluate import inbound_scores
 from training.pyfunc import TEXT_COLUMN, log_sklearn_pyfunc, save_sklearn_pyfunc
+from training.sampling import stratified_rows
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import TrainParams
 from tweetcare.core.text import clean_texts
@@ -121,15 +122,12 @@ def _fit_sequence(
 def _fit_minilm(
     splits: dict[str, pd.DataFrame], params: TrainParams, mask: bool, weight: int
 ) -> FittedModel:
-    from training.minilm import fit_minilm, sample_rows
+    from training.minilm import fit_minilm
     from training.minilm_pyfunc import head_probabilities, log_minilm_pyfunc, save_minilm_pyfunc
 
     train = splits["train"]
-    rows = sample_rows(
-        len(train),
-        params.transformer.train_sample,
-        train[LABEL_COLUMN].astype(int).to_numpy(),
-        params.seed,
+    rows = stratified_rows(
+        train[LABEL_COLUMN].astype(int).to_numpy(), params.transformer.train_sample, params.seed
     )
     # the sample caps the train split only: every correction joins it, weighted
     sampled = {**splits, "train": train.iloc[rows]}

@@ -27,21 +27,8 @@ class MiniLMFit:
     train_rows: int
 
 
-def sample_rows(count: int, size: int, labels: np.ndarray, seed: int) -> np.ndarray:
-    """Row indices of a label-stratified sample (all rows when `size` covers them)."""
-    if size >= count:
-        return np.arange(count)
-    rng = np.random.default_rng(seed)
-    picked = []
-    for value in np.unique(labels):
-        rows = np.flatnonzero(labels == value)
-        share = max(1, round(size * len(rows) / count))
-        picked.append(rng.choice(rows, size=min(share, len(rows)), replace=False))
-    return np.sort(np.concatenate(picked))
-
-
 def fit_minilm(cleaned: list[str], labels: np.ndarray, params: TransformerParams) -> MiniLMFit:
-    """Embed the cleaned training texts (the caller's `sample_rows` sample) with frozen MiniLM
+    """Embed the cleaned training texts (the caller's `stratified_rows` sample) with frozen MiniLM
     and fit the head on them."""
     labels = np.asarray(labels).astype(int)
     if len(np.unique(labels)) < 2:

@@ -21,16 +21,16 @@ from training.encoder import SentenceEncoder
 from training.pyfunc import (
     INPUT_EXAMPLE,
     SIGNATURE,
-    packaged_code,
+    log_pyfunc,
     predictions_frame,
     requirements,
+    save_pyfunc,
     texts_of,
 )
 from tweetcare.core.text import clean_texts
 
 ENCODER_ARTIFACT = "encoder"
 HEAD_ARTIFACT = "head"
-CODE_MODULES = ("minilm_pyfunc.py", "encoder.py")
 REQUIREMENTS = ("mlflow", "onnxruntime", "transformers", "tokenizers", "pandas", "numpy", "tqdm")
 
 
@@ -77,19 +77,16 @@ def _artifacts(
     return {ENCODER_ARTIFACT: str(encoder.folder), HEAD_ARTIFACT: str(head)}
 
 
-def _model_kwargs(
-    weights: np.ndarray,
-    bias: float,
-    mask_handles: bool,
-    encoder: SentenceEncoder,
-    directory: Path,
+def _model(
+    encoder: SentenceEncoder, weights: np.ndarray, bias: float, mask_handles: bool, directory: Path
 ) -> dict[str, Any]:
+    """The pyfunc's model, artifacts, signature, requirements and input example."""
     return {
         "python_model": MiniLMTweetModel(mask_handles, encoder.max_length, encoder.batch_size),
         "artifacts": _artifacts(encoder, weights, bias, directory),
         "signature": SIGNATURE,
-        "input_example": INPUT_EXAMPLE,
         "pip_requirements": requirements(*REQUIREMENTS),
+        "input_example": INPUT_EXAMPLE,
     }
 
 
@@ -100,9 +97,8 @@ def log_minilm_pyfunc(
     mask_handles: bool,
     name: str = "model",
 ) -> mlflow.models.model.ModelInfo:
-    with tempfile.TemporaryDirectory() as tmp, packaged_code(*CODE_MODULES) as code_paths:
-        kwargs = _model_kwargs(weights, bias, mask_handles, encoder, Path(tmp))
-        return mlflow.pyfunc.log_model(name=name, code_paths=code_paths, **kwargs)
+    with tempfile.TemporaryDirectory() as tmp:
+        return log_pyfunc(**_model(encoder, weights, bias, mask_handles, Path(tmp)), name=name)
 
 
 def save_minilm_pyfunc(
@@ -112,6 +108,5 @@ def save_minilm_pyfunc(
     mask_handles: bool,
     path: Path,
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp, packaged_code(*CODE_MODULES) as code_paths:
-        kwargs = _model_kwargs(weights, bias, mask_handles, encoder, Path(tmp))
-        mlflow.pyfunc.save_model(str(path), code_paths=code_paths, **kwargs)
+    with tempfile.TemporaryDirectory() as tmp:
+        save_pyfunc(**_model(encoder, weights, bias, mask_handles, Path(tmp)), path=path)

@@ -1,8 +1,10 @@
-"""The served model format: an MLflow pyfunc that takes raw tweet text and owns its cleaning.
+"""The served model format and the one packager every model family logs through.
 
-Packaging `clean_text` (with the training-time `mask_handles`) inside the model means the server
-cannot skew from training. Every model family (baseline, GRU, transformer) returns the same
-frame, built by `predictions_frame`, so the server never cares which one is champion.
+Inbound models take raw tweet text and own its cleaning (`clean_text` with the training-time
+`mask_handles`), so the server cannot skew from training, and all return `predictions_frame`, so
+the server never cares which one is champion. Every pyfunc, inbound or analysis, carries the same
+code: the whole `training` and `tweetcare.core` packages. It loads without the project
+installed, and two models loaded in one process never see different copies of `training`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.metadata import version
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +24,33 @@ import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
-import tweetcare.core.text
+import tweetcare.core
+from tweetcare.core.errors import UserError
 from tweetcare.core.text import clean_texts
 
 TEXT_COLUMN = "text"
 CLASSIFIER_ARTIFACT = "classifier"
 OUTPUT_COLUMNS = ("label", "inbound", "probability", "inbound_probability")
 
-SIGNATURE = ModelSignature(
-    inputs=Schema([ColSpec("string", TEXT_COLUMN)]),
-    outputs=Schema(
-        [
-            ColSpec("string", "label"),
-            ColSpec("boolean", "inbound"),
-            ColSpec("double", "probability"),
-            ColSpec("double", "inbound_probability"),
-        ]
-    ),
+_TRAINING_DIR = Path(__file__).parent
+_CORE_DIR = Path(tweetcare.core.__file__).parent
+
+
+def signature(outputs: dict[str, str]) -> ModelSignature:
+    """Text in; the named output columns (MLflow type names) out."""
+    return ModelSignature(
+        inputs=Schema([ColSpec("string", TEXT_COLUMN)]),
+        outputs=Schema([ColSpec(kind, name) for name, kind in outputs.items()]),
+    )
+
+
+SIGNATURE = signature(
+    {
+        "label": "string",
+        "inbound": "boolean",
+        "probability": "double",
+        "inbound_probability": "double",
+    }
 )
 INPUT_EXAMPLE = pd.DataFrame(
     {TEXT_COLUMN: ["@AppleSupport my phone died after the update", "@123 Sorry! DM us ^JK"]}
@@ -69,6 +82,129 @@ def predictions_frame(inbound_probability: np.ndarray) -> pd.DataFrame:
     )
 
 
+@contextmanager
+def packaged_code() -> Iterator[list[str]]:
+    """`code_paths`: copies of the whole `training` and `tweetcare.core` packages.
+
+    Every model carries the same complete code, so any of them unpickles and cleans text where
+    tweetcare is not installed, and whichever loads first in a process brings all of `training`.
+    """
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    with tempfile.TemporaryDirectory(prefix="tweetcare-code-") as tmp:
+        root = Path(tmp)
+        shutil.copytree(_TRAINING_DIR, root / "training", ignore=skip)
+        shutil.copytree(_CORE_DIR, root / "tweetcare" / "core", ignore=skip)
+        shutil.copyfile(_CORE_DIR.parent / "__init__.py", root / "tweetcare" / "__init__.py")
+        yield [str(root / "training"), str(root / "tweetcare")]
+
+
+def requirements(*distributions: str) -> list[str]:
+    """Pinned requirements, stated rather than inferred (inference reloads the model: slow)."""
+    return [f"{name}=={version(name)}" for name in distributions]
+
+
+# What the analysis pyfuncs import at load and predict time. Named so MLflow need not infer them
+# by loading each model in a subprocess (which costs a MiniLM load per logged model).
+ANALYSIS_PACKAGES = (
+    "mlflow",
+    "scikit-learn",
+    "pandas",
+    "numpy",
+    "pydantic",
+    "pyyaml",
+    "tqdm",
+    "onnxruntime",
+    "transformers",
+    "py3langid",
+    "vaderSentiment",
+    "spacy",
+    "model2vec",
+)
+
+
+@cache
+def analysis_requirements() -> list[str]:
+    """Pins of the installed `ANALYSIS_PACKAGES` (one not installed is left out)."""
+    pins = []
+    for package in ANALYSIS_PACKAGES:
+        try:
+            pins.append(f"{package}=={version(package)}")
+        except PackageNotFoundError:
+            continue
+    return pins
+
+
+@contextmanager
+def _model_kwargs(
+    python_model: mlflow.pyfunc.PythonModel,
+    artifacts: dict[str, str],
+    signature: ModelSignature,
+    pip_requirements: list[str],
+    input_example: pd.DataFrame | None,
+) -> Iterator[dict[str, Any]]:
+    with packaged_code() as code_paths:
+        yield {
+            "python_model": python_model,
+            "artifacts": artifacts,
+            "code_paths": code_paths,
+            "signature": signature,
+            "input_example": input_example,
+            "pip_requirements": pip_requirements,
+        }
+
+
+def log_pyfunc(
+    python_model: mlflow.pyfunc.PythonModel,
+    artifacts: dict[str, str],
+    signature: ModelSignature,
+    pip_requirements: list[str],
+    name: str = "model",
+    input_example: pd.DataFrame | None = None,
+) -> mlflow.models.model.ModelInfo:
+    """Log ``python_model`` with its artifacts and the packaged code to the active run."""
+    if mlflow.active_run() is None:
+        raise UserError("log_pyfunc needs an active MLflow run")
+    with _model_kwargs(
+        python_model, artifacts, signature, pip_requirements, input_example
+    ) as kwargs:
+        return mlflow.pyfunc.log_model(name=name, **kwargs)
+
+
+def save_pyfunc(
+    python_model: mlflow.pyfunc.PythonModel,
+    artifacts: dict[str, str],
+    signature: ModelSignature,
+    pip_requirements: list[str],
+    path: Path,
+    input_example: pd.DataFrame | None = None,
+) -> None:
+    """The same pyfunc saved to a local folder (tests, offline checks)."""
+    with _model_kwargs(
+        python_model, artifacts, signature, pip_requirements, input_example
+    ) as kwargs:
+        mlflow.pyfunc.save_model(str(path), **kwargs)
+
+
+def save_estimator(estimator: Any, path: Path) -> str:
+    """A fitted scikit-learn object as a joblib file (the artifact a pyfunc loads back).
+
+    joblib rather than `mlflow.sklearn.save_model`: that one would infer requirements in a
+    subprocess and import skops for every head, a minute per model on a busy 2-core machine,
+    for a file that only ever travels inside its own pyfunc.
+    """
+    import joblib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(estimator, path)
+    return str(path)
+
+
+def load_estimator(path: str) -> Any:
+    import joblib
+
+    return joblib.load(path)
+
+
 class SklearnTweetModel(mlflow.pyfunc.PythonModel):
     """A fitted scikit-learn text pipeline behind the shared cleaning and output contract."""
 
@@ -93,72 +229,39 @@ class SklearnTweetModel(mlflow.pyfunc.PythonModel):
         return predictions_frame(proba[:, positive])
 
 
-@contextmanager
-def packaged_code(*training_modules: str) -> Iterator[list[str]]:
-    """`code_paths` holding only this module, the text cleaning and the named `training` modules.
-
-    Copying just these files (not the whole project) keeps the model self-contained: a process
-    without tweetcare installed can still unpickle the model and clean text the same way.
-    """
-    here = Path(__file__).parent
-    modules = {
-        Path("training") / "__init__.py": here / "__init__.py",
-        Path("training") / "pyfunc.py": Path(__file__),
-        **{Path("training") / name: here / name for name in training_modules},
-        Path("tweetcare") / "__init__.py": Path(tweetcare.__file__),
-        Path("tweetcare") / "core" / "__init__.py": Path(tweetcare.core.__file__),
-        Path("tweetcare") / "core" / "text.py": Path(tweetcare.core.text.__file__),
-    }
-    with tempfile.TemporaryDirectory(prefix="tweetcare-code-") as tmp:
-        root = Path(tmp)
-        for target, source in modules.items():
-            (root / target).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, root / target)
-        yield [str(root / "training"), str(root / "tweetcare")]
-
-
-def requirements(*distributions: str) -> list[str]:
-    """Pinned requirements, stated rather than inferred (inference reloads the model: slow)."""
-    return [f"{name}=={version(name)}" for name in distributions]
-
-
 # stated, not inferred: inference reloads the model in a subprocess (tens of seconds)
 SKLEARN_REQUIREMENTS = requirements("mlflow", "scikit-learn", "skops", "pandas", "numpy")
 
 
-def _save_classifier(classifier: Any, directory: Path) -> Path:
+def _save_classifier(classifier: Any, directory: Path) -> dict[str, str]:
     path = directory / CLASSIFIER_ARTIFACT
     mlflow.sklearn.save_model(classifier, str(path), pip_requirements=SKLEARN_REQUIREMENTS)
-    return path
+    return {CLASSIFIER_ARTIFACT: str(path)}
 
 
 def log_sklearn_pyfunc(
     classifier: Any, mask_handles: bool, name: str = "model"
 ) -> mlflow.models.model.ModelInfo:
     """Log the classifier as a text-in pyfunc to the active run."""
-    with tempfile.TemporaryDirectory() as tmp, packaged_code() as code_paths:
-        artifact = _save_classifier(classifier, Path(tmp))
-        return mlflow.pyfunc.log_model(
+    with tempfile.TemporaryDirectory() as tmp:
+        return log_pyfunc(
+            SklearnTweetModel(mask_handles=mask_handles),
+            _save_classifier(classifier, Path(tmp)),
+            SIGNATURE,
+            SKLEARN_REQUIREMENTS,
             name=name,
-            python_model=SklearnTweetModel(mask_handles=mask_handles),
-            artifacts={CLASSIFIER_ARTIFACT: str(artifact)},
-            code_paths=code_paths,
-            signature=SIGNATURE,
             input_example=INPUT_EXAMPLE,
-            pip_requirements=SKLEARN_REQUIREMENTS,
         )
 
 
 def save_sklearn_pyfunc(classifier: Any, mask_handles: bool, path: Path) -> None:
     """Save the same pyfunc to a local folder (tests, offline checks)."""
-    with tempfile.TemporaryDirectory() as tmp, packaged_code() as code_paths:
-        artifact = _save_classifier(classifier, Path(tmp))
-        mlflow.pyfunc.save_model(
-            str(path),
-            python_model=SklearnTweetModel(mask_handles=mask_handles),
-            artifacts={CLASSIFIER_ARTIFACT: str(artifact)},
-            code_paths=code_paths,
-            signature=SIGNATURE,
+    with tempfile.TemporaryDirectory() as tmp:
+        save_pyfunc(
+            SklearnTweetModel(mask_handles=mask_handles),
+            _save_classifier(classifier, Path(tmp)),
+            SIGNATURE,
+            SKLEARN_REQUIREMENTS,
+            path,
             input_example=INPUT_EXAMPLE,
-            pip_requirements=SKLEARN_REQUIREMENTS,
         )

@@ -2,8 +2,8 @@
 
 Artifacts are the tokenizer JSON, the network config JSON and the weights as safetensors (no
 pickled torch objects, no torch.export), so `mlflow.pyfunc.load_model` rebuilds the network in
-any process with torch installed; the code for cleaning, tokenizing and the network travels in
-`code_paths`.
+any process with torch installed; the code for cleaning, tokenizing and the network travels with
+it (`training.pyfunc.packaged_code`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from training.networks import NetworkConfig, RecurrentClassifier
 from training.pyfunc import (
     INPUT_EXAMPLE,
     SIGNATURE,
-    packaged_code,
+    log_pyfunc,
     predictions_frame,
     requirements,
+    save_pyfunc,
     texts_of,
 )
 from training.tokenizer import encode, load_tokenizer, save_tokenizer
@@ -37,7 +38,6 @@ CONFIG_ARTIFACT = "network_config"
 WEIGHTS_ARTIFACT = "weights"
 # texts scored per forward pass: bounds memory on large calls without slowing small ones
 INFERENCE_BATCH = 1024
-CODE_MODULES = ("networks.py", "tokenizer.py", "sequence_pyfunc.py")
 REQUIREMENTS = ("mlflow", "torch", "tokenizers", "safetensors", "pandas", "numpy")
 
 
@@ -109,15 +109,14 @@ def log_sequence_pyfunc(
     name: str = "model",
     threads: int = 0,
 ) -> mlflow.models.model.ModelInfo:
-    with tempfile.TemporaryDirectory() as tmp, packaged_code(*CODE_MODULES) as code_paths:
-        return mlflow.pyfunc.log_model(
+    with tempfile.TemporaryDirectory() as tmp:
+        return log_pyfunc(
+            SequenceTweetModel(mask_handles=mask_handles, threads=threads),
+            _write_artifacts(network, tokenizer, Path(tmp)),
+            SIGNATURE,
+            requirements(*REQUIREMENTS),
             name=name,
-            python_model=SequenceTweetModel(mask_handles=mask_handles, threads=threads),
-            artifacts=_write_artifacts(network, tokenizer, Path(tmp)),
-            code_paths=code_paths,
-            signature=SIGNATURE,
             input_example=INPUT_EXAMPLE,
-            pip_requirements=requirements(*REQUIREMENTS),
         )
 
 
@@ -128,13 +127,12 @@ def save_sequence_pyfunc(
     path: Path,
     threads: int = 0,
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp, packaged_code(*CODE_MODULES) as code_paths:
-        mlflow.pyfunc.save_model(
-            str(path),
-            python_model=SequenceTweetModel(mask_handles=mask_handles, threads=threads),
-            artifacts=_write_artifacts(network, tokenizer, Path(tmp)),
-            code_paths=code_paths,
-            signature=SIGNATURE,
+    with tempfile.TemporaryDirectory() as tmp:
+        save_pyfunc(
+            SequenceTweetModel(mask_handles=mask_handles, threads=threads),
+            _write_artifacts(network, tokenizer, Path(tmp)),
+            SIGNATURE,
+            requirements(*REQUIREMENTS),
+            path,
             input_example=INPUT_EXAMPLE,
-            pip_requirements=requirements(*REQUIREMENTS),
         )

@@ -17,7 +17,7 @@ from training.analysis.entities import (
     train_ner,
 )
 from training.analysis.gazetteer import place_names
-from training.analysis.metrics import span_report
+from training.metrics import span_report
 from tweetcare.data.generator import generate
 
 BIG_CITIES = 1_000_000  # a small gazetteer keeps the tests quick

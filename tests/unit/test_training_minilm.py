@@ -11,7 +11,6 @@ import pytest
 
 from tests.fixtures.bento import synthetic_features
 from training.families import fit_family
-from training.minilm import sample_rows
 from training.pyfunc import OUTPUT_COLUMNS
 from tweetcare.core.params import BaselineParams, TrainParams, TransformerParams
 
@@ -20,13 +19,6 @@ TINY = TrainParams(
     baseline=BaselineParams(C=4.0, max_features=5000, ngram_max=2, min_df=1),
     transformer=TransformerParams(max_length=24, batch_size=32, train_sample=60, head_C=10.0),
 )
-
-
-def test_sample_is_stratified_and_capped() -> None:
-    labels = np.array([1] * 80 + [0] * 20)
-    rows = sample_rows(100, 10, labels, seed=0)
-    assert len(rows) == 10 and labels[rows].sum() == 8
-    assert len(sample_rows(5, 10, labels[:5], seed=0)) == 5
 
 
 def test_minilm_head_learns_and_round_trips_as_pyfunc(tmp_path: Path) -> None:

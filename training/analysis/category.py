@@ -27,15 +27,17 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from training.analysis.language import ENGLISH, detect_language
-from training.analysis.packaging import (
+from training.analysis.static import StaticEncoder
+from training.encoder import SentenceEncoder
+from training.pyfunc import (
+    analysis_requirements,
     load_estimator,
     log_pyfunc,
     save_estimator,
     save_pyfunc,
+    signature,
+    texts_of,
 )
-from training.analysis.static import StaticEncoder
-from training.encoder import SentenceEncoder
-from training.pyfunc import texts_of
 from tweetcare.core.text import clean_text
 
 NOT_ENGLISH = "not_english"
@@ -222,7 +224,7 @@ def log_category(
     _check(model, static, static_heads)
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = _artifacts(encoder, heads, static, static_heads, Path(tmp))
-        return log_pyfunc(model, artifacts, OUTPUTS, name)
+        return log_pyfunc(model, artifacts, signature(OUTPUTS), analysis_requirements(), name=name)
 
 
 def save_category(
@@ -236,4 +238,4 @@ def save_category(
     _check(model, static, static_heads)
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = _artifacts(encoder, heads, static, static_heads, Path(tmp))
-        save_pyfunc(model, artifacts, OUTPUTS, path)
+        save_pyfunc(model, artifacts, signature(OUTPUTS), analysis_requirements(), path)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from training.sampling import stratified_rows
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import LABEL_FLAG_COLUMN
 
@@ -94,9 +94,4 @@ def sample(frame: pd.DataFrame, size: int, seed: int, by: str | None = None) -> 
         return frame.reset_index(drop=True)
     if by is None:
         return frame.sample(n=size, random_state=seed).reset_index(drop=True)
-    rng = np.random.default_rng(seed)
-    picked: list[np.ndarray] = []
-    for rows in frame.groupby(by, sort=True).indices.values():
-        share = max(1, round(size * len(rows) / len(frame)))
-        picked.append(rng.choice(rows, size=min(share, len(rows)), replace=False))
-    return frame.iloc[np.sort(np.concatenate(picked))].reset_index(drop=True)
+    return frame.iloc[stratified_rows(frame[by].to_numpy(), size, seed)].reset_index(drop=True)

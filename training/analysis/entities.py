@@ -22,8 +22,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from training.analysis.gazetteer import place_names
-from training.analysis.packaging import log_pyfunc, save_pyfunc
-from training.pyfunc import texts_of
+from training.pyfunc import analysis_requirements, log_pyfunc, save_pyfunc, signature, texts_of
 from tweetcare.core.pii import find_pii
 
 PII_LABELS = ("PHONE", "EMAIL")
@@ -253,9 +252,21 @@ def _artifacts(nlp: Any, tmp: Path) -> dict[str, str]:
 
 def log_entities(nlp: Any, name: str = "entities") -> mlflow.models.model.ModelInfo:
     with tempfile.TemporaryDirectory() as tmp:
-        return log_pyfunc(EntityModel(), _artifacts(nlp, Path(tmp)), OUTPUTS, name)
+        return log_pyfunc(
+            EntityModel(),
+            _artifacts(nlp, Path(tmp)),
+            signature(OUTPUTS),
+            analysis_requirements(),
+            name=name,
+        )
 
 
 def save_entities(nlp: Any, path: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        save_pyfunc(EntityModel(), _artifacts(nlp, Path(tmp)), OUTPUTS, path)
+        save_pyfunc(
+            EntityModel(),
+            _artifacts(nlp, Path(tmp)),
+            signature(OUTPUTS),
+            analysis_requirements(),
+            path,
+        )

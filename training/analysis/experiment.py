@@ -22,7 +22,6 @@ from training.analysis import entities as ent
 from training.analysis import sentiment as sen
 from training.analysis.data import customer_tweets, english, labelled_customer_tweets, sample
 from training.analysis.heldout import category_rows, heldout_frame
-from training.analysis.metrics import class_report, confusion_frame, span_report
 from training.analysis.static import distill_static
 from training.analysis.taxonomy import KeywordRule, Taxonomy
 from training.datasets import (
@@ -32,6 +31,7 @@ from training.datasets import (
     with_corrections,
 )
 from training.encoder import SentenceEncoder, minilm_dir, quantized_minilm
+from training.metrics import class_report, confusion_frame, span_report
 from tweetcare.core.params import AnalysisParams
 from tweetcare.core.schemas import CATEGORIES, SENTIMENTS, TICKET_FLAGS
 from tweetcare.core.text import clean_text

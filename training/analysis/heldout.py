@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from training.analysis.data import NOT_ENGLISH
-from training.analysis.metrics import class_report, span_report
+from training.metrics import class_report, span_report
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import CATEGORIES, SENTIMENTS
 

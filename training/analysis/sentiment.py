@@ -26,13 +26,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer
 
-from training.analysis.packaging import (
+from training.pyfunc import (
+    analysis_requirements,
     load_estimator,
     log_pyfunc,
     save_estimator,
     save_pyfunc,
+    signature,
+    texts_of,
 )
-from training.pyfunc import texts_of
 from tweetcare.core.text import clean_text, clean_texts
 
 VADER = "vader"
@@ -162,7 +164,13 @@ def log_sentiment(
 ) -> mlflow.models.model.ModelInfo:
     with tempfile.TemporaryDirectory() as tmp:
         model = SentimentModel(kind, vader_threshold)
-        return log_pyfunc(model, _artifacts(classifier, Path(tmp)), OUTPUTS, name)
+        return log_pyfunc(
+            model,
+            _artifacts(classifier, Path(tmp)),
+            signature(OUTPUTS),
+            analysis_requirements(),
+            name=name,
+        )
 
 
 def save_sentiment(
@@ -170,4 +178,10 @@ def save_sentiment(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model = SentimentModel(kind, vader_threshold)
-        save_pyfunc(model, _artifacts(classifier, Path(tmp)), OUTPUTS, path)
+        save_pyfunc(
+            model,
+            _artifacts(classifier, Path(tmp)),
+            signature(OUTPUTS),
+            analysis_requirements(),
+            path,
+        )
