@@ -31,7 +31,13 @@ from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
 from streaming import lake
 from streaming.batch import JobContext, record_stats, score_partitions
-from streaming.lake_tables import DELTA_EXTENSIONS, ensure_tables, merge_new
+from streaming.lake_tables import (
+    DELTA_EXTENSIONS,
+    DELTA_STREAM_CONF,
+    compact,
+    ensure_tables,
+    merge_new,
+)
 from streaming.progress import ProgressFile, end_offsets_of
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings, get_settings
@@ -63,6 +69,7 @@ def build_session(settings: Settings) -> SparkSession:
         "spark.ui.enabled": "false",
         "spark.sql.session.timeZone": "UTC",
         **DELTA_EXTENSIONS,
+        **DELTA_STREAM_CONF,
         **hadoop_s3a_conf(settings),
         **settings.spark_conf,
     }
@@ -107,6 +114,8 @@ class BatchWriter:
         self._started = threading.Event()
         # each batch's counts, for the progress listener
         self.counts: dict[int, dict[str, int]] = {}
+        # table -> the date partitions written since the last compaction
+        self.written: dict[str, set[str]] = {}
 
     def started(self, query_id: str) -> None:
         self._query_id = query_id
@@ -119,18 +128,29 @@ class BatchWriter:
         return (self._query_id or "stream")[:8]
 
     def __call__(self, frame: DataFrame, batch_id: int) -> None:
+        clock = StepClock()
         context = JobContext(self.settings, self.routing, self.templates, self.stream_id)
         scored = frame.mapInArrow(score_partitions(context, batch_id), OUTPUT_SPARK_SCHEMA)
         # several writers read it: score (HTTP, ticket upserts) once
         scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            # one small job for every kind's count and date partitions (a few rows to the driver)
+            # one small job for every kind's count, date partitions and tweet id range (a few
+            # rows to the driver)
             counts: dict[str, int] = {}
             dates: dict[str, list[str]] = {}
-            for row in scored.groupBy("kind", lake.PARTITION_COLUMN).count().collect():
+            ids: list[str] = []
+            summary = scored.groupBy("kind", lake.PARTITION_COLUMN).agg(
+                F.count("*").alias("count"),
+                F.min("tweet_id").alias("low"),
+                F.max("tweet_id").alias("high"),
+            )
+            for row in summary.collect():
                 counts[row["kind"]] = counts.get(row["kind"], 0) + row["count"]
                 if row[lake.PARTITION_COLUMN] is not None:
                     dates.setdefault(row["kind"], []).append(row[lake.PARTITION_COLUMN])
+                if row["kind"] == lake.KIND_TWEET:
+                    ids += [row["low"], row["high"]]
+            clock.lap("score")
             tweets = scored.where(F.col("kind") == lake.KIND_TWEET)
             dead = scored.where(F.col("kind") == lake.KIND_DEAD)
             if counts.get(lake.KIND_TWEET):
@@ -140,7 +160,9 @@ class BatchWriter:
                     tweets.select(*lake.TWEET_SCHEMA.names),
                     ["tweet_id"],
                     dates[lake.KIND_TWEET],
+                    (min(ids), max(ids)),
                 )
+                clock.lap("lake")
             if counts.get(lake.KIND_DEAD):
                 merge_new(
                     self.spark,
@@ -149,6 +171,7 @@ class BatchWriter:
                     lake.DEAD_LETTER_KEY,
                     dates[lake.KIND_DEAD],
                 )
+                clock.lap("dead_letters")
             if counts.get(lake.KIND_MESSAGE):
                 (
                     scored.where(F.col("kind") == lake.KIND_MESSAGE)
@@ -161,17 +184,52 @@ class BatchWriter:
                     .options(**self.settings.spark_kafka_options())
                     .save()
                 )
+                clock.lap("topics")
             # last: a batch counts as consumed only once its outputs are written
             scored.where(F.col("kind") == lake.KIND_STATS).foreachPartition(
                 record_stats(self.settings)
             )
+            clock.lap("stats")
         finally:
             scored.unpersist()
+        self.written.setdefault(TWEETS_TABLE, set()).update(dates.get(lake.KIND_TWEET, []))
+        self.written.setdefault(DEAD_LETTERS_TABLE, set()).update(dates.get(lake.KIND_DEAD, []))
+        every = self.settings.lake_compact_every
+        if every and (batch_id + 1) % every == 0:
+            self.compact()
+            clock.lap("compact")
         self.counts[batch_id] = {
             "rows": counts.get(lake.KIND_TWEET, 0),
             "dead_letters": counts.get(lake.KIND_DEAD, 0),
         }
-        log.info("batch %d: %s", batch_id, self.counts[batch_id])
+        log.info("batch %d: %s in %s", batch_id, self.counts[batch_id], clock)
+
+    def compact(self) -> None:
+        """Bin-pack what the batches since the last compaction wrote. Maintenance only: a failure
+        (say, a concurrent OPTIMIZE) is logged and the dates wait for the next round."""
+        for table, dates in self.written.items():
+            try:
+                compact(self.spark, lake_table_uri(self.settings, table), dates)
+            except Exception as err:  # noqa: BLE001 - the batch's data is already written
+                log.warning("compacting %s failed, retried at the next round: %s", table, err)
+                continue
+            dates.clear()
+
+
+class StepClock:
+    """Wall seconds of each step of a micro-batch, for its log line: where a slow batch went."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self.steps: dict[str, float] = {}
+
+    def lap(self, step: str) -> None:
+        now = time.monotonic()
+        self.steps[step] = now - self.last
+        self.last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{step} {seconds:.2f}s" for step, seconds in self.steps.items())
 
 
 class ProgressListener(StreamingQueryListener):

@@ -65,7 +65,10 @@ def own_settings(kafka_broker: Settings, tmp_path: Path, model_port: int) -> Set
 @pytest.fixture
 def stream_settings(kafka_broker: Settings, tmp_path: Path) -> Iterator[Settings]:
     (model_port,) = free_ports(1)  # nothing listens: a model call would fail the batch
-    settings = own_settings(kafka_broker, tmp_path, model_port)
+    # compaction after every batch, so the restart test sees one (the default is every 50)
+    settings = own_settings(kafka_broker, tmp_path, model_port).model_copy(
+        update={"lake_compact_every": 1}
+    )
     ensure_topics(settings)
     yield settings
     stop_stream(settings)
@@ -147,6 +150,13 @@ def test_the_job_dead_letters_and_resumes_from_its_checkpoint(stream_settings: S
     assert done == 5
     assert progress["last_error"] is None
     assert stop_stream(settings) is True
+    # the batches' small files were bin-packed: one file per date, the same five rows
+    table = open_table(settings, DEAD_LETTERS_TABLE)
+    assert table is not None
+    assert "OPTIMIZE" in {entry["operation"] for entry in table.history()}
+    dates = set(letters.column("date").to_pylist())
+    assert len(table.file_uris()) == len(dates)
+    assert table.to_pyarrow_table().num_rows == 5
 
 
 def test_a_model_server_that_is_down_is_waited_out_and_loses_nothing(
