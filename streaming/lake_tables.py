@@ -77,7 +77,7 @@ def merge_new(
     `key_range` is the lowest and highest value of the first key column among `rows`: a literal
     range Delta's data skipping checks against each file's min/max statistics, so the MERGE reads
     only the files that could hold one of these keys. Without it, a batch of a replay spanning six
-    weeks read every earlier file of some 40 date partitions, and its MERGE took 8-11 s however
+    weeks read every earlier file of some 33 date partitions, and its MERGE took 8-11 s however
     few rows it had (benchmarks/stream.py). Tweet ids grow with time, so a new batch's range
     rarely overlaps older files; a repeat's range does, and its files are read.
     """

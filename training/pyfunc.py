@@ -98,9 +98,17 @@ def packaged_code() -> Iterator[list[str]]:
         yield [str(root / "training"), str(root / "tweetcare")]
 
 
-def requirements(*distributions: str) -> list[str]:
-    """Pinned requirements, stated rather than inferred (inference reloads the model: slow)."""
-    return [f"{name}=={version(name)}" for name in distributions]
+def requirements(*distributions: str, installed_only: bool = False) -> list[str]:
+    """Pinned requirements, stated rather than inferred (inference reloads the model: slow);
+    with ``installed_only``, a distribution that is not installed is left out."""
+    pins = []
+    for name in distributions:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            if not installed_only:
+                raise
+    return pins
 
 
 # What the analysis pyfuncs import at load and predict time. Named so MLflow need not infer them
@@ -125,13 +133,7 @@ ANALYSIS_PACKAGES = (
 @cache
 def analysis_requirements() -> list[str]:
     """Pins of the installed `ANALYSIS_PACKAGES` (one not installed is left out)."""
-    pins = []
-    for package in ANALYSIS_PACKAGES:
-        try:
-            pins.append(f"{package}=={version(package)}")
-        except PackageNotFoundError:
-            continue
-    return pins
+    return requirements(*ANALYSIS_PACKAGES, installed_only=True)
 
 
 @contextmanager
