@@ -1,19 +1,27 @@
-"""The sequence models' tokenizer: Hugging Face `tokenizers` WordPiece, trained on the train split.
+"""The sequence models' tokenizer: Hugging Face `tokenizers` WordPiece, fitted on the train split.
 
 It reads text already cleaned by `tweetcare.core.text.clean_text`, keeps the `<url>`, `<user>`
 and `<brand>` masks whole, splits every emoji and punctuation mark into its own token, and pads
 or truncates to `max_length`. Saved as one JSON file that travels inside each logged model, so
 serving tokenizes exactly as training did. Imports only `tokenizers` and numpy: this module is
 packaged with the model.
+
+The vocabulary is counted here rather than by `tokenizers`' WordPieceTrainer: that trainer breaks
+ties between equally frequent merges in hash-map order, so two trainings on the same texts gave
+different vocabularies, and so different sequence models and champions (huggingface/tokenizers
+#1794). Here it is every character (alone and as a `##` continuation) and then whole words by
+(count, word), which is the same on every run; a word outside it splits into its longest known
+prefix and characters.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
@@ -26,21 +34,44 @@ def train_tokenizer(
     texts: Iterable[str], vocab_size: int, min_frequency: int, max_length: int
 ) -> Tokenizer:
     """Fit a WordPiece vocabulary on cleaned texts; padding and truncation are built in."""
-    tokenizer = Tokenizer(models.WordPiece(unk_token=UNK_TOKEN))
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+    splitter = pre_tokenizers.Sequence(
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split(_PIECES, behavior="isolated")]
     )
-    tokenizer.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size,
-        min_frequency=min_frequency,
-        special_tokens=[PAD_TOKEN, UNK_TOKEN, *MASK_TOKENS],
-        show_progress=False,
+    words = Counter(word for text in texts for word, _ in splitter.pre_tokenize_str(text))
+    tokenizer = Tokenizer(
+        models.WordPiece(build_vocab(words, vocab_size, min_frequency), unk_token=UNK_TOKEN)
     )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
+    tokenizer.pre_tokenizer = splitter
+    tokenizer.decoder = decoders.WordPiece()
     tokenizer.enable_truncation(max_length=max_length)
     tokenizer.enable_padding(pad_id=tokenizer.token_to_id(PAD_TOKEN), pad_token=PAD_TOKEN)
     return tokenizer
+
+
+def build_vocab(words: Counter[str], vocab_size: int, min_frequency: int) -> dict[str, int]:
+    """Special tokens, then the alphabet, then whole words, each ranked by (-count, text) so ties
+    always fall the same way; at most ``vocab_size`` entries."""
+    letters: Counter[str] = Counter()
+    for word, count in words.items():
+        for letter in word:
+            letters[letter] += count
+    alphabet = [
+        piece
+        for letter, count in _ranked(letters)
+        if count >= min_frequency
+        for piece in (letter, f"##{letter}")
+    ]
+    frequent = [word for word, count in _ranked(words) if count >= min_frequency]
+    vocab: dict[str, int] = {}
+    for token in [PAD_TOKEN, UNK_TOKEN, *MASK_TOKENS, *alphabet, *frequent]:
+        if len(vocab) == vocab_size:
+            break
+        vocab.setdefault(token, len(vocab))
+    return vocab
+
+
+def _ranked(counts: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def save_tokenizer(tokenizer: Tokenizer, path: Path) -> Path:

@@ -51,6 +51,22 @@ def test_tokenizer_keeps_masks_and_emojis_whole_and_pads() -> None:
     assert ids[2, 0] == tokenizer.token_to_id(UNK_TOKEN)
 
 
+def test_tokenizer_vocabulary_is_the_same_on_every_fit_whatever_the_text_order() -> None:
+    texts = ["<brand> order late again zeta", "order alpha late", "mid order"] * 3
+    first = train_tokenizer(texts, 200, 2, 16).get_vocab()
+    again = train_tokenizer(list(reversed(texts)), 200, 2, 16).get_vocab()
+    assert first == again
+    # the commonest word first; equally frequent words alphabetically
+    assert first["order"] < first["late"] < first["alpha"] < first["mid"] < first["zeta"]
+    assert len(train_tokenizer(texts, 30, 2, 16).get_vocab()) == 30
+
+
+def test_tokenizer_splits_an_unseen_word_into_known_pieces() -> None:
+    tokenizer = train_tokenizer(["refund my order", "refund please", "my order"] * 3, 200, 2, 16)
+    assert tokenizer.encode("refundd").tokens == ["refund", "##d"]
+    assert tokenizer.encode("xyz").tokens == [UNK_TOKEN]  # letters never seen: unknown
+
+
 @pytest.mark.parametrize("cell", SEQUENCE_CELLS)
 @pytest.mark.parametrize("bidirectional", [True, False])
 def test_network_gives_one_logit_per_text_and_ignores_padding(cell, bidirectional) -> None:
