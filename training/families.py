@@ -30,9 +30,9 @@ MINILM = "minilm"
 FAMILIES = (BASELINE, *SEQUENCE_CELLS, MINILM)
 DESCRIPTIONS = {
     BASELINE: "TF-IDF word 1-2 grams + logistic regression (scikit-learn)",
-    "rnn": "Simple RNN over a WordPiece tokenizer trained on the train split (Lightning)",
-    "lstm": "LSTM over a WordPiece tokenizer trained on the train split (Lightning)",
-    "gru": "GRU over a WordPiece tokenizer trained on the train split (Lightning)",
+    "rnn": "Simple RNN over a WordPiece tokenizer counted on the train split (Lightning)",
+    "lstm": "LSTM over a WordPiece tokenizer counted on the train split (Lightning)",
+    "gru": "GRU over a WordPiece tokenizer counted on the train split (Lightning)",
     MINILM: "pretrained MiniLM-L6 encoder (frozen) + logistic-regression head (transformers)",
 }
 
