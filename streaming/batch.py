@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -230,22 +230,14 @@ def stats_row(key: str, processed_at: datetime, stats: BatchStats) -> dict[str, 
     return {"kind": lake.KIND_STATS, "out_key": key, "out_value": json.dumps(value)}
 
 
-def record_stats(settings: Settings) -> Callable[[Iterator[Any]], None]:
-    """`foreachPartition` over the stats rows: one ticket store connection per task."""
-
-    def run(rows: Iterator[Any]) -> None:
-        store: TicketStore | None = None
-        try:
-            for row in rows:
-                store = store or TicketStore(settings.tickets_db_url)
-                value = json.loads(row["out_value"])
-                processed_at = datetime.fromisoformat(value.pop("processed_at"))
-                store.record_batch(row["out_key"], processed_at=processed_at, **value)
-        finally:
-            if store is not None:
-                store.close()
-
-    return run
+def record_stats(store: TicketStore, stats: Iterable[tuple[str, str]]) -> None:
+    """Each partition's statistics (its batch key and `stats_row`'s JSON) into the ticket store.
+    A few rows a batch, so the driver writes them from the batch's summary: no Spark job and no
+    task opening a store connection for them."""
+    for key, payload in stats:
+        value = json.loads(payload)
+        processed_at = datetime.fromisoformat(value.pop("processed_at"))
+        store.record_batch(key, processed_at=processed_at, **value)
 
 
 def rows_of(rows: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

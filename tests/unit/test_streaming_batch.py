@@ -199,7 +199,7 @@ def settings_for(tmp_path: Path, port: int) -> Settings:
 
 
 def run_partition(tmp_path: Path, port: int, batch_id: int, batch: list[KafkaRecord]) -> Output:
-    """One task as Spark runs it, then the stats write that follows the batch's outputs."""
+    """One task as Spark runs it, then the driver's stats write that follows the outputs."""
     settings = settings_for(tmp_path, port)
     TicketStore(settings.tickets_db_url).create_schema()
     context = JobContext(
@@ -225,7 +225,8 @@ def run_partition(tmp_path: Path, port: int, batch_id: int, batch: list[KafkaRec
     rows = [row for b in out for row in b.to_pylist()]
     for b in out:
         assert b.schema == lake.OUTPUT_SCHEMA
-    record_stats(settings)(iter(r for r in rows if r["kind"] == lake.KIND_STATS))
+    stats = [(r["out_key"], r["out_value"]) for r in rows if r["kind"] == lake.KIND_STATS]
+    record_stats(TicketStore(settings.tickets_db_url), stats)
     return Output(rows)
 
 
