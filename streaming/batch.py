@@ -133,19 +133,22 @@ class PartitionProcessor:
 
         rows: list[dict[str, Any]] = []
         n_inbound = 0
-        for tweet, record, analysis in applied:
-            ticket = tickets.get(tweet.conversation_id)
-            row = lake.tweet_row(
+        candidates = [
+            lake.tweet_row(
                 tweet,
                 record,
                 analysis,
-                ticket.ticket_id if ticket else None,
+                ticket.ticket_id if (ticket := tickets.get(tweet.conversation_id)) else None,
                 batch_id,
                 stream_id,
                 processed_at,
                 self.lineage,
             )
-            if lake.is_valid_row(row, lake.TWEET_SCHEMA):
+            for tweet, record, analysis in applied
+        ]
+        valid = lake.valid_rows(candidates, lake.TWEET_SCHEMA)
+        for (_, record, analysis), row, ok in zip(applied, candidates, valid, strict=True):
+            if ok:
                 rows.append({"kind": lake.KIND_TWEET, **row})
                 n_inbound += analysis.inbound
             else:

@@ -240,6 +240,16 @@ def output_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist(rows, schema=OUTPUT_SCHEMA)
 
 
+def valid_rows(rows: list[dict[str, Any]], schema: pa.Schema) -> list[bool]:
+    """`is_valid_row` for each row: one Arrow conversion for all of them (about a third of a
+    partition's Python time when done row by row), row by row only when that one fails."""
+    try:
+        pa.RecordBatch.from_pylist(rows, schema=schema)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return [is_valid_row(row, schema) for row in rows]
+    return [True] * len(rows)
+
+
 def is_valid_row(row: dict[str, Any], schema: pa.Schema) -> bool:
     """Whether Arrow takes the row as `schema` (types, ranges): checked before Spark sees it."""
     try:

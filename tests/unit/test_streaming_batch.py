@@ -394,3 +394,11 @@ def test_the_job_refuses_bad_rules_before_reading_kafka(tmp_path: Path) -> None:
 def test_lineage_from_model_info(info: dict[str, Any], expected: tuple) -> None:
     found = lineage_of(info)
     assert (found.model_name, found.model_version, found.data_version) == expected
+
+
+def test_rows_are_checked_against_the_lake_schema_together_and_a_bad_one_is_found() -> None:
+    schema = pa.schema([("n", pa.int32()), ("s", pa.string())])
+    rows = [{"n": 1, "s": "a"}, {"n": 2**40, "s": "b"}, {"n": 3, "s": None}, {"n": "x", "s": "c"}]
+    assert lake.valid_rows(rows, schema) == [True, False, True, False]
+    assert lake.valid_rows([rows[0], rows[2]], schema) == [True, True]
+    assert lake.valid_rows([], schema) == []
