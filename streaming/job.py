@@ -116,14 +116,8 @@ class BatchWriter:
         self.counts: dict[int, dict[str, int]] = {}
         # table -> the date partitions written since the last compaction
         self.written: dict[str, set[str]] = {}
-        self._store: TicketStore | None = None
-
-    @property
-    def store(self) -> TicketStore:
-        """The driver's own ticket store connection, for the batches' statistics."""
-        if self._store is None:
-            self._store = TicketStore(self.settings.tickets_db_url)
-        return self._store
+        # the driver's own ticket store connection, for the batches' statistics
+        self.store = TicketStore(settings.tickets_db_url)
 
     def started(self, query_id: str) -> None:
         self._query_id = query_id
@@ -343,6 +337,7 @@ def main() -> None:
         run_until_stopped(query, stop_requested, progress)
     finally:
         spark.stop()
+        writer.store.close()
 
 
 def run_until_stopped(
