@@ -20,7 +20,7 @@ from tweetcare.core.schemas import (
     TWCS_COLUMNS,
     TWCS_DATE_FORMAT,
 )
-from tweetcare.data.ambiguity import SHARED_SHORT, language_of
+from tweetcare.data.ambiguity import PROMOS, SHARED_SHORT, language_of
 from tweetcare.data.brands import BRANDS, SECTOR_CATEGORIES
 from tweetcare.data.generator import generate, write_dataset
 
@@ -163,6 +163,11 @@ def test_ambiguity_blurs_the_voices_but_keeps_labels_truthful(
     bodies = brands["text"].str.replace(r"^@\d+ ", "", regex=True)
     assert bodies.isin(short).any()
     assert customers["text"].str.replace(r"^@\w+ ", "", regex=True).isin(short).any()
+    # marketing copy comes from both sides: a promo's opening words say nothing about its author
+    openings = {promo.split("{")[0].strip() for promo in PROMOS if not promo.startswith("{")}
+    for side in (customers, brands):
+        text = side["text"].str.replace(r"^@\w+ ", "", regex=True)
+        assert text.map(lambda t: any(t.startswith(o) for o in openings)).any()
     # whoever wrote a tweet keeps its label: customers are numeric ids, brands their handles
     assert customers["author_id"].str.fullmatch(r"\d+").all()
     assert not brands["author_id"].str.fullmatch(r"\d+").any()
