@@ -25,16 +25,18 @@ Part = tuple[str, str | None]  # (text, entity label or None), as in the generat
 # sit near those shares (more blur there costs the train-generated/test-real score), the
 # brand-side ones are pushed until a held-out generated split is about as hard as real tweets.
 # Marketing copy on both sides and more one-liners brought the baseline's generated-minus-real F1
-# gap from +0.026 to +0.013 (seeds 0-2) and raised its train-generated/test-real F1 0.915 -> 0.921.
+# gap from +0.026 to +0.013 (seeds 0-2) and its train-generated/test-real F1 from 0.915 to 0.920.
+# The two sides' promo counts are kept near each other: when one side posts most of them, the
+# model just learns that side and the data gets easier again.
 RATES: dict[str, float] = {
     # customer tweets
     "other_user": 0.16,  # opens with @<another user>: a friend, another customer
     "helper": 0.08,  # a follow-up that answers another user in an agent's voice
-    "ack": 0.5,  # a follow-up that is one line of SHARED_SHORT
+    "ack": 0.3,  # a follow-up that is one line of SHARED_SHORT
     "quote": 0.08,  # a follow-up quoting what the brand said
     "retweet": 0.015,  # a follow-up retweeting the brand
     "sloppy": 0.1,  # two more typos
-    "share": 0.2,  # a follow-up that passes on one of the brand's PROMOS
+    "share": 0.08,  # a follow-up that passes on one of the brand's PROMOS (labelled chatter)
     # brand replies
     "question": 0.3,  # the reply is a bare question
     "short": 0.5,  # the reply is a word or two of chat (SHARED_SHORT)
@@ -42,7 +44,7 @@ RATES: dict[str, float] = {
     "native": 0.7,  # answer a customer who wrote in another language in that language
     "echo": 0.25,  # the reply quotes the customer first
     "brand_typo": 0.04,
-    "promo": 0.2,  # the reply is one of the brand's PROMOS
+    "promo": 0.25,  # the reply is one of the brand's PROMOS
 }
 
 # Customers answering someone else, the way agents do ("customers who sound like agents").
@@ -365,8 +367,6 @@ class Ambiguity:
             return [("@" + str(other_user()) + " ", None), *self._helper(brand)]
         if followup and self.happens("ack"):
             parts = [parts[0], (d.pick(SHARED_SHORT), None)]
-        elif followup and self.happens("share"):
-            return self.w.fill(d.pick(PROMOS), brand)
         elif followup and self.happens("retweet"):
             return [(f"RT @{brand.handle}: ", None), *self._brand_sentence(brand)]
         elif followup and self.happens("quote"):
@@ -382,6 +382,11 @@ class Ambiguity:
                 return _replace_handle(parts, "@" + brand.handle, mention)
             return [(mention + " ", None), *parts]
         return parts
+
+    def shared_promo(self, brand: Brand) -> list[Part] | None:
+        """A follow-up passing on the brand's marketing copy word for word, or None. It asks for
+        nothing, so the generator labels it neutral chatter: the text is ambiguous, not the label."""
+        return self.w.fill(self.d.pick(PROMOS), brand) if self.happens("share") else None
 
     def _helper(self, brand: Brand) -> list[Part]:
         """Another user's advice: a customer's tip, an agent's question or, from a support

@@ -42,6 +42,7 @@ ENTITY_LABELS: dict[str, str] = {
 _CONTACT_SHARE = 0.06  # first tweets that overshare a phone number or an email
 _CONTACT_FOLLOWUP_SHARE = 0.05
 _MIXED_SHARE = 0.25  # negative or positive first tweets that go on to ask a neutral question
+_CHATTER = "chatter"  # the flag of a tweet with nothing to act on (schemas.TICKET_FLAGS)
 FIRST_CUSTOMER_ID = 115712  # where twcs's anonymised customer ids start
 START = datetime(2017, 10, 9, tzinfo=UTC)
 SPAN_SECONDS = 7 * 24 * 3600 * 6  # six weeks, into late November
@@ -394,7 +395,7 @@ class _ThreadMaker:
             category, sentiment, template = ph.NON_ENGLISH[d.below(len(ph.NON_ENGLISH))]
         elif flag == "spam":
             category, sentiment, template = "other", "neutral", d.pick(ph.SPAM)
-        elif flag == "chatter":
+        elif flag == _CHATTER:
             category, sentiment = "other", d.weighted(ph.SENTIMENT_WEIGHTS["other"])
             template = d.pick(ph.CHATTER_TWEETS[sentiment])
         else:
@@ -417,14 +418,15 @@ class _ThreadMaker:
         depth = min(depth, room)
         # main chain alternates customer, brand, customer...; times go forward
         now = int(START.timestamp()) + d.below(SPAN_SECONDS)
-        chain: list[tuple[bool, int, list[Part], str]] = []
+        chain: list[tuple[bool, int, list[Part], str, str]] = []
         sentiment = t.sentiment
         for k in range(depth):
             inbound = k % 2 == 0
+            flag = t.flag if k == 0 else ""
             if k > 0:
                 now += 30 + int(-math.log(1.0 - d.u()) * (900 if inbound else 1500))
             if k == 0:
-                parts = self.first_tweet(t)
+                parts = self.mix.customer(self.first_tweet(t), t.brand, False, self.extra_id)
             elif inbound:
                 last = k + 2 >= depth
                 sentiment = (
@@ -433,18 +435,20 @@ class _ThreadMaker:
                     else d.pick((t.sentiment, t.sentiment, "neutral"))
                 )
                 parts = self.customer_followup(t, sentiment)
+                promo = self.mix.shared_promo(t.brand)
+                if promo is None:
+                    parts = self.mix.customer(parts, t.brand, True, self.extra_id)
+                else:
+                    parts, sentiment, flag = promo, "neutral", _CHATTER
             else:
                 parts = self.brand_reply(t, sentiment, first=k == 1)
-            if inbound:
-                parts = self.mix.customer(parts, t.brand, k > 0, self.extra_id)
-            else:
                 parts = self.mix.brand_text(parts, chain[-1][2])
-            chain.append((inbound, now, parts, sentiment))
+            chain.append((inbound, now, parts, sentiment, flag))
         # an extra customer reply to the first brand answer (twcs lists several response ids)
         extra = None
         if depth >= 2 and len(chain) < room and d.chance(0.1):
             s = d.pick(("neutral", t.sentiment))
-            extra = (True, chain[1][1] + 60 + d.below(1800), self.customer_followup(t, s), s)
+            extra = (True, chain[1][1] + 60 + d.below(1800), self.customer_followup(t, s), s, "")
         # twcs order: the newest tweet of the chain first, walking back to the first one
         ordered = [*reversed(chain)] + ([extra] if extra else [])
         positions = [*range(depth - 1, -1, -1)] + ([-1] if extra else [])
@@ -455,7 +459,7 @@ class _ThreadMaker:
             children[k - 1].append(ids[k])
         if extra:
             children[1].append(ids[-1])
-        for pos, (inbound, secs, parts, sent) in zip(positions, ordered, strict=True):
+        for pos, (inbound, secs, parts, sent, flag) in zip(positions, ordered, strict=True):
             parent = None if pos == 0 else ids[1] if pos == -1 else ids[pos - 1]
             kids = children.get(pos, [])
             text, spans = _assemble(parts)
@@ -467,7 +471,8 @@ class _ThreadMaker:
             r.text.append(text)
             r.response.append(",".join(map(str, kids)) or None)
             r.parent.append(parent)
-            r.category.append(t.category)
+            # a flagged follow-up (marketing copy passed on) is about nothing the thread is about
+            r.category.append("other" if flag and pos != 0 else t.category)
             r.sentiment.append(sent if inbound else t.sentiment)
             r.needs_ticket.append(
                 pos == 0
@@ -476,7 +481,7 @@ class _ThreadMaker:
                 and t.sentiment != "positive"
             )
             r.entities.append(spans)
-            r.flag.append(t.flag if pos == 0 else "")
+            r.flag.append(flag)
         return len(ordered)
 
 
