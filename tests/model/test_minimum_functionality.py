@@ -48,6 +48,7 @@ def test_a_customer_complaint_is_inbound(inbound: Predict, text: str) -> None:
     [
         "Sorry to hear that! Please DM us your order number ^JK",
         "@john_smith Sorry to hear that! Please DM us your order number ^JK",
+        "@dave99 Sorry about that, please DM us and we'll take a look *TM",
         "We're sorry for the trouble. Can you DM us the email on your account? ^MR",
     ],
 )

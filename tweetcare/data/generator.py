@@ -354,7 +354,7 @@ class _ThreadMaker:
 
     def brand_reply(self, t: _Thread, sentiment: str, first: bool) -> list[Part]:
         d, b = self.d, t.brand
-        parts: list[Part] = [("@" + t.customer + " ", None)]
+        parts: list[Part] = [(self.mix.address(t.customer) + " ", None)]
         own = self.mix.brand_body(b, t.template if t.flag == "not_english" else None)
         if own is not None:
             parts += own
