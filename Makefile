@@ -23,7 +23,10 @@ install: $(VENV)/.installed ## create .venv with the locked dependencies
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip sync -p $(PY) requirements.lock
+	# bytecode compiled once here: where PYTHONDONTWRITEBYTECODE is set nothing else writes it, and
+	# every process (tests, the model server, Spark's Python workers) compiled its imports from
+	# source: `import pandas` 2.9 s -> 0.4 s, `import mlflow` 7.8 s -> 2.5 s
+	$(VENV)/bin/uv pip sync -p $(PY) --compile-bytecode requirements.lock
 	$(VENV)/bin/uv pip install -p $(PY) --no-deps -e .
 	touch $@
 
