@@ -3,8 +3,9 @@
 Without it every generated customer tweet opens with @Brand, every brand reply is a full
 apology-body-closer with a signature, and any inbound model scores 1.0. Real twcs is messier:
 customers tag other users and write like agents when they help each other, quote or retweet what
-a brand told them, and make more typos; agents ask bare questions, send one-word replies, skip
-the signature and answer in the customer's language. Each habit below happens to a seeded share
+a brand told them, pass on its marketing copy and make more typos; agents ask bare questions, send
+one-word replies and promos, skip the signature and answer in the customer's language (and on
+live X, name the customer by a screen name). Each habit below happens to a seeded share
 of tweets (``RATES``, all scaled by one ``ambiguity`` factor; 0 leaves the data as it was and
 draws no dice). Labels stay truthful: whoever wrote a tweet keeps its ``inbound`` value.
 """
