@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import pandas as pd
 import pytest
 
+from tests.fixtures.registry import INBOUND_ACCURACY_FLOOR
 from tweetcare.cli.stream import start_stream, stop_stream
 from tweetcare.cluster import kafka as cluster_kafka
 from tweetcare.cluster import postgres, s3, spark
@@ -324,7 +325,7 @@ def test_the_care_stream_runs_end_to_end_on_the_cluster(care_stream: CareStream)
     frame = tweets.to_pandas()
     # the champion answered over HTTP from the cluster's executors
     assert frame.model_version.notna().all()
-    assert (frame.predicted_inbound == frame.inbound).mean() >= 0.9
+    assert (frame.predicted_inbound == frame.inbound).mean() >= INBOUND_ACCURACY_FLOOR
     # tickets in Postgres: one per customer conversation that needs one
     store = TicketStore(settings.tickets_db_url)
     try:

@@ -18,6 +18,7 @@ import pytest
 from serving.launcher import start_server, stop_server
 from tests.fixtures.kafka import free_ports
 from tests.fixtures.project import tracking_uri
+from tests.fixtures.registry import INBOUND_ACCURACY_FLOOR
 from tweetcare.cli.stream import start_stream, stop_stream
 from tweetcare.core.settings import Settings
 from tweetcare.core.storage import read_table
@@ -113,7 +114,7 @@ def test_tweets_flow_through_kafka_spark_and_bentoml_to_tickets_and_the_lake(
     replayed_ids = set(pd.read_csv(csv, dtype=str).sort_values("created_at").tweet_id)
     assert set(tweets.tweet_id) <= replayed_ids
     # the champion, served over HTTP, tells customers from brands on tweets it never saw
-    assert (tweets.predicted_inbound == tweets.inbound).mean() >= 0.9
+    assert (tweets.predicted_inbound == tweets.inbound).mean() >= INBOUND_ACCURACY_FLOOR
     assert set(tweets.model_version) == {"1"}
 
     # one ticket per conversation with a customer tweet that needs one; none for brand threads
