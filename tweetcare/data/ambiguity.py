@@ -391,7 +391,10 @@ class Ambiguity:
     def shared_promo(self, brand: Brand) -> list[Part] | None:
         """A follow-up passing on the brand's marketing copy word for word, or None. It asks for
         nothing, so the generator labels it neutral chatter: the text is ambiguous, not the label."""
-        return self.w.fill(self.d.pick(PROMOS), brand) if self.happens("share") else None
+        return self._promo(brand) if self.happens("share") else None
+
+    def _promo(self, brand: Brand) -> list[Part]:
+        return self.w.fill(self.d.pick(PROMOS), brand)
 
     def _helper(self, brand: Brand) -> list[Part]:
         """Another user's advice: a customer's tip, an agent's question or, from a support
@@ -453,7 +456,7 @@ class Ambiguity:
             if lang is not None:
                 return [(d.pick(NATIVE_REPLIES[lang]), None)]
         if self.happens("promo"):
-            return self.w.fill(d.pick(PROMOS), brand)
+            return self._promo(brand)
         if self.happens("question"):
             return self.w.fill(d.pick(BRAND_QUESTIONS), brand)
         if self.happens("short"):
