@@ -1,5 +1,7 @@
 """How fast is the stream, end to end, on the real stack? Before (the driver-loop job of commit
-c1ba26b) and after (executors + Delta), measured in the same run.
+c1ba26b), previous (executors + Delta, the lake MERGE on the tickets' path, code generation on:
+commit 2d4a765) and after (the lake merged by its own query, interpreted plans), measured in the
+same run.
 
 Starts a Kafka broker and `bentoml serve` (on the registry of `--registry`, default the demo's
 `TWEETCARE_MLFLOW_TRACKING_URI` after `make demo`), then for each job variant: starts the job on
@@ -10,7 +12,7 @@ model server all along. Prints a table, and what limits the rate: CPU seconds pe
 of each process tree, and the model server's own /analyze throughput, measured last.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/stream.py [--tweets 20000]
-        [--loads 100,200,500,1000] [--seconds 20] [--before]
+        [--loads 100,200,500,1000] [--seconds 20] [--before] [--previous] [--codegen]
         [--topology local|cluster [--workers 1,2] [--partitions 2,4]]
 
 `--topology cluster` brings up the local production-shaped cluster (`tweetcare cluster up`: Spark
@@ -61,9 +63,10 @@ from tweetcare.process import Service
 from tweetcare.tickets import TicketStore
 
 ROOT = Path(__file__).resolve().parents[1]
-BEFORE_COMMIT = "c1ba26b"
-OLD_FILES = ("__init__.py", "job.py", "batch.py", "lake.py", "parse.py", "records.py")
-OLD_FILES += ("model_client.py", "publish.py")
+# earlier jobs measured beside the current one: their streaming/ package as of these commits
+OLD_JOBS = {"before": "c1ba26b", "previous": "2d4a765"}
+# the current job with Spark's code generation back on (its default is interpreted plans)
+CODEGEN_CONF = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
 WAIT_S = 1800.0
 
 
@@ -148,7 +151,8 @@ class ProcessSampler:
 
 @dataclass(frozen=True)
 class Variant:
-    """One measured configuration: the job (before/after) and, on the cluster, its shape."""
+    """One measured configuration: the job (before/previous/after, after-codegen) and, on the
+    cluster, its shape."""
 
     job: str
     workers: int | None = None
@@ -177,6 +181,8 @@ def variant_settings(
         "topic_replies": f"bench-{name}-replies",
         "checkpoint_uri": "",
     }
+    if variant.job == "after-codegen":
+        updates["spark_conf"] = {**base.spark_conf, **CODEGEN_CONF}
     if layout is None:
         updates |= {"spark_master": "local[2]", "lake_uri": ""}
     else:
@@ -286,18 +292,26 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 
 @contextlib.contextmanager
 def running_job(settings: Settings, variant: Variant, work: Path) -> Iterator[Service]:
-    if variant.job == "after":
+    if variant.job.startswith("after"):
         start_stream(settings)
         try:
             yield Service("stream", settings.state_dir)
         finally:
             stop_stream(settings)
         return
-    old = work / "before-code"
+    old = work / f"{variant.job}-code"
     (old / "streaming").mkdir(parents=True, exist_ok=True)
-    for name in OLD_FILES:
+    commit = OLD_JOBS[variant.job]
+    names = subprocess.run(
+        ["git", "ls-tree", "--name-only", f"{commit}:streaming"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in (n for n in names if n.endswith(".py")):
         source = subprocess.run(
-            ["git", "show", f"{BEFORE_COMMIT}:streaming/{name}"],
+            ["git", "show", f"{commit}:streaming/{name}"],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -305,14 +319,15 @@ def running_job(settings: Settings, variant: Variant, work: Path) -> Iterator[Se
         ).stdout
         (old / "streaming" / name).write_text(source)
     command = spark_submit_command(settings)
-    # the old job runs on the driver alone; the new code's zip would shadow its modules
+    # an old job runs from its own folder (local mode: the workers inherit PYTHONPATH); the new
+    # code's zip would shadow its modules
     at = command.index("--py-files")
     del command[at : at + 2]
     job = command.index(next(a for a in command if a.endswith("streaming/job.py")))
     command[job] = str(old / "streaming" / "job.py")
-    ready = settings.state_dir / "before.ready"
+    ready = settings.state_dir / f"{variant.job}.ready"
     command[command.index("--ready-file") + 1] = str(ready)
-    service = Service("stream-before", settings.state_dir)
+    service = Service(f"stream-{variant.job}", settings.state_dir)
     env = {
         **settings.to_env(),
         "PYTHONPATH": f"{old}{os.pathsep}{ROOT}",
@@ -425,7 +440,8 @@ def report(rows: list[Figures], loads: list[str], server: float) -> None:
 
 def variants(args: argparse.Namespace) -> list[Variant]:
     if args.topology == "local":
-        return [Variant(job) for job in (["before"] if args.before else []) + ["after"]]
+        jobs = [job for job in OLD_JOBS if getattr(args, job)] + ["after"]
+        return [Variant(job) for job in jobs + (["after-codegen"] if args.codegen else [])]
     workers = [int(x) for x in args.workers.split(",") if x]
     partitions = [int(x) for x in args.partitions.split(",") if x]
     return [Variant("after", w, p) for w in workers for p in partitions]
@@ -436,15 +452,19 @@ def main() -> None:
     parser.add_argument("--tweets", type=int, default=20_000)
     parser.add_argument("--loads", default="100,200,500,1000", help="offered loads, tweets/s")
     parser.add_argument("--seconds", type=int, default=20, help="length of each paced replay")
-    parser.add_argument("--before", action="store_true", help=f"also the job of {BEFORE_COMMIT}")
+    for job, commit in OLD_JOBS.items():
+        parser.add_argument(f"--{job}", action="store_true", help=f"also the job of {commit}")
+    parser.add_argument(
+        "--codegen", action="store_true", help="also the current job with code generation on"
+    )
     parser.add_argument("--topology", choices=["local", "cluster"], default="local")
     parser.add_argument("--workers", default="1,2", help="cluster: Spark workers to measure with")
     parser.add_argument("--partitions", default="2", help="cluster: partitions of the topics")
     parser.add_argument("--registry", help="MLflow tracking URI with the champions")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (its logs)")
     args = parser.parse_args()
-    if args.before and args.topology == "cluster":
-        parser.error("--before measures the old driver-loop job on local[2] only")
+    if (args.before or args.previous or args.codegen) and args.topology == "cluster":
+        parser.error("--before, --previous and --codegen measure on local[2] only")
     env = get_settings()
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     work.chmod(0o755)  # the cluster's PostgreSQL runs as an unprivileged user under root

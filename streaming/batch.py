@@ -150,7 +150,7 @@ class PartitionProcessor:
         valid = lake.valid_rows(candidates, lake.TWEET_SCHEMA)
         for (_, record, analysis), row, ok in zip(applied, candidates, valid, strict=True):
             if ok:
-                rows.append({"kind": lake.KIND_TWEET, **row})
+                rows.append({"kind": lake.KIND_TWEET, "out_key": key, **row})
                 n_inbound += analysis.inbound
             else:
                 dead.append((DeadLetter("a field out of the lake's range or type"), record))
@@ -161,7 +161,7 @@ class PartitionProcessor:
             rows.append(reply_message(settings.topic_replies, reply))
         for letter, record in dead:
             row = lake.dead_letter_row(letter, record, batch_id, stream_id)
-            rows.append({"kind": lake.KIND_DEAD, **row})
+            rows.append({"kind": lake.KIND_DEAD, "out_key": key, **row})
             rows.append(dead_letter_message(settings.topic_dlq, row))
 
         n_valid = len(rows_of(rows, lake.KIND_TWEET))

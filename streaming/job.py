@@ -1,12 +1,18 @@
-"""The Spark Structured Streaming job: Kafka `tweets` → model server → lake, tickets, topics.
+"""The Spark Structured Streaming job: Kafka `tweets` → model server → tickets, topics, lake.
 
 Run it with `spark-submit` (see `tweetcare.cli.stream.spark_submit_command`): `streaming/job.py
-[--ready-file F] [--stop-file F]`; settings come from the `TWEETCARE_*` environment. The driver
-only plans: each micro-batch's records are parsed, scored over HTTP, turned into lake rows,
-ticket upserts and output messages on the executors (`mapInArrow`), and written by Spark's own
-writers (Delta MERGE for the lake, the Kafka sink for `tickets`, `replies` and the DLQ). The
-checkpoint makes a restart resume where the last run stopped; a stop file (or SIGTERM) stops it
-between two micro-batches.
+[--ready-file F] [--stop-file F]`; settings come from the `TWEETCARE_*` environment. Two queries:
+
+- the care query reads `tweets`; each micro-batch's records are parsed, scored over HTTP, turned
+  into ticket upserts, output messages and lake rows on the executors (`mapInArrow`), and sent by
+  Spark's Kafka sink in one write: `tickets`, `replies`, the DLQ, and the lake rows topic
+  (`streaming/lake_topic.py`). A tweet's ticket never waits for the lake.
+- the lake query reads the lake rows topic on a longer trigger and MERGEs them into the Delta
+  tables on their keys (exactly once per tweet), then records the partitions' statistics: a
+  batch counts as consumed once it is in the lake.
+
+Each query resumes from its own checkpoint; a stop file (or SIGTERM) stops the care query between
+two micro-batches, lets the lake query catch up with what it sent, and stops that too.
 """
 
 from __future__ import annotations
@@ -26,11 +32,11 @@ from pyspark import StorageLevel
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
 from streaming import lake
 from streaming.batch import JobContext, record_stats, score_partitions
+from streaming.kafka_source import read_topic
 from streaming.lake_tables import (
     DELTA_EXTENSIONS,
     DELTA_STREAM_CONF,
@@ -38,6 +44,7 @@ from streaming.lake_tables import (
     ensure_tables,
     merge_new,
 )
+from streaming.lake_topic import OUTPUT_SPARK_SCHEMA, outgoing, read_lake_rows, sink_options
 from streaming.progress import ProgressFile, end_offsets_of
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings, get_settings
@@ -53,13 +60,24 @@ from tweetcare.tickets.routing import load_routing
 
 STARTED_MARKER = "tweetcare stream: query started"
 QUERY_NAME = "tweetcare-stream"
+LAKE_QUERY_NAME = "tweetcare-lake"
 # how often the driver loop checks whether a stop was requested
 POLL_SECONDS = 1.0
 # longest wait for a running micro-batch to finish when a stop is requested
 STOP_GRACE_S = 60.0
-OUTPUT_SPARK_SCHEMA = from_arrow_schema(lake.OUTPUT_SCHEMA)
 
 log = logging.getLogger("tweetcare.stream")
+
+
+# Spark generates and compiles Java for each plan's expressions (whole-stage code generation,
+# Janino for projections): worth it over millions of rows, not over a micro-batch of hundreds,
+# where every batch's new plans cost more to compile than to run. In a JFR profile of the job
+# (benchmarks/stream.py) code generation took 18% of the JVM's CPU; interpreted, the JVM's CPU
+# per 1,000 tweets fell from 4.9 to 3.8 s. `spark_conf` can turn it back on for large batches.
+INTERPRETED_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
 
 
 def build_session(settings: Settings) -> SparkSession:
@@ -68,6 +86,7 @@ def build_session(settings: Settings) -> SparkSession:
         "spark.sql.shuffle.partitions": "2",
         "spark.ui.enabled": "false",
         "spark.sql.session.timeZone": "UTC",
+        **INTERPRETED_CONF,
         **DELTA_EXTENSIONS,
         **DELTA_STREAM_CONF,
         **hadoop_s3a_conf(settings),
@@ -82,42 +101,44 @@ def build_session(settings: Settings) -> SparkSession:
 
 
 def read_tweets(spark: SparkSession, settings: Settings) -> DataFrame:
-    return (
-        spark.readStream.format("kafka")
-        .options(**settings.spark_kafka_options())
-        .option("subscribe", settings.topic_tweets)
-        .option("startingOffsets", "earliest")
-        .option("maxOffsetsPerTrigger", str(settings.max_offsets_per_trigger))
-        .option("failOnDataLoss", str(settings.fail_on_data_loss).lower())
-        .load()
-        .select(
-            "key",
-            "value",
-            "topic",
-            "partition",
-            "offset",
-            F.unix_micros("timestamp").alias("timestamp_us"),
-        )
+    tweets = read_topic(spark, settings, settings.topic_tweets, settings.max_offsets_per_trigger)
+    return tweets.select(
+        "key",
+        "value",
+        "topic",
+        "partition",
+        "offset",
+        F.unix_micros("timestamp").alias("timestamp_us"),
     )
 
 
-class BatchWriter:
-    """The `foreachBatch` body: plans the executors' work and Spark's writes for one batch."""
+def start_query(
+    frame: DataFrame,
+    name: str,
+    body: Callable[[DataFrame, int], None],
+    checkpoint: str,
+    trigger_seconds: float,
+) -> StreamingQuery:
+    """`frame` through `body` (a `foreachBatch` function) every `trigger_seconds`."""
+    return (
+        frame.writeStream.queryName(name)
+        .foreachBatch(body)
+        .option("checkpointLocation", checkpoint)
+        .trigger(processingTime=f"{trigger_seconds} seconds")
+        .start()
+    )
 
-    def __init__(self, spark: SparkSession, settings: Settings, progress: ProgressFile) -> None:
-        self.spark = spark
+
+class CareWriter:
+    """The care query's `foreachBatch` body: score on the executors, then one Kafka write of the
+    batch's tickets, replies, dead letters and lake rows. Tickets are upserted while scoring."""
+
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.progress = progress
         self.routing = load_routing(settings.routing_config)
         self.templates = load_replies(settings.replies_config)
         self._query_id: str | None = None
         self._started = threading.Event()
-        # each batch's counts, for the progress listener
-        self.counts: dict[int, dict[str, int]] = {}
-        # table -> the date partitions written since the last compaction
-        self.written: dict[str, set[str]] = {}
-        # the driver's own ticket store connection, for the batches' statistics
-        self.store = TicketStore(settings.tickets_db_url)
 
     def started(self, query_id: str) -> None:
         self._query_id = query_id
@@ -133,8 +154,35 @@ class BatchWriter:
         clock = StepClock()
         context = JobContext(self.settings, self.routing, self.templates, self.stream_id)
         scored = frame.mapInArrow(score_partitions(context, batch_id), OUTPUT_SPARK_SCHEMA)
-        # several writers read it: score (HTTP, ticket upserts) once
-        scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
+        # one job: a replay re-sends all of it (stable message ids, the lake merges on keys)
+        (
+            outgoing(scored, self.settings)
+            .write.format("kafka")
+            .options(**sink_options(self.settings))
+            .save()
+        )
+        clock.lap("score and send")
+        log.info("batch %d: %s", batch_id, clock)
+
+
+class LakeWriter:
+    """The lake query's `foreachBatch` body: MERGE the rows the care query sent into the Delta
+    tables, then record the partitions' statistics."""
+
+    def __init__(self, spark: SparkSession, settings: Settings) -> None:
+        self.spark = spark
+        self.settings = settings
+        # each batch's counts, for the progress listener
+        self.counts: dict[int, dict[str, int]] = {}
+        # table -> the date partitions written since the last compaction
+        self.written: dict[str, set[str]] = {}
+        # the driver's own ticket store connection, for the batches' statistics
+        self.store = TicketStore(settings.tickets_db_url)
+
+    def __call__(self, frame: DataFrame, batch_id: int) -> None:
+        clock = StepClock()
+        # several writers read it: decode once
+        rows = frame.persist(StorageLevel.MEMORY_AND_DISK_DESER)
         try:
             # one small job for every kind's count, date partitions and tweet id range (a few
             # rows to the driver)
@@ -143,7 +191,7 @@ class BatchWriter:
             ids: list[str] = []
             stats: list[tuple[str, str]] = []
             is_stats = F.col("kind") == lake.KIND_STATS
-            summary = scored.groupBy("kind", lake.PARTITION_COLUMN).agg(
+            summary = rows.groupBy("kind", lake.PARTITION_COLUMN).agg(
                 F.count("*").alias("count"),
                 F.min("tweet_id").alias("low"),
                 F.max("tweet_id").alias("high"),
@@ -157,29 +205,12 @@ class BatchWriter:
                     dates.setdefault(row["kind"], []).append(row[lake.PARTITION_COLUMN])
                 if row["kind"] == lake.KIND_TWEET:
                     ids += [row["low"], row["high"]]
-            clock.lap("score")
-            # the output topics before the lake: a ticket reaches its team without waiting for the
-            # MERGE (about 3 s a batch); a replay re-sends both either way (stable message ids)
-            if counts.get(lake.KIND_MESSAGE):
-                (
-                    scored.where(F.col("kind") == lake.KIND_MESSAGE)
-                    .select(
-                        F.col("out_topic").alias("topic"),
-                        F.col("out_key").alias("key"),
-                        F.col("out_value").alias("value"),
-                    )
-                    .write.format("kafka")
-                    .options(**self.settings.spark_kafka_options())
-                    .save()
-                )
-                clock.lap("topics")
-            tweets = scored.where(F.col("kind") == lake.KIND_TWEET)
-            dead = scored.where(F.col("kind") == lake.KIND_DEAD)
+            clock.lap("read")
             if counts.get(lake.KIND_TWEET):
                 merge_new(
                     self.spark,
                     lake_table_uri(self.settings, TWEETS_TABLE),
-                    tweets.select(*lake.TWEET_SCHEMA.names),
+                    rows.where(F.col("kind") == lake.KIND_TWEET).select(*lake.TWEET_SCHEMA.names),
                     ["tweet_id"],
                     dates[lake.KIND_TWEET],
                     (min(ids), max(ids)),
@@ -189,16 +220,18 @@ class BatchWriter:
                 merge_new(
                     self.spark,
                     lake_table_uri(self.settings, DEAD_LETTERS_TABLE),
-                    dead.select(*lake.DEAD_LETTER_SCHEMA.names),
+                    rows.where(F.col("kind") == lake.KIND_DEAD).select(
+                        *lake.DEAD_LETTER_SCHEMA.names
+                    ),
                     lake.DEAD_LETTER_KEY,
                     dates[lake.KIND_DEAD],
                 )
                 clock.lap("dead_letters")
-            # last: a batch counts as consumed only once its outputs are written
+            # last: a batch counts as consumed only once its rows are in the lake
             record_stats(self.store, stats)
             clock.lap("stats")
         finally:
-            scored.unpersist()
+            rows.unpersist()
         self.written.setdefault(TWEETS_TABLE, set()).update(dates.get(lake.KIND_TWEET, []))
         self.written.setdefault(DEAD_LETTERS_TABLE, set()).update(dates.get(lake.KIND_DEAD, []))
         every = self.settings.lake_compact_every
@@ -209,7 +242,7 @@ class BatchWriter:
             "rows": counts.get(lake.KIND_TWEET, 0),
             "dead_letters": counts.get(lake.KIND_DEAD, 0),
         }
-        log.info("batch %d: %s in %s", batch_id, self.counts[batch_id], clock)
+        log.info("lake batch %d: %s in %s", batch_id, self.counts[batch_id], clock)
 
     def compact(self) -> None:
         """Bin-pack what the batches since the last compaction wrote. Maintenance only: a failure
@@ -240,26 +273,31 @@ class StepClock:
 
 
 class ProgressListener(StreamingQueryListener):
-    """Writes the progress file after each batch and when the query ends with an error."""
+    """Writes the progress file after each batch (the care query's offsets, the lake query's
+    counts) and when either query ends with an error."""
 
-    def __init__(self, writer: BatchWriter) -> None:
-        self.writer = writer
+    def __init__(self, progress: ProgressFile, lake_writer: LakeWriter) -> None:
+        self.progress = progress
+        self.lake_writer = lake_writer
 
     def onQueryStarted(self, event: Any) -> None:
-        self.writer.progress.update(query_id=str(event.id), last_error=None)
+        if event.name == QUERY_NAME:
+            self.progress.update(query_id=str(event.id), last_error=None)
 
     def onQueryProgress(self, event: Any) -> None:
         progress = event.progress
         offsets: dict[str, dict[str, int]] = {}
         for source in progress.sources:
             offsets.update(end_offsets_of(source.endOffset))
-        counts = self.writer.counts.pop(progress.batchId, {"rows": 0, "dead_letters": 0})
-        self.writer.progress.update(
+        if progress.name == LAKE_QUERY_NAME:
+            counts = self.lake_writer.counts.pop(progress.batchId, {"rows": 0, "dead_letters": 0})
+            self.progress.update(lake_batch_id=progress.batchId, lake_end_offsets=offsets, **counts)
+            return
+        self.progress.update(
             query_id=str(progress.id),
             batch_id=progress.batchId,
             end_offsets=offsets,
             last_error=None,
-            **counts,
         )
 
     def onQueryIdle(self, event: Any) -> None:
@@ -267,7 +305,7 @@ class ProgressListener(StreamingQueryListener):
 
     def onQueryTerminated(self, event: Any) -> None:
         if event.exception:
-            self.writer.progress.update(last_error=str(event.exception)[:2000])
+            self.progress.update(last_error=str(event.exception)[:2000])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -283,6 +321,18 @@ def stop_between_batches(query: StreamingQuery, timeout_s: float) -> None:
     while query.isActive and query.status["isTriggerActive"] and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS / 5)
     query.stop()
+
+
+def catch_up(query: StreamingQuery, timeout_s: float) -> None:
+    """Wait (bounded) until the query has processed everything its source holds now: the lake
+    query, after the care query stopped, so a clean stop leaves nothing unmerged."""
+    done = threading.Thread(target=query.processAllAvailable, daemon=True)
+    done.start()
+    done.join(timeout_s)
+    if done.is_alive():
+        log.warning(
+            "the lake query did not catch up in %.0fs; it resumes at the next start", timeout_s
+        )
 
 
 def check_outputs(settings: Settings) -> None:
@@ -308,17 +358,24 @@ def main() -> None:
     progress = ProgressFile(settings.state_dir)
     spark = build_session(settings)
     ensure_tables(spark, settings)
-    writer = BatchWriter(spark, settings, progress)
-    spark.streams.addListener(ProgressListener(writer))
-    query = (
-        read_tweets(spark, settings)
-        .writeStream.queryName(QUERY_NAME)
-        .foreachBatch(writer)
-        .option("checkpointLocation", settings.checkpoint_location)
-        .trigger(processingTime=f"{settings.trigger_seconds} seconds")
-        .start()
+    care_writer = CareWriter(settings)
+    lake_writer = LakeWriter(spark, settings)
+    spark.streams.addListener(ProgressListener(progress, lake_writer))
+    lake_query = start_query(
+        read_lake_rows(spark, settings),
+        LAKE_QUERY_NAME,
+        lake_writer,
+        settings.lake_checkpoint_location,
+        settings.lake_trigger_seconds,
     )
-    writer.started(str(query.id))
+    care_query = start_query(
+        read_tweets(spark, settings),
+        QUERY_NAME,
+        care_writer,
+        settings.checkpoint_location,
+        settings.trigger_seconds,
+    )
+    care_writer.started(str(care_query.id))
     signals: list[int] = []
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -326,7 +383,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    log.info("%s id=%s topic=%s", STARTED_MARKER, query.id, settings.topic_tweets)
+    log.info("%s id=%s topic=%s", STARTED_MARKER, care_query.id, settings.topic_tweets)
     if args.ready_file:
         args.ready_file.touch()
 
@@ -334,27 +391,35 @@ def main() -> None:
         return bool(signals) or bool(args.stop_file and args.stop_file.exists())
 
     try:
-        run_until_stopped(query, stop_requested, progress)
+        run_until_stopped(spark, care_query, lake_query, stop_requested, progress)
     finally:
         spark.stop()
-        writer.store.close()
+        lake_writer.store.close()
 
 
 def run_until_stopped(
-    query: StreamingQuery, stop_requested: Callable[[], bool], progress: ProgressFile
+    spark: SparkSession,
+    care: StreamingQuery,
+    lake_query: StreamingQuery,
+    stop_requested: Callable[[], bool],
+    progress: ProgressFile,
 ) -> None:
-    """Wait for a stop request (clean stop) or the query's end (exit 1 if it failed)."""
+    """Wait for a stop request (clean stop) or either query's end (exit 1 if it failed)."""
     try:
-        while query.isActive and not stop_requested():
-            query.awaitTermination(POLL_SECONDS)
+        while care.isActive and lake_query.isActive and not stop_requested():
+            spark.streams.awaitAnyTermination(POLL_SECONDS)
     except StreamingQueryException as err:
         # e.g. the model server stayed down: the failed batch replays from the checkpoint
         log.error("the query failed: %s", err)
         progress.update(last_error=str(err)[:2000])
         sys.exit(1)
-    if stop_requested():
-        log.info("stop requested; stopping after the running batch")
-        stop_between_batches(query, STOP_GRACE_S)
+    if not stop_requested():
+        log.error("a query stopped on its own")
+        sys.exit(1)
+    log.info("stop requested; stopping after the running batch")
+    stop_between_batches(care, STOP_GRACE_S)
+    catch_up(lake_query, STOP_GRACE_S)
+    stop_between_batches(lake_query, STOP_GRACE_S)
     log.info("stream stopped")
 
 

@@ -219,7 +219,9 @@ def masked_raw(value: bytes | None) -> tuple[str | None, str]:
         return base64.b64encode(masked).decode("ascii"), "base64"
 
 
-# what the executors hand back to Spark: a lake row, a dead letter, or a message for a topic
+# what the executors hand back to Spark: a lake row, a dead letter, or a message for a topic.
+# A lake row's (and a partition's statistics') `out_key` is its partition's batch key: they all
+# travel to the lake query on one partition of the lake rows topic, in order, the statistics last
 KIND_TWEET = "tweet"
 KIND_DEAD = "dead"
 KIND_MESSAGE = "message"

@@ -80,6 +80,18 @@ def test_topics_are_created_with_the_configured_replication_and_min_isr() -> Non
     }
 
 
+def test_each_stream_has_its_own_lake_rows_topic_that_takes_a_whole_dead_letter() -> None:
+    settings = Settings(topic_tweets="shop-tweets", lake_rows_max_bytes=8 * 2**20)
+    assert settings.lake_rows_topic == "shop-tweets-lake"
+    assert settings.lake_rows_topic in settings.all_topics
+    assert topic_spec(settings, settings.lake_rows_topic)["configs"] == {
+        "min.insync.replicas": "1",
+        "max.message.bytes": str(8 * 2**20),
+    }
+    assert "max.message.bytes" not in topic_spec(settings, settings.topic_tweets)["configs"]
+    assert Settings(topic_lake_rows="archive").lake_rows_topic == "archive"
+
+
 def test_a_min_isr_above_the_replication_factor_is_refused() -> None:
     settings = Settings(topic_replication_factor=1, topic_min_insync_replicas=2)
     with pytest.raises(UserError, match="MIN_INSYNC_REPLICAS"):

@@ -244,6 +244,9 @@ def test_a_batch_lands_in_the_lake_tickets_replies_and_dead_letters(
     assert (stats["n_messages"], stats["n_valid"], stats["n_dead_lettered"]) == (6, 4, 2)
     assert (stats["n_inbound"], stats["n_outbound"], stats["n_tickets_opened"]) == (3, 1, 1)
     assert output.of(lake.KIND_STATS)[0]["out_key"] == "abcd1234-00000007-p0"
+    # the partition's lake rows travel under the same key, so its statistics arrive after them
+    lake_rows = output.of(lake.KIND_TWEET) + output.of(lake.KIND_DEAD)
+    assert {row["out_key"] for row in lake_rows} == {"abcd1234-00000007-p0"}
     assert StandInModel.calls == [4]  # one /analyze call for the whole partition
 
     rows = output.tweets()

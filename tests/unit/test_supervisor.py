@@ -131,6 +131,7 @@ def test_status_says_up_or_down_lag_last_error_and_restarts(
     health = json.loads(down.output)
     assert (health["up"], health["state"], health["restarts"]) == (False, "stopped", 0)
     assert "did not answer" in health["lag"]["error"]
+    assert "did not answer" in health["lake_lag"]["error"]
 
     start_stream(settings, job(settings, tmp_path, ""))
     progress = {

@@ -195,13 +195,6 @@ def stream_health(settings: Settings) -> dict[str, Any]:
     job_pid = state.get("job_pid")
     up = isinstance(job_pid, int) and alive(job_pid)
     progress = read_state(progress_file(settings))
-    done = progress.get("end_offsets", {}).get(settings.topic_tweets, {})
-    lag: dict[str, Any] = {"total": None, "partitions": {}, "error": None}
-    try:
-        partitions = lag_of(topic_end_offsets(settings, settings.topic_tweets), done)
-        lag |= {"total": sum(partitions.values()), "partitions": partitions}
-    except KafkaError as err:
-        lag["error"] = f"Kafka at {settings.kafka_bootstrap} did not answer: {err}"
     return {
         "up": up,
         "state": state.get("state", "stopped") if supervisor_pid else "stopped",
@@ -214,8 +207,23 @@ def stream_health(settings: Settings) -> dict[str, Any]:
         "updated_at": progress.get("updated_at"),
         "rows": progress.get("rows"),
         "dead_letters": progress.get("dead_letters"),
-        "lag": lag,
+        # tweets not scored yet, and scored rows not merged into the lake yet
+        "lag": topic_lag(settings, settings.topic_tweets, progress.get("end_offsets", {})),
+        "lake_lag": topic_lag(
+            settings, settings.lake_rows_topic, progress.get("lake_end_offsets", {})
+        ),
     }
+
+
+def topic_lag(settings: Settings, topic: str, done: dict[str, Any]) -> dict[str, Any]:
+    """`lag_of` one of the job's source topics, or why Kafka could not tell."""
+    lag: dict[str, Any] = {"total": None, "partitions": {}, "error": None}
+    try:
+        partitions = lag_of(topic_end_offsets(settings, topic), done.get(topic, {}))
+        lag |= {"total": sum(partitions.values()), "partitions": partitions}
+    except KafkaError as err:
+        lag["error"] = f"Kafka at {settings.kafka_bootstrap} did not answer: {err}"
+    return lag
 
 
 @app.command("start")
@@ -256,6 +264,8 @@ def status(
     else:
         parts = ", ".join(f"{p}: {n}" for p, n in lag["partitions"].items())
         console.print(f"lag: {lag['total']} messages behind `{settings.topic_tweets}` ({parts})")
+    if health["lake_lag"]["total"] is not None:
+        console.print(f"lake: {health['lake_lag']['total']} scored rows waiting to be merged")
     if health["last_batch"] is not None:
         console.print(f"last batch: {health['last_batch']} at {health['updated_at']}")
     console.print(f"last error: {health['last_error'] or '-'}")

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     topic_replies: str = "replies"
     topic_dlq: str = "tweets-dlq"
     topic_partitions: int = 3
+    # the stream's scored lake rows on their way from the care query to the lake query
+    # (streaming/job.py); empty: `<topic_tweets>-lake`, so each stream has its own
+    topic_lake_rows: str = ""
+    # largest message on that topic: a dead letter keeps a whole raw record (up to the
+    # broker's 1 MB), which JSON escaping can make several times larger
+    lake_rows_max_bytes: int = 16 * 2**20
     # topics created by tweetcare: a write is acknowledged once this many replicas have it
     # (with the producer's acks=all); 2 with replication factor 3 survives one broker down
     topic_min_insync_replicas: int = 1
@@ -94,10 +100,15 @@ class Settings(BaseSettings):
     aws_secret_access_key: str = Field(default="", repr=False)
     max_offsets_per_trigger: int = 2000
     trigger_seconds: float = 2.0
-    # every this many micro-batches, bin-pack the small files the batches left in the lake's
+    # the lake query merges the scored rows this often, off the tickets' path: a Delta MERGE
+    # costs about 2 s however few rows it has (benchmarks/stream.py), so it runs on fewer,
+    # larger batches than the scoring
+    lake_trigger_seconds: float = 10.0
+    lake_max_offsets_per_trigger: int = 50_000
+    # every this many of the lake query's batches, bin-pack the small files they left in the
     # date partitions they wrote (Delta OPTIMIZE); 0: never. Delta's auto compaction after
     # every commit did the same at ~8 s per 2,000-tweet batch on 2 cores (benchmarks/stream.py)
-    lake_compact_every: int = 50
+    lake_compact_every: int = 10
     # stop the stream when Kafka lost offsets it has not read (retention, a recreated topic)
     fail_on_data_loss: bool = True
 
@@ -164,6 +175,15 @@ class Settings(BaseSettings):
         return self.checkpoint_uri or str(self.checkpoint_dir.resolve())
 
     @property
+    def lake_checkpoint_location(self) -> str:
+        """The lake query's checkpoint, beside the care query's (`checkpoint_location`)."""
+        return self.checkpoint_location.rstrip("/") + "-lake"
+
+    @property
+    def lake_rows_topic(self) -> str:
+        return self.topic_lake_rows or f"{self.topic_tweets}-lake"
+
+    @property
     def bento_url(self) -> str:
         return f"http://{self.bento_host}:{self.bento_port}"
 
@@ -179,6 +199,7 @@ class Settings(BaseSettings):
             self.topic_replies,
             self.topic_dlq,
             self.topic_alerts,
+            self.lake_rows_topic,
         ]
 
     @property

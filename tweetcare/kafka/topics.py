@@ -14,6 +14,7 @@ from tweetcare.core.settings import Settings
 from tweetcare.kafka.admin import INTERNAL_TOPIC_PREFIX, admin_client
 
 MIN_ISR = "min.insync.replicas"
+MAX_MESSAGE_BYTES = "max.message.bytes"
 
 
 @dataclass(frozen=True)
@@ -50,18 +51,21 @@ class TopicInfo:
         }
 
 
-def topic_spec(settings: Settings) -> dict[str, Any]:
-    """What create_topics gets for each project topic."""
+def topic_spec(settings: Settings, name: str | None = None) -> dict[str, Any]:
+    """What create_topics gets for the project topic `name`."""
     if settings.topic_min_insync_replicas > settings.topic_replication_factor:
         raise UserError(
             f"TWEETCARE_TOPIC_MIN_INSYNC_REPLICAS ({settings.topic_min_insync_replicas}) exceeds "
             f"TWEETCARE_TOPIC_REPLICATION_FACTOR ({settings.topic_replication_factor}): "
             "no write could ever be acknowledged"
         )
+    configs = {MIN_ISR: str(settings.topic_min_insync_replicas)}
+    if name == settings.lake_rows_topic:
+        configs[MAX_MESSAGE_BYTES] = str(settings.lake_rows_max_bytes)
     return {
         "num_partitions": settings.topic_partitions,
         "replication_factor": settings.topic_replication_factor,
-        "configs": {MIN_ISR: str(settings.topic_min_insync_replicas)},
+        "configs": configs,
     }
 
 
@@ -69,7 +73,7 @@ def ensure_topics(settings: Settings, names: list[str] | None = None) -> list[st
     """Create the missing ones of `names` (default: `settings.all_topics`); returns those it
     created. Existing topics are left as they are (see `describe_topics`)."""
     wanted = settings.all_topics if names is None else names
-    spec = topic_spec(settings)
+    topic_spec(settings)  # a bad replication setting fails before anything is created
     created: list[str] = []
     with admin_client(settings) as client:
         existing = set(client.list_topics())
@@ -77,7 +81,7 @@ def ensure_topics(settings: Settings, names: list[str] | None = None) -> list[st
             if name in existing:
                 continue
             try:
-                client.create_topics({name: spec}, wait_for_metadata=True)
+                client.create_topics({name: topic_spec(settings, name)}, wait_for_metadata=True)
             except TopicAlreadyExistsError:
                 continue  # created meanwhile by another client: what we wanted anyway
             except KafkaError as err:
