@@ -12,7 +12,8 @@ model server all along. Prints a table, and what limits the rate: CPU seconds pe
 of each process tree, and the model server's own /analyze throughput, measured last.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/stream.py [--tweets 20000]
-        [--loads 100,200,500,1000] [--seconds 20] [--before] [--previous] [--codegen]
+        [--loads 100,200,500,1000] [--seconds 20] [--before] [--previous]
+        [--variant NAME='{"spark.conf": "value"}' ...]
         [--topology local|cluster [--workers 1,2] [--partitions 2,4]]
 
 `--topology cluster` brings up the local production-shaped cluster (`tweetcare cluster up`: Spark
@@ -65,8 +66,6 @@ from tweetcare.tickets import TicketStore
 ROOT = Path(__file__).resolve().parents[1]
 # earlier jobs measured beside the current one: their streaming/ package as of these commits
 OLD_JOBS = {"before": "c1ba26b", "previous": "2d4a765"}
-# the current job with Spark's code generation back on (its default is interpreted plans)
-CODEGEN_CONF = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
 WAIT_S = 1800.0
 
 
@@ -151,10 +150,11 @@ class ProcessSampler:
 
 @dataclass(frozen=True)
 class Variant:
-    """One measured configuration: the job (before/previous/after, after-codegen) and, on the
-    cluster, its shape."""
+    """One measured configuration: the job (before/previous/after, or the current job under
+    extra Spark conf) and, on the cluster, its shape."""
 
     job: str
+    spark_conf: tuple[tuple[str, str], ...] = ()
     workers: int | None = None
     partitions: int | None = None
 
@@ -181,8 +181,8 @@ def variant_settings(
         "topic_replies": f"bench-{name}-replies",
         "checkpoint_uri": "",
     }
-    if variant.job == "after-codegen":
-        updates["spark_conf"] = {**base.spark_conf, **CODEGEN_CONF}
+    if variant.spark_conf:
+        updates["spark_conf"] = {**base.spark_conf, **dict(variant.spark_conf)}
     if layout is None:
         updates |= {"spark_master": "local[2]", "lake_uri": ""}
     else:
@@ -292,7 +292,7 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 
 @contextlib.contextmanager
 def running_job(settings: Settings, variant: Variant, work: Path) -> Iterator[Service]:
-    if variant.job.startswith("after"):
+    if variant.job not in OLD_JOBS:  # the current job, under its own settings
         start_stream(settings)
         try:
             yield Service("stream", settings.state_dir)
@@ -441,7 +441,11 @@ def report(rows: list[Figures], loads: list[str], server: float) -> None:
 def variants(args: argparse.Namespace) -> list[Variant]:
     if args.topology == "local":
         jobs = [job for job in OLD_JOBS if getattr(args, job)] + ["after"]
-        return [Variant(job) for job in jobs + (["after-codegen"] if args.codegen else [])]
+        extra = [
+            Variant(name, tuple(json.loads(conf).items()))
+            for name, _, conf in (v.partition("=") for v in args.variant)
+        ]
+        return [Variant(job) for job in jobs] + extra
     workers = [int(x) for x in args.workers.split(",") if x]
     partitions = [int(x) for x in args.partitions.split(",") if x]
     return [Variant("after", w, p) for w in workers for p in partitions]
@@ -455,7 +459,10 @@ def main() -> None:
     for job, commit in OLD_JOBS.items():
         parser.add_argument(f"--{job}", action="store_true", help=f"also the job of {commit}")
     parser.add_argument(
-        "--codegen", action="store_true", help="also the current job with code generation on"
+        "--variant",
+        action="append",
+        default=[],
+        help="also the current job under extra Spark conf, NAME='{JSON}'; repeatable",
     )
     parser.add_argument("--topology", choices=["local", "cluster"], default="local")
     parser.add_argument("--workers", default="1,2", help="cluster: Spark workers to measure with")
@@ -463,8 +470,8 @@ def main() -> None:
     parser.add_argument("--registry", help="MLflow tracking URI with the champions")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (its logs)")
     args = parser.parse_args()
-    if (args.before or args.previous or args.codegen) and args.topology == "cluster":
-        parser.error("--before, --previous and --codegen measure on local[2] only")
+    if (args.before or args.previous or args.variant) and args.topology == "cluster":
+        parser.error("--before, --previous and --variant measure on local[2] only")
     env = get_settings()
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     work.chmod(0o755)  # the cluster's PostgreSQL runs as an unprivileged user under root
