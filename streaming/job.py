@@ -72,8 +72,9 @@ log = logging.getLogger("tweetcare.stream")
 # Spark generates and compiles Java for each plan's expressions (whole-stage code generation,
 # Janino for projections): worth it over millions of rows, not over a micro-batch of hundreds,
 # where every batch's new plans cost more to compile than to run. In a JFR profile of the job
-# (benchmarks/stream.py) code generation took 18% of the JVM's CPU; interpreted, the JVM's CPU
-# per 1,000 tweets fell from 4.9 to 3.8 s. `spark_conf` can turn it back on for large batches.
+# code generation took 18% of the JVM's CPU; side by side (benchmarks/stream.py --variant), the
+# JVM's CPU per 1,000 tweets is 2.0-2.3 s interpreted against 2.6-2.7 s with code generation.
+# `spark_conf` can turn it back on for large batches.
 INTERPRETED_CONF = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
