@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from kafka.errors import KafkaError
 from pyspark import StorageLevel
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
@@ -54,6 +55,7 @@ from tweetcare.core.storage import (
     hadoop_s3a_conf,
     lake_table_uri,
 )
+from tweetcare.kafka.topics import ensure_topics
 from tweetcare.tickets import TicketStore
 from tweetcare.tickets.replies import load_replies
 from tweetcare.tickets.routing import load_routing
@@ -347,6 +349,19 @@ def check_outputs(settings: Settings) -> None:
         store.close()
 
 
+def ensure_lake_rows_topic(settings: Settings) -> None:
+    """Create the lake rows topic where it is missing: topics made before the job had a lake
+    query lack it. A broker that is down now is not a reason to refuse to start: the queries
+    wait for it, and the care query's first write fails and restarts the job if it stays down."""
+    try:
+        created = ensure_topics(settings, [settings.lake_rows_topic])
+    except (UserError, KafkaError) as err:
+        log.warning("could not check the topic %s: %s", settings.lake_rows_topic, err)
+        return
+    if created:
+        log.info("created the topic %s", settings.lake_rows_topic)
+
+
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -356,6 +371,7 @@ def main() -> None:
     except UserError as err:
         log.error("cannot start: %s", err)
         sys.exit(2)
+    ensure_lake_rows_topic(settings)
     progress = ProgressFile(settings.state_dir)
     spark = build_session(settings)
     ensure_tables(spark, settings)

@@ -23,9 +23,10 @@ import pytest
 
 from streaming import lake
 from streaming.batch import JobContext, PartitionProcessor, record_stats, score_partitions
-from streaming.job import check_outputs
+from streaming.job import check_outputs, ensure_lake_rows_topic
 from streaming.lake import lineage_of
 from streaming.records import KafkaRecord
+from tests.fixtures.bento import free_port
 from tweetcare.core.errors import UserError
 from tweetcare.core.pii import mask_pii
 from tweetcare.core.schemas import Analysis
@@ -380,6 +381,15 @@ def test_the_job_refuses_bad_rules_before_reading_kafka(tmp_path: Path) -> None:
     (tmp_path / "routing.yaml").write_text("teams: {}\n")
     with pytest.raises(UserError, match="bad routing rules"):
         check_outputs(good.model_copy(update={"routing_config": tmp_path / "routing.yaml"}))
+
+
+def test_a_broker_down_at_start_does_not_keep_the_job_from_starting(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = Settings(kafka_host="127.0.0.1", kafka_port=free_port(), topic_tweets="shop")
+    with caplog.at_level("WARNING", logger="tweetcare.stream"):
+        ensure_lake_rows_topic(settings)  # the queries wait for the broker; no exit here
+    assert "could not check the topic shop-lake" in caplog.text
 
 
 @pytest.mark.parametrize(
