@@ -195,6 +195,14 @@ def stream_health(settings: Settings) -> dict[str, Any]:
     job_pid = state.get("job_pid")
     up = isinstance(job_pid, int) and alive(job_pid)
     progress = read_state(progress_file(settings))
+    # tweets not scored yet, and scored rows not merged into the lake yet (a Kafka that did not
+    # answer for the one is not asked again for the other: `status` stays one timeout long)
+    lag = topic_lag(settings, settings.topic_tweets, progress.get("end_offsets", {}))
+    lake_lag = (
+        dict(lag)
+        if lag["error"]
+        else topic_lag(settings, settings.lake_rows_topic, progress.get("lake_end_offsets", {}))
+    )
     return {
         "up": up,
         "state": state.get("state", "stopped") if supervisor_pid else "stopped",
@@ -207,11 +215,8 @@ def stream_health(settings: Settings) -> dict[str, Any]:
         "updated_at": progress.get("updated_at"),
         "rows": progress.get("rows"),
         "dead_letters": progress.get("dead_letters"),
-        # tweets not scored yet, and scored rows not merged into the lake yet
-        "lag": topic_lag(settings, settings.topic_tweets, progress.get("end_offsets", {})),
-        "lake_lag": topic_lag(
-            settings, settings.lake_rows_topic, progress.get("lake_end_offsets", {})
-        ),
+        "lag": lag,
+        "lake_lag": lake_lag,
     }
 
 
