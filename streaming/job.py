@@ -45,7 +45,13 @@ from streaming.lake_tables import (
     ensure_tables,
     merge_new,
 )
-from streaming.lake_topic import OUTPUT_SPARK_SCHEMA, outgoing, read_lake_rows, sink_options
+from streaming.lake_topic import (
+    LAKE_KINDS,
+    OUTPUT_SPARK_SCHEMA,
+    outgoing,
+    read_lake_rows,
+    sink_options,
+)
 from streaming.progress import ProgressFile, end_offsets_of
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings, get_settings
@@ -202,6 +208,15 @@ class LakeWriter:
                 F.collect_list(F.when(is_stats, F.struct("out_key", "out_value"))).alias("stats"),
             )
             for row in summary.collect():
+                if row["kind"] not in LAKE_KINDS:
+                    log.warning(
+                        "lake batch %d: left out %d values of %s that are not lake rows (kind %r)",
+                        batch_id,
+                        row["count"],
+                        self.settings.lake_rows_topic,
+                        row["kind"],
+                    )
+                    continue
                 stats += [(item["out_key"], item["out_value"]) for item in row["stats"]]
                 counts[row["kind"]] = counts.get(row["kind"], 0) + row["count"]
                 if row[lake.PARTITION_COLUMN] is not None:

@@ -62,9 +62,8 @@ def read_lake_rows(spark: SparkSession, settings: Settings) -> DataFrame:
 
 
 def decode(records: DataFrame) -> DataFrame:
-    """Kafka records' `value`s back into `lake.OUTPUT_SCHEMA` rows; a value that is not one
-    (written there by something else) has no `kind` and is left out."""
+    """Kafka records' `value`s back into `lake.OUTPUT_SCHEMA` rows. A value that is not a lake
+    row (written there by something else) keeps a `kind` outside `LAKE_KINDS` (null when it is
+    not even JSON): the lake query merges only its own kinds and logs how many it left out."""
     parsed = F.from_json(F.col("value").cast("string"), OUTPUT_SPARK_SCHEMA, JSON_OPTIONS)
-    return (
-        records.select(parsed.alias("row")).select("row.*").where(F.col("kind").isin(*LAKE_KINDS))
-    )
+    return records.select(parsed.alias("row")).select("row.*")

@@ -73,15 +73,16 @@ def ensure_topics(settings: Settings, names: list[str] | None = None) -> list[st
     """Create the missing ones of `names` (default: `settings.all_topics`); returns those it
     created. Existing topics are left as they are (see `describe_topics`)."""
     wanted = settings.all_topics if names is None else names
-    topic_spec(settings)  # a bad replication setting fails before anything is created
+    # all specs first: a bad replication setting fails before anything is created
+    specs = {name: topic_spec(settings, name) for name in wanted}
     created: list[str] = []
     with admin_client(settings) as client:
         existing = set(client.list_topics())
-        for name in wanted:
+        for name, spec in specs.items():
             if name in existing:
                 continue
             try:
-                client.create_topics({name: topic_spec(settings, name)}, wait_for_metadata=True)
+                client.create_topics({name: spec}, wait_for_metadata=True)
             except TopicAlreadyExistsError:
                 continue  # created meanwhile by another client: what we wanted anyway
             except KafkaError as err:
