@@ -111,6 +111,8 @@ def measure_started(
         alias = get_settings().shadow_alias or CHALLENGER
         env = {
             "TWEETCARE_BENTO_BATCHING": str(batching).lower(),
+            # /stats counts the batches of the worker that answers: one worker, every batch
+            "TWEETCARE_BENTO_WORKERS": "1",
             "TWEETCARE_SHADOW_ALIAS": alias if shadow else "",
         }
         settings = get_settings().model_copy(

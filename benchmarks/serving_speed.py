@@ -1,17 +1,22 @@
 """The serving speed budget: /analyze at batch 256, /classify under 64 single-tweet clients.
 
-For each registry (`--before-registry`, then `--registry`) starts the real model server on a free
-port, and measures, on the demo's mix of customer tweets and brand replies:
+For each server (`--before`: the server of commit BEFORE_COMMIT; `--before-registry`: today's
+server on a second registry; then today's server on `--registry`) starts the real model server
+on a free port, and measures, on the demo's mix of customer tweets and brand replies:
 - /analyze: tweets/s posting calls of 256 tweets one after another (after a warm-up);
-- /classify: a headless `locust` run (benchmarks/locustfile.py), 64 users each posting one
-  tweet per request: requests/s, p50, p99 and failures from locust's stats CSV;
+- /classify, flat out: a headless `locust` run (benchmarks/locustfile.py), 64 users each posting
+  one tweet per request without a pause: the requests/s the server can take;
+- /classify at the budget's load: the same 64 users offering `--rate` requests/s together
+  (1,000 by default): requests/s served, p50, p99 and failures from locust's stats CSV. The
+  latency budget is judged here: at saturation 64 clients without a pause queue behind each
+  other by construction (Little's law: p50 is about 64 / throughput);
 - adaptive batching: BentoML's `bentoml_service_adaptive_batch_size` histogram (requests merged
-  into one call of the inbound model) read from /metrics before and after the load test.
+  into one call of the inbound model) read from /metrics before and after the paced run.
 Then prints one table with the targets (2,000 tweets/s; 1,000 requests/s; p99 50 ms) beside
 the figures and says which are met. Locust and the server share this machine's cores.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/serving_speed.py --registry sqlite:///$PWD/mlflow.db \
-        [--before-registry sqlite:////elsewhere/mlflow.db] [--seconds 30] [--users 64]
+        [--before] [--before-registry sqlite:////elsewhere/mlflow.db] [--seconds 30] [--users 64]
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,7 +43,7 @@ from rich.table import Table
 
 from benchmarks.analyze_batching import sequential_rate
 from benchmarks.batching import _fire, _free_port
-from serving.launcher import start_server, stop_server
+from serving.launcher import REPO_ROOT, start_server, stop_server
 from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings, get_settings
@@ -51,7 +57,11 @@ TARGET_P99_MS = 50.0
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 # BentoML's histogram of how many requests its dispatcher merged into one model call
 BATCH_METRIC = "bentoml_service_adaptive_batch_size"
-BATCHED_SERVICE = "InboundModel"
+# the batchable methods that score /classify's texts: today's public `classify`, and `predict` of
+# the inbound worker that the server before it forwarded each request to
+BATCHED_METHODS = ("classify", "predict")
+# the last server with two HTTP hops per /classify request (public service -> inbound worker)
+BEFORE_COMMIT = "2d98b12"
 START_TIMEOUT_S = 300.0
 console = Console()
 
@@ -101,11 +111,20 @@ class Batches:
 
 
 @dataclass(frozen=True)
-class Row:
+class Server:
+    """One server to measure: a label, its registry, and the commit of its code (None: today's)."""
+
     label: str
     registry: str
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    server: Server
     analyze_tweets_s: float | None
     analyze_note: str
+    capacity: Load
     load: Load
     batches: Batches
 
@@ -127,7 +146,7 @@ def read_batches(url: str) -> Batches:
         if family.name != BATCH_METRIC:
             continue
         for sample in family.samples:
-            if sample.labels.get("runner_name") != BATCHED_SERVICE:
+            if sample.labels.get("method_name") not in BATCHED_METHODS:
                 continue
             if sample.name.endswith("_count"):
                 calls += sample.value
@@ -160,15 +179,21 @@ def analyze_rate(url: str, texts: list[str], batches: int) -> tuple[float | None
     return sum(len(p) for p in timed) / elapsed, ""
 
 
-def run_locust(url: str, texts_file: Path, work: Path, users: int, seconds: int) -> Load:
-    """A headless locust run against /classify; its stats CSV's aggregated row."""
-    prefix, log = work / "locust", work / "locust.log"
+def run_locust(
+    url: str, texts_file: Path, work: Path, users: int, seconds: int, rate: float = 0.0
+) -> Load:
+    """A headless locust run against /classify (``rate`` requests/s offered in all, 0: no pause
+    between requests); its stats CSV's aggregated row."""
+    name = f"locust-{rate:.0f}" if rate else "locust-flat-out"
+    prefix, log = work / name, work / f"{name}.log"
     command = [str(Path(sys.executable).with_name("locust")), "-f", str(LOCUSTFILE)]
     command += ["--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s"]
     command += ["--host", url, "--csv", str(prefix), "--texts", str(texts_file)]
     command += ["--only-summary", "--stop-timeout", "5", "--exit-code-on-error", "0"]
+    command += ["--rate", str(rate)]
+    offered = f"{rate:,.0f} req/s offered" if rate else "flat out"
     with log.open("w") as out, _progress() as progress:
-        task = progress.add_task(f"/classify, locust {users} users", total=seconds)
+        task = progress.add_task(f"/classify, locust {users} users, {offered}", total=seconds)
         began = time.monotonic()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         while process.poll() is None:
@@ -180,9 +205,9 @@ def run_locust(url: str, texts_file: Path, work: Path, users: int, seconds: int)
     if process.returncode != 0:
         tail = " | ".join(log.read_text().strip().splitlines()[-3:])
         raise UserError(f"locust exited with {process.returncode} (log {log}): {tail}")
-    with (work / "locust_stats.csv").open() as stats:
+    with (work / f"{name}_stats.csv").open() as stats:
         row = next(r for r in csv.DictReader(stats) if r["Name"] == "Aggregated")
-    with (work / "locust_failures.csv").open() as errors:  # refused connections count here only
+    with (work / f"{name}_failures.csv").open() as errors:  # refused connections count here only
         failures = sum(int(e["Occurrences"]) for e in csv.DictReader(errors))
     if not int(row["Request Count"]):
         raise UserError(f"no /classify request answered at {url} ({failures} failed; log {log})")
@@ -195,55 +220,76 @@ def run_locust(url: str, texts_file: Path, work: Path, users: int, seconds: int)
     )
 
 
-def measure(label: str, registry: str, texts: list[str], opts: dict[str, int | float]) -> Row:
-    """Start a server on `registry`, measure /analyze and /classify, stop it."""
-    work = Path(tempfile.mkdtemp(prefix=f"tweetcare-serving-{label}-"))
+def old_code(commit: str, work: Path) -> Path:
+    """A folder holding `serving/` as it was at ``commit``, to start that server from; the rest
+    (tweetcare, training) is today's, which that server's imports still match."""
+    folder = work / f"serving-{commit}"
+    target = folder / "serving"
+    target.mkdir(parents=True, exist_ok=True)
+    listing = ["git", "ls-tree", "--name-only", f"{commit}:serving"]
+    names = subprocess.run(listing, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    for name in (n for n in names.stdout.split() if n.endswith(".py")):
+        show = ["git", "show", f"{commit}:serving/{name}"]
+        source = subprocess.run(show, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+        (target / name).write_text(source.stdout)
+    return folder
+
+
+def measure(server: Server, texts: list[str], opts: dict[str, int | float]) -> Row:
+    """Start `server`, measure /analyze and /classify (flat out, then paced), stop it."""
+    work = Path(tempfile.mkdtemp(prefix=f"tweetcare-serving-{server.label}-"))
     settings: Settings = get_settings().model_copy(
         update={
-            "mlflow_tracking_uri": _absolute(registry),
+            "mlflow_tracking_uri": _absolute(server.registry),
             "bento_port": _free_port(),
             "state_dir": work / "state",
         }
     )
     texts_file = work / "tweets.json"
     texts_file.write_text(json.dumps(texts))
-    console.rule(f"{label}: {registry}")
+    root = old_code(server.commit, work) if server.commit else REPO_ROOT
+    console.rule(f"{server.label}: {server.registry}, code of {server.commit or 'today'}")
     with console.status("starting the model server (loading models takes minutes here)"):
         began = time.monotonic()
         env = {"BENTOML_HOME": str(work / "bentoml")}
-        start_server(settings, extra_env=env, timeout=float(opts["start_timeout"]))
+        start_server(settings, extra_env=env, timeout=float(opts["start_timeout"]), root=root)
     console.print(f"server ready at {settings.bento_url} in {time.monotonic() - began:.0f} s")
     url = settings.bento_url
+    users, seconds = int(opts["users"]), int(opts["seconds"])
     try:
         tweets_s, note = analyze_rate(url, texts, int(opts["batches"]))
-        users = int(opts["users"])
         asyncio.run(_fire(url, 8 * users, users))  # the dispatcher's warm-up, at full concurrency
+        capacity = run_locust(url, texts_file, work, users, seconds)
         before = read_batches(url)
-        load = run_locust(url, texts_file, work, users, int(opts["seconds"]))
+        load = run_locust(url, texts_file, work, users, seconds, float(opts["rate"]))
         batches = read_batches(url).minus(before)
     finally:
         stop_server(settings)
+        if server.commit:
+            shutil.rmtree(root, ignore_errors=True)
     console.print(f"locust stats, server log and tweets kept in {work}")
-    return Row(label, registry, tweets_s, note, load, batches)
+    return Row(server, tweets_s, note, capacity, load, batches)
 
 
-def report(rows: list[Row]) -> None:
+def report(rows: list[Row], rate: float) -> None:
     table = Table(title="serving speed (figures measured in this run)")
     table.add_column("")
-    table.add_column("registry", overflow="fold")
-    for name in ("/analyze tweets/s @256", "/classify req/s", "p50 ms", "p99 ms"):
+    table.add_column("registry, code", overflow="fold")
+    at = f"@ {rate:,.0f}/s offered"
+    for name in ("/analyze tweets/s @256", "/classify req/s flat out", f"req/s {at}"):
         table.add_column(name, justify="right")
-    for name in ("failures", "mean adaptive batch"):
+    for name in (f"p50 ms {at}", f"p99 ms {at}", "failures", "mean adaptive batch"):
         table.add_column(name, justify="right")
     for r in rows:
         table.add_row(
-            r.label,
-            r.registry,
+            r.server.label,
+            f"{r.server.registry}, {r.server.commit or 'today'}",
             "n/a" if r.analyze_tweets_s is None else f"{r.analyze_tweets_s:,.0f}",
+            f"{r.capacity.rps:,.0f}",
             f"{r.load.rps:,.0f}",
             f"{r.load.p50_ms:.0f}",
             f"{r.load.p99_ms:.0f}",
-            f"{r.load.failures} of {r.load.requests:,}",
+            f"{r.capacity.failures + r.load.failures} of {r.capacity.requests + r.load.requests:,}",
             f"{r.batches.mean:.1f}",
         )
     table.add_row(
@@ -252,25 +298,29 @@ def report(rows: list[Row]) -> None:
         f"≥ {TARGET_TWEETS_S:,.0f}",
         f"≥ {TARGET_RPS:,.0f}",
         "",
+        "",
         f"≤ {TARGET_P99_MS:.0f}",
     )
     # a table cut to 80 columns (rich's width when the output is not a terminal) hides figures
-    console.width = max(console.width, 150)
+    console.width = max(console.width, 170)
     console.print(table)
     for r in rows:
+        label = r.server.label
         verdicts = [
             _verdict(
                 f"/analyze ≥ {TARGET_TWEETS_S:,.0f} tweets/s", r.analyze_tweets_s, TARGET_TWEETS_S
             ),
-            _verdict(f"/classify ≥ {TARGET_RPS:,.0f} req/s", r.load.rps, TARGET_RPS),
-            _verdict(f"p99 ≤ {TARGET_P99_MS:.0f} ms", r.load.p99_ms, -TARGET_P99_MS),
+            _verdict(f"/classify ≥ {TARGET_RPS:,.0f} req/s", r.capacity.rps, TARGET_RPS),
+            _verdict(f"p99 ≤ {TARGET_P99_MS:.0f} ms {at}", r.load.p99_ms, -TARGET_P99_MS),
         ]
-        console.print(f"{r.label}: " + "; ".join(verdicts))
+        if r.load.rps < 0.95 * rate:
+            verdicts.append(f"served only {r.load.rps:,.0f} of the {rate:,.0f} req/s offered")
+        console.print(f"{label}: " + "; ".join(verdicts))
         if r.analyze_note:
-            console.print(f"{r.label}: /analyze unavailable: {r.analyze_note}")
+            console.print(f"{label}: /analyze unavailable: {r.analyze_note}")
         b = r.batches
         console.print(
-            f"{r.label}: adaptive batching merged {b.requests:,.0f} /classify requests into "
+            f"{label}: adaptive batching merged {b.requests:,.0f} /classify requests {at} into "
             f"{b.calls:,.0f} model calls (mean {b.mean:.1f} per call); calls by requests "
             f"merged: {b.spread()}"
         )
@@ -308,12 +358,19 @@ def main(
         str | None,
         typer.Option(help="MLflow tracking URI to measure (default TWEETCARE_MLFLOW_TRACKING_URI)"),
     ] = None,
+    before: Annotated[
+        bool,
+        typer.Option(help=f"also measure the server of commit {BEFORE_COMMIT} (same registry)"),
+    ] = False,
     before_registry: Annotated[
         str | None, typer.Option(help="a second registry (e.g. older models), measured first")
     ] = None,
     batches: Annotated[int, typer.Option(help="timed /analyze calls of 256 tweets")] = 8,
     users: Annotated[int, typer.Option(help="locust users (concurrent clients)")] = 64,
-    seconds: Annotated[int, typer.Option(help="length of the locust run")] = 30,
+    seconds: Annotated[int, typer.Option(help="length of each locust run")] = 30,
+    rate: Annotated[
+        float, typer.Option(help="requests/s the users offer together in the paced run")
+    ] = TARGET_RPS,
     seed: Annotated[int, typer.Option(help="seed of the generated tweets")] = 7,
     start_timeout: Annotated[
         float, typer.Option(help="seconds to wait for a server to be ready")
@@ -323,9 +380,12 @@ def main(
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     after = registry or get_settings().mlflow_tracking_uri
     texts = demo_mix(ANALYZE_BATCH * (batches + 2), seed)
-    opts = {"batches": batches, "users": users, "seconds": seconds, "start_timeout": start_timeout}
-    runs = [("before", before_registry), ("after", after)] if before_registry else [("now", after)]
-    report([measure(label, uri, texts, opts) for label, uri in runs])
+    opts = {"batches": batches, "users": users, "seconds": seconds, "rate": rate}
+    opts["start_timeout"] = start_timeout
+    servers = [Server("before", after, BEFORE_COMMIT)] if before else []
+    servers += [Server("before-registry", before_registry)] if before_registry else []
+    servers.append(Server("now", after))
+    report([measure(server, texts, opts) for server in servers], rate)
 
 
 def cli() -> None:

@@ -21,6 +21,10 @@ class BatchingSettings(BaseSettings):
     max_batch_size: int = 256
     # BentoML answers 503 rather than keep a request queued longer than this
     max_latency_ms: int = 10_000
+    # processes of the public service (HTTP, validation, the inbound model, each its own
+    # batcher): one tops out near 800 single-tweet requests/s on this machine's cores, two
+    # served 1,000/s with p99 43 ms (benchmarks/serving_speed.py)
+    workers: int = 2
 
 
 class AnalysisSettings(BaseSettings):

@@ -68,11 +68,13 @@ def start_server(
     settings: Settings,
     extra_env: Mapping[str, str] | None = None,
     timeout: float = READY_TIMEOUT_S,
+    root: Path = REPO_ROOT,
 ) -> None:
     """Start `bentoml serve` unless it already runs, and wait until /readyz answers.
 
     Raises ServiceError (with the log tail) if the server exits or is not ready in time, e.g.
-    when no model holds the champion alias yet.
+    when no model holds the champion alias yet. ``root`` is the folder the service is imported
+    from (a benchmark starts an older `serving/` from elsewhere).
     """
     bentoml = str(Path(sys.executable).with_name("bentoml"))
     command = [bentoml, "serve", SERVICE_TARGET]
@@ -82,7 +84,7 @@ def start_server(
     service = server(settings)
     if not service.is_running():
         prepare_registry(settings)
-    service.start(command, env=env, cwd=REPO_ROOT)
+    service.start(command, env=env, cwd=root)
     service.wait_until(lambda: is_ready(settings), timeout, "ready")
 
 

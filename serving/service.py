@@ -1,44 +1,47 @@
 """The model server: `bentoml serve serving.service:TweetClassifier`.
 
-Three services. `TweetClassifier` is the public face: it validates each request on its own and
-forwards the texts to `InboundModel`, whose batchable `predict` lets BentoML's dispatcher merge
-many concurrent small requests into one model call; `/analyze` then sends only the customer
-tweets on to `AnalysisModels` (sentiment, category + flags, entities), batchable the same way. Validating inside a batchable API would see
-merged lists, and a batchable API reached directly takes a client's list as one batch; putting
-the dispatcher behind a dependency gives per-request checks and real batching.
+Two services. `TweetClassifier` is the public face and holds the inbound model: its batchable
+`/classify` lets BentoML's dispatcher merge many concurrent small requests into one model call,
+in the same process, so a single-tweet request costs one HTTP exchange, not two. Each request is
+still checked on its own, by the `Texts` type, before the dispatcher merges it. `/analyze` scores
+its texts with the inbound model, then sends only the customer tweets on to `AnalysisModels`
+(sentiment, category + flags, entities), a worker process of its own so the heavy models never
+hold up `/classify`.
 
-The model is whatever the MLflow registry holds as `{model_name}@{model_alias}`; any pyfunc with
-the tweet-inbound output contract works, so a new champion needs a restart, not new code.
+The models are whatever the MLflow registry holds under their aliases; any pyfunc with the
+output contract works, so a new champion needs a restart, not new code.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import Counter
-from typing import Any
+from typing import Annotated, Any
 
+import anyio
 import bentoml
-from bentoml.exceptions import InvalidArgument, ServiceUnavailable
+from bentoml.exceptions import ServiceUnavailable
+from bentoml.validators import ContentType
 from fastapi import FastAPI
+from pydantic import AfterValidator
 
 from serving.analysis import compose, customer_fields, lineage
+from serving.bentoml_fixes import cancel_request_timers
 from serving.config import AnalysisSettings, BatchingSettings
-from serving.launcher import not_registered
+from serving.models import InboundScorer, ModelNotRegisteredError, freeze_loaded, load_registered
 from serving.validation import chunks, classify_input_problem
-from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY, DATA_VERSION_TAG, SHADOW_KEY
-from tweetcare.core.schemas import Analysis, Classification, ShadowScore
+from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY
+from tweetcare.core.schemas import Analysis, Classification
 from tweetcare.core.settings import get_settings
 
 with bentoml.importing():
     import mlflow
     import pandas as pd
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger("tweetcare.serving")
+cancel_request_timers()
 BATCHING = BatchingSettings()
 ANALYSIS = AnalysisSettings()
+LIMITS = get_settings()
 info_app = FastAPI(title="tweetcare model info")
 # BentoML 1.4.39's dependency client replaces its HTTP session every `max_requests` calls (default
 # 100) and closes the old one under requests still in flight: under concurrent load those fail
@@ -46,117 +49,20 @@ info_app = FastAPI(title="tweetcare model info")
 NEVER_REFRESH = {"max_requests": 2**31 - 1, "max_age": float(10**9)}
 
 
-class ModelNotRegisteredError(RuntimeError):
-    """The registry has no version under the configured alias: the server cannot start."""
+def _checked(texts: list[str]) -> list[str]:
+    """One request's texts, refused (HTTP 400, with the reason) unless they can be scored."""
+    problem = classify_input_problem(texts, LIMITS.classify_max_texts, LIMITS.classify_max_chars)
+    if problem:
+        raise ValueError(problem)
+    return texts
 
 
-def load_registered(name: str, alias: str, tracking_uri: str) -> tuple[Any, dict[str, str]]:
-    """The pyfunc `name@alias` and its lineage (name, version, run id, alias, data version)."""
-    client = MlflowClient()
-    try:
-        version = client.get_model_version_by_alias(name, alias)
-    except MlflowException as err:
-        message = not_registered(name, alias, tracking_uri)
-        logger.error(message)
-        raise ModelNotRegisteredError(message) from err
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
-    info = {"name": name, "version": str(version.version), "run_id": str(version.run_id)}
-    info["alias"] = alias
-    try:
-        data_version = client.get_run(version.run_id).data.tags.get(DATA_VERSION_TAG)
-    except MlflowException:
-        data_version = None
-    if data_version:  # absent rather than empty: readers fall back to the per-model entries
-        info["data_version"] = data_version
-    logger.info("serving %s version %s (run %s)", name, version.version, version.run_id)
-    return model, info
-
-
-def load_shadow(
-    name: str, alias: str, champion: dict[str, str], tracking_uri: str
-) -> tuple[Any, dict[str, str]]:
-    """The version under `alias` to score beside the champion, or (None, {}) when shadow
-    scoring is off, no version holds the alias, or it is the champion itself."""
-    if not alias:
-        return None, {}
-    try:
-        version = MlflowClient().get_model_version_by_alias(name, alias)
-    except MlflowException:
-        logger.info("no %s@%s: shadow scoring off", name, alias)
-        return None, {}
-    if str(version.version) == champion["version"]:
-        return None, {}
-    return load_registered(name, alias, tracking_uri)
-
-
-@bentoml.service(workers=1, runner_connection=NEVER_REFRESH)
-class InboundModel:
-    """Holds the champion pyfunc; the only process that loads the model."""
-
-    def __init__(self) -> None:
-        settings = get_settings()
-        mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-        self.model, self.info = load_registered(
-            settings.inbound_model, settings.model_alias, settings.mlflow_tracking_uri
-        )
-        self.shadow, self.shadow_info = load_shadow(
-            settings.inbound_model, settings.shadow_alias, self.info, settings.mlflow_tracking_uri
-        )
-        self.batch_sizes: Counter[int] = Counter()
-
-    @bentoml.api(
-        batchable=BATCHING.batching,
-        max_batch_size=BATCHING.max_batch_size,
-        max_latency_ms=BATCHING.max_latency_ms,
-    )
-    def predict(self, texts: list[str]) -> list[dict[str, Any]]:
-        self.batch_sizes[len(texts)] += 1
-        inputs = pd.DataFrame({"text": texts})
-        frame = self.model.predict(inputs)
-        shadows = self._shadow_scores(inputs)
-        return [
-            Classification(
-                label=row.label,
-                inbound=bool(row.inbound),
-                probability=float(row.probability),
-                inbound_probability=float(row.inbound_probability),
-                shadow=shadow,
-            ).model_dump()
-            for row, shadow in zip(frame.itertuples(index=False), shadows, strict=True)
-        ]
-
-    def _shadow_scores(self, inputs: pd.DataFrame) -> list[ShadowScore | None]:
-        """The challenger's answers, or None for each text when there is none; a challenger
-        that fails is logged and skipped, never a failed request: it drives nothing."""
-        if self.shadow is None:
-            return [None] * len(inputs)
-        try:
-            frame = self.shadow.predict(inputs)
-        except Exception:  # any failure of the shadow model must not cost the champion's answer
-            logger.exception("shadow model %s failed on a batch", self.shadow_info)
-            return [None] * len(inputs)
-        version = self.shadow_info["version"]
-        return [
-            ShadowScore(
-                model_version=version,
-                inbound=bool(row.inbound),
-                inbound_probability=float(row.inbound_probability),
-            )
-            for row in frame.itertuples(index=False)
-        ]
-
-    @bentoml.api
-    def model_info(self) -> dict[str, Any]:
-        return {**self.info, SHADOW_KEY: dict(self.shadow_info)} if self.shadow else dict(self.info)
-
-    @bentoml.api
-    def stats(self) -> dict[str, Any]:
-        return {
-            "batches": sum(self.batch_sizes.values()),
-            "texts": sum(size * count for size, count in self.batch_sizes.items()),
-            "max_batch_size": max(self.batch_sizes, default=0),
-            "batch_sizes": {str(size): n for size, n in sorted(self.batch_sizes.items())},
-        }
+# the body of /classify and /analyze: {"texts": [...]}, checked per request
+Texts = Annotated[list[str], AfterValidator(_checked)]
+# every answer is JSON. Said up front, because BentoML 1.4.39 otherwise works the media type out
+# of the answer's JSON schema, generated anew for every response: with it, that was half of the
+# public worker's CPU under 64 single-tweet clients (py-spy)
+JSON = ContentType("application/json")
 
 
 @bentoml.service(workers=1, runner_connection=NEVER_REFRESH)
@@ -180,17 +86,16 @@ class AnalysisModels:
                 )
         except ModelNotRegisteredError as err:
             self.problem = f"{err} (stage train_analysis)"
-        self.batch_sizes: Counter[int] = Counter()
+        freeze_loaded()
 
     @bentoml.api(
         batchable=ANALYSIS.analysis_batching,
         max_batch_size=ANALYSIS.analysis_max_batch_size,
         max_latency_ms=BATCHING.max_latency_ms,
     )
-    def analyze(self, texts: list[str]) -> list[dict[str, Any]]:
+    def analyze(self, texts: list[str]) -> Annotated[list[dict[str, Any]], JSON]:
         if self.problem:
             raise ServiceUnavailable(self.problem)
-        self.batch_sizes[len(texts)] += 1
         frame = pd.DataFrame({"text": texts})
         return customer_fields(
             self.models["sentiment"].predict(frame),
@@ -199,7 +104,7 @@ class AnalysisModels:
         )
 
     @bentoml.api
-    def model_info(self) -> dict[str, dict[str, str]]:
+    def model_info(self) -> Annotated[dict[str, dict[str, str]], JSON]:
         return {name: dict(info) for name, info in self.info.items()}
 
     @bentoml.api
@@ -209,41 +114,48 @@ class AnalysisModels:
 
 
 @bentoml.asgi_app(info_app, path="/")
-@bentoml.service(workers=1)
+@bentoml.service(workers=BATCHING.workers, runner_connection=NEVER_REFRESH)
 class TweetClassifier:
     """Public API: /classify, /analyze, /model_info (POST and GET), /stats."""
 
-    model = bentoml.depends(InboundModel)
     analysis = bentoml.depends(AnalysisModels)
 
     def __init__(self) -> None:
         settings = get_settings()
-        self.max_texts = settings.classify_max_texts
-        self.max_chars = settings.classify_max_chars
-        self.lineage: tuple[dict[str, str], dict[str, str]] | None = None
+        mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+        self.inbound = InboundScorer(
+            settings.inbound_model,
+            settings.model_alias,
+            settings.shadow_alias,
+            settings.mlflow_tracking_uri,
+        )
+        self.lineage: dict[str, str] | None = None
+        freeze_loaded()
 
-    @bentoml.api(route="/classify")
-    async def classify(self, texts: list[str]) -> list[Classification]:
-        problem = classify_input_problem(texts, self.max_texts, self.max_chars)
-        if problem:
-            raise InvalidArgument(problem)
-        return await self._classify(texts)
+    @bentoml.api(
+        route="/classify",
+        batchable=BATCHING.batching,
+        max_batch_size=BATCHING.max_batch_size,
+        max_latency_ms=BATCHING.max_latency_ms,
+    )
+    def classify(self, texts: Texts) -> Annotated[list[Classification], JSON]:
+        """Concurrent requests' texts arrive here merged (one model call for all of them)."""
+        return self.inbound.predict(texts)
 
-    async def _classify(self, texts: list[str]) -> list[Classification]:
-        pieces = chunks(texts, BATCHING.max_batch_size)
-        answers = await asyncio.gather(*(self.model.to_async.predict(p) for p in pieces))
-        return [Classification.model_validate(item) for answer in answers for item in answer]
+    def _classify_all(self, texts: list[str]) -> list[Classification]:
+        return [
+            c
+            for piece in chunks(texts, BATCHING.max_batch_size)
+            for c in self.inbound.predict(piece)
+        ]
 
     @bentoml.api(route="/analyze")
-    async def analyze(self, texts: list[str]) -> list[Analysis]:
+    async def analyze(self, texts: Texts) -> Annotated[list[Analysis], JSON]:
         """Inbound first; customer tweets then get sentiment, category, flags and entities."""
-        problem = classify_input_problem(texts, self.max_texts, self.max_chars)
-        if problem:
-            raise InvalidArgument(problem)
         problem = await self.analysis.to_async.unavailable()
         if problem:  # the client sees 503; /model_info and the server log say why
             raise ServiceUnavailable(problem)
-        classifications = await self._classify(texts)
+        classifications = await anyio.to_thread.run_sync(self._classify_all, texts)
         customer = [i for i, c in enumerate(classifications) if c.inbound]
         pieces = chunks([texts[i] for i in customer], ANALYSIS.analysis_max_batch_size)
         # one piece at a time: the one analysis worker takes them one by one anyway, and a
@@ -251,24 +163,20 @@ class TweetClassifier:
         # max latency, which fails the whole request with 503 (work lost, the client retries)
         answers = [await self.analysis.to_async.analyze(piece) for piece in pieces]
         found = dict(zip(customer, (row for answer in answers for row in answer), strict=True))
-        inbound_models, analysis_models = await self._lineage()
-        return compose(texts, classifications, found, inbound_models, analysis_models)
+        inbound_model = {self.inbound.info["name"]: lineage(self.inbound.info)}
+        return compose(texts, classifications, found, inbound_model, await self._lineage())
 
-    async def _lineage(self) -> tuple[dict[str, str], dict[str, str]]:
-        """`Analysis.models` entries: registered name -> "version (run id)", fetched once."""
+    async def _lineage(self) -> dict[str, str]:
+        """`Analysis.models` entries of the analysis models: name -> "version (run id)"."""
         if self.lineage is None:
-            inbound = await self.model.to_async.model_info()
             analysis = await self.analysis.to_async.model_info()
-            self.lineage = (
-                {inbound["name"]: lineage(inbound)},
-                {name: lineage(info) for name, info in analysis.items()},
-            )
+            self.lineage = {name: lineage(info) for name, info in analysis.items()}
         return self.lineage
 
     async def _model_info(self) -> dict[str, Any]:
         """The inbound model at the top level (as before /analyze existed), and every served
         model, inbound included, under its registered name."""
-        inbound = await self.model.to_async.model_info()
+        inbound = self.inbound.model_info()
         analysis = await self.analysis.to_async.model_info()
         info: dict[str, Any] = {**inbound, "models": {inbound["name"]: inbound, **analysis}}
         problem = await self.analysis.to_async.unavailable()
@@ -277,7 +185,7 @@ class TweetClassifier:
         return info
 
     @bentoml.api(route="/model_info")
-    async def model_info(self) -> dict[str, Any]:
+    async def model_info(self) -> Annotated[dict[str, Any], JSON]:
         return await self._model_info()
 
     @info_app.get("/model_info")
@@ -285,5 +193,9 @@ class TweetClassifier:
         return await self._model_info()
 
     @bentoml.api(route="/stats")
-    async def stats(self) -> dict[str, Any]:
-        return await self.model.to_async.stats()
+    def stats(self) -> Annotated[dict[str, Any], JSON]:
+        """Batches the inbound model scored, by size: what adaptive batching merged. Each of the
+        `workers` processes batches on its own; these are the figures of the one that answered
+        (`worker`). BentoML's `/metrics` histogram sums all of them."""
+        workers = {"worker": bentoml.server_context.worker_index, "workers": BATCHING.workers}
+        return {**workers, **self.inbound.stats()}
