@@ -122,6 +122,24 @@ def test_concurrent_single_requests_are_batched(url: str) -> None:
     assert stats["batches"] < stats["texts"]
 
 
+def test_a_bad_request_among_concurrent_ones_fails_alone(url: str) -> None:
+    # requests are checked one by one before the dispatcher merges them into one model call:
+    # a blank text is refused with its reason, and the requests batched beside it are answered
+    async def fire() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            bodies = [{"texts": [f"@Delta flight {i} is late again"]} for i in range(60)]
+            bodies.insert(30, {"texts": ["@Delta where is my bag", "   "]})
+            return await asyncio.gather(*(client.post("/classify", json=b) for b in bodies))
+
+    responses = asyncio.run(fire())
+    bad = responses.pop(30)
+    assert bad.status_code == 400 and "texts[1] is empty" in bad.text
+    assert {r.status_code for r in responses} == {200}
+    # each merged request gets back exactly its own one answer
+    assert all(len(r.json()) == 1 for r in responses)
+    assert {r.json()[0]["label"] for r in responses} <= {"inbound", "outbound"}
+
+
 def test_missing_champion_fails_at_start_with_a_clear_line(tmp_path: Path) -> None:
     settings = Settings(
         mlflow_tracking_uri=f"sqlite:///{tmp_path / 'empty.db'}",
