@@ -1,7 +1,7 @@
 """Adaptive-batching knobs of the model server (``TWEETCARE_BENTO_*`` environment variables).
 
-BentoML reads `max_batch_size` and `max_latency_ms` when the service class is defined, so these
-are read when `serving.service` is imported. `batching=false` makes each request its own model
+BentoML reads `max_batch_size`, `max_latency_ms` and `workers` when the service class is defined, so
+these are read when `serving.service` is imported. `batching=false` makes each request its own model
 call, which is how the batching benchmark measures the difference.
 """
 

@@ -143,6 +143,7 @@ class TweetClassifier:
         return self.inbound.predict(texts)
 
     def _classify_all(self, texts: list[str]) -> list[Classification]:
+        """/analyze's texts, already one batch: scored directly, in model-sized pieces."""
         return [
             c
             for piece in chunks(texts, BATCHING.max_batch_size)
