@@ -43,6 +43,7 @@ from rich.table import Table
 
 from benchmarks.analyze_batching import sequential_rate
 from benchmarks.batching import _fire, _free_port
+from benchmarks.old_code import package_at
 from serving.launcher import REPO_ROOT, start_server, stop_server
 from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY
 from tweetcare.core.errors import UserError
@@ -220,21 +221,6 @@ def run_locust(
     )
 
 
-def old_code(commit: str, work: Path) -> Path:
-    """A folder holding `serving/` as it was at ``commit``, to start that server from; the rest
-    (tweetcare, training) is today's, which that server's imports still match."""
-    folder = work / f"serving-{commit}"
-    target = folder / "serving"
-    target.mkdir(parents=True, exist_ok=True)
-    listing = ["git", "ls-tree", "--name-only", f"{commit}:serving"]
-    names = subprocess.run(listing, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-    for name in (n for n in names.stdout.split() if n.endswith(".py")):
-        show = ["git", "show", f"{commit}:serving/{name}"]
-        source = subprocess.run(show, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-        (target / name).write_text(source.stdout)
-    return folder
-
-
 def measure(server: Server, texts: list[str], opts: dict[str, int | float]) -> Row:
     """Start `server`, measure /analyze and /classify (flat out, then paced), stop it."""
     work = Path(tempfile.mkdtemp(prefix=f"tweetcare-serving-{server.label}-"))
@@ -247,7 +233,7 @@ def measure(server: Server, texts: list[str], opts: dict[str, int | float]) -> R
     )
     texts_file = work / "tweets.json"
     texts_file.write_text(json.dumps(texts))
-    root = old_code(server.commit, work) if server.commit else REPO_ROOT
+    root = package_at(server.commit, "serving", work / "old") if server.commit else REPO_ROOT
     console.rule(f"{server.label}: {server.registry}, code of {server.commit or 'today'}")
     with console.status("starting the model server (loading models takes minutes here)"):
         began = time.monotonic()

@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from kafka import KafkaConsumer
 
+from benchmarks.old_code import package_at
 from serving.launcher import server, start_server, stop_server
 from tweetcare.cli.stream import spark_submit_command, start_stream, stop_stream
 from tweetcare.cluster import postgres, spark
@@ -299,25 +299,7 @@ def running_job(settings: Settings, variant: Variant, work: Path) -> Iterator[Se
         finally:
             stop_stream(settings)
         return
-    old = work / f"{variant.job}-code"
-    (old / "streaming").mkdir(parents=True, exist_ok=True)
-    commit = OLD_JOBS[variant.job]
-    names = subprocess.run(
-        ["git", "ls-tree", "--name-only", f"{commit}:streaming"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in (n for n in names if n.endswith(".py")):
-        source = subprocess.run(
-            ["git", "show", f"{commit}:streaming/{name}"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        (old / "streaming" / name).write_text(source)
+    old = package_at(OLD_JOBS[variant.job], "streaming", work / f"{variant.job}-code")
     command = spark_submit_command(settings)
     # an old job runs from its own folder (local mode: the workers inherit PYTHONPATH); the new
     # code's zip would shadow its modules
