@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -25,6 +26,24 @@ from tweetcare.core.schemas import Classification, ShadowScore
 logger = logging.getLogger("tweetcare.serving")
 
 
+# the package every model version carries its own copy of (training/pyfunc.py: packaged_code)
+PACKAGED_CODE = "training"
+
+
+def load_with_own_code(model_uri: str, package: str = PACKAGED_CODE) -> Any:
+    """The pyfunc at ``model_uri``, unpickled with the ``package`` it was logged with.
+
+    MLflow puts each model's code first on sys.path but keeps the modules already imported, so a
+    process that serves versions trained by different code (a new category champion beside an
+    older sentiment one, a challenger in shadow) would unpickle them all with the classes of the
+    first one loaded. Forgetting those modules first lets each version import its own; the ones
+    loaded before keep theirs.
+    """
+    for module in [m for m in sys.modules if m == package or m.startswith(f"{package}.")]:
+        del sys.modules[module]
+    return mlflow.pyfunc.load_model(model_uri)
+
+
 class ModelNotRegisteredError(RuntimeError):
     """The registry has no version under the configured alias: the server cannot start."""
 
@@ -38,7 +57,7 @@ def load_registered(name: str, alias: str, tracking_uri: str) -> tuple[Any, dict
         message = not_registered(name, alias, tracking_uri)
         logger.error(message)
         raise ModelNotRegisteredError(message) from err
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+    model = load_with_own_code(f"models:/{name}/{version.version}")
     info = {"name": name, "version": str(version.version), "run_id": str(version.run_id)}
     info["alias"] = alias
     try:
