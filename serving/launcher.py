@@ -73,7 +73,7 @@ def start_server(
     """Start `bentoml serve` unless it already runs, and wait until /readyz answers.
 
     Raises ServiceError (with the log tail) if the server exits or is not ready in time, e.g.
-    when no model holds the champion alias yet. ``root`` is the folder the service is imported
+    when no model holds the champion alias yet; a server it started is stopped then. ``root`` is the folder the service is imported
     from (a benchmark starts an older `serving/` from elsewhere).
     """
     bentoml = str(Path(sys.executable).with_name("bentoml"))
@@ -82,10 +82,18 @@ def start_server(
     # every setting travels, so the server agrees with its parent on registry, names, limits
     env = {**settings.to_env(), **(extra_env or {})}
     service = server(settings)
-    if not service.is_running():
+    ours = not service.is_running()
+    if ours:
         prepare_registry(settings)
     service.start(command, env=env, cwd=root)
-    service.wait_until(lambda: is_ready(settings), timeout, "ready")
+    try:
+        service.wait_until(lambda: is_ready(settings), timeout, "ready")
+    except ServiceError:
+        # a worker that cannot load its model is restarted by BentoML for ever: a server that
+        # never got ready is stopped, not left behind loading models on every core
+        if ours:
+            service.stop()
+        raise
 
 
 def stop_server(settings: Settings) -> bool:

@@ -10,7 +10,7 @@ import httpx
 import mlflow
 import pytest
 
-from serving.launcher import start_server, stop_server
+from serving.launcher import server, start_server, stop_server
 from tests.fixtures.bento import free_port, synthetic_features
 from tests.fixtures.registry import register_challenger
 from training.baseline import train_baseline
@@ -138,6 +138,21 @@ def test_a_bad_request_among_concurrent_ones_fails_alone(url: str) -> None:
     # each merged request gets back exactly its own one answer
     assert all(len(r.json()) == 1 for r in responses)
     assert {r.json()[0]["label"] for r in responses} <= {"inbound", "outbound"}
+
+
+def test_a_server_not_ready_in_time_is_stopped_not_left_behind(
+    tmp_path: Path, champion_registry: str
+) -> None:
+    settings = Settings(
+        mlflow_tracking_uri=champion_registry, bento_port=free_port(), state_dir=tmp_path / "state"
+    )
+    try:
+        # BentoML needs seconds to start: one second is never enough
+        with pytest.raises(ServiceError, match="not ready after 1s"):
+            start_server(settings, extra_env={"BENTOML_HOME": str(tmp_path / "bentoml")}, timeout=1)
+        assert not server(settings).is_running()
+    finally:
+        stop_server(settings)
 
 
 def test_missing_champion_fails_at_start_with_a_clear_line(tmp_path: Path) -> None:
