@@ -12,10 +12,13 @@ import pytest
 from training.analysis.category import (
     OUTPUTS,
     CategoryModel,
+    FirstStage,
     Heads,
+    TfidfStage,
     cascade,
     fit_head,
     join_flags,
+    load_first_stage,
     save_category,
 )
 from training.analysis.experiment import choose_variant
@@ -95,13 +98,23 @@ def static() -> StaticEncoder:
     return distill_static(minilm_dir(), pca_dims=32)
 
 
-@pytest.mark.parametrize("cascade_threshold", [None, 0.99])
+@pytest.fixture(scope="module")
+def tfidf() -> TfidfStage:
+    return TfidfStage.fit([t for ts in EXAMPLES.values() for t in ts] + FLAG_TEXTS, min_df=1)
+
+
+@pytest.mark.parametrize(
+    ("cascade_threshold", "first"), [(None, "static"), (0.99, "static"), (0.99, "tfidf")]
+)
 def test_pyfunc_loads_and_answers_category_and_flags(
     encoder: SentenceEncoder,
     static: StaticEncoder,
+    tfidf: TfidfStage,
     tmp_path: Path,
     cascade_threshold: float | None,
+    first: str,
 ) -> None:
+    stage: FirstStage = static if first == "static" else tfidf
     model = CategoryModel(
         32,
         16,
@@ -110,12 +123,7 @@ def test_pyfunc_loads_and_answers_category_and_flags(
         cascade_threshold=cascade_threshold,
     )
     save_category(
-        model,
-        encoder.folder,
-        _heads(encoder.embed),
-        tmp_path / "model",
-        static,
-        _heads(static.embed),
+        model, encoder.folder, _heads(encoder.embed), tmp_path / "model", stage, _heads(stage.embed)
     )
     loaded = mlflow.pyfunc.load_model(str(tmp_path / "model"))
     out = loaded.predict(
@@ -159,6 +167,35 @@ def test_cascade_sends_only_unsure_tweets_to_the_encoder(
     seen.clear()
     _, _, _, answered = cascade(None, None, heads, minilm, texts, None)
     assert not answered.any() and seen == [texts]
+
+
+def test_a_tfidf_first_stage_answers_what_it_is_sure_of_and_round_trips(
+    encoder: SentenceEncoder, tfidf: TfidfStage, tmp_path: Path
+) -> None:
+    texts = ["I want a refund", "my flight is delayed", "zzz qqq"]  # the last: no known word
+    seen: list[list[str]] = []
+
+    def minilm(batch: list[str]) -> np.ndarray:
+        seen.append(list(batch))
+        return encoder.embed(batch)
+
+    first = _heads(tfidf.embed)
+    _, category_sure, _, flag_sure = first.predict(tfidf.embed(texts))
+    both = np.minimum(category_sure, flag_sure)
+    assert both[2] < both[:2].min()  # words it never saw leave it unsure
+    threshold = float(both[:2].min())
+    categories, _, _, answered = cascade(
+        first, tfidf.embed, _heads(encoder.embed), minilm, texts, threshold
+    )
+    assert categories[:2] == ["billing", "travel"] and answered[:2].all()
+    assert not answered[2] and seen == [["zzz qqq"]]
+    loaded = load_first_stage(tfidf.save(tmp_path / "first"))
+    assert isinstance(loaded, TfidfStage)
+    assert (loaded.embed(texts) != tfidf.embed(texts)).nnz == 0
+
+
+def test_a_static_first_stage_loads_as_one(static: StaticEncoder, tmp_path: Path) -> None:
+    assert isinstance(load_first_stage(static.save(tmp_path / "first")), StaticEncoder)
 
 
 def test_a_cascade_without_its_static_encoder_is_refused(

@@ -122,7 +122,7 @@ def train_sentiment(
     return ModelOutcome("sentiment", info.model_uri, run_id, report, confusions, heldout)
 
 
-MINILM, CASCADE = "minilm", "cascade"
+MINILM, CASCADE, TFIDF_CASCADE = "minilm", "cascade", "tfidf_cascade"
 SPEED_BATCH = 256  # the stream's /analyze piece size
 
 
@@ -143,6 +143,15 @@ def tweets_per_second(answer: Any, texts: list[str]) -> float:
     return len(texts) / max(time.perf_counter() - started, 1e-9)
 
 
+@dataclass
+class Variant:
+    """One way to answer category and flags: MiniLM alone, or a first stage in front of it."""
+
+    threshold: float | None = None
+    stage: cat.FirstStage | None = None
+    heads: cat.Heads | None = None
+
+
 def train_category(
     splits: dict[str, pd.DataFrame],
     params: AnalysisParams,
@@ -150,9 +159,9 @@ def train_category(
     tags: dict[str, str],
     corrections_weight: int = 1,
 ) -> ModelOutcome:
-    """MiniLM heads for category (opening tweets) and spam/chatter, alone and behind a cascade of
-    static-embedding heads, beside two baselines (the taxonomy's keyword rule and TF-IDF);
-    val F1 and speed choose MiniLM alone or the cascade."""
+    """MiniLM heads for category (opening tweets) and spam/chatter, alone and behind each of two
+    first stages (a static embedding distilled from MiniLM, TF-IDF), beside two baselines (the
+    taxonomy's keyword rule and TF-IDF with VADER); val F1 and speed choose the variant."""
     customers = english(customer_tweets(splits["train"]))
     # the samples cap the train split only: every corrected tweet joins both, weighted
     fixes = labelled_customer_tweets(splits.get(CORRECTIONS), "category")
@@ -171,7 +180,6 @@ def train_category(
     encoder = SentenceEncoder(
         quantized_minilm(), params.encoder.max_length, params.encoder.batch_size
     )
-    static = distill_static(minilm_dir(), params.static.pca_dims)
     clean = {
         name: [clean_text(t) for t in frame["text"]]
         for name, frame in {"train": train, "static_train": static_train, **evals}.items()
@@ -180,8 +188,32 @@ def train_category(
         name: encoder.embed(clean[name], progress=f"MiniLM {name}")
         for name in ("train", *EVAL_SPLITS)
     }
-    heads = _fit_heads(train, embed["train"], params)
-    static_heads = _fit_heads(static_train, static.embed(clean["static_train"]), params)
+    heads = _fit_heads(train, embed["train"], params.category_C, params.flags_C)
+    static = distill_static(minilm_dir(), params.static.pca_dims)
+    tfidf_stage = cat.TfidfStage.fit(clean["static_train"], params.tfidf_stage.min_df)
+    variants = {
+        MINILM: Variant(),
+        CASCADE: Variant(
+            params.cascade_threshold,
+            static,
+            _fit_heads(
+                static_train,
+                static.embed(clean["static_train"]),
+                params.category_C,
+                params.flags_C,
+            ),
+        ),
+        TFIDF_CASCADE: Variant(
+            params.tfidf_stage.cascade_threshold,
+            tfidf_stage,
+            _fit_heads(
+                static_train,
+                tfidf_stage.embed(clean["static_train"]),
+                params.tfidf_stage.C,
+                params.flags_C,
+            ),
+        ),
+    }
     tfidf = sen.fit_tfidf(
         train.loc[train["opening"], "text"].tolist(),
         train.loc[train["opening"], "category"].tolist(),
@@ -195,7 +227,6 @@ def train_category(
         params.language_min_letters,
         params.language_min_probability,
     )
-    thresholds = {MINILM: None, CASCADE: params.cascade_threshold}
     reports: dict[str, Any] = {
         "train_rows": len(train),
         "train_openings": int(train["opening"].sum()),
@@ -203,42 +234,47 @@ def train_category(
     }
     answers: dict[tuple[str, str], tuple[list[str], list[str], np.ndarray]] = {}
     for split in EVAL_SPLITS:
-        for variant, threshold in thresholds.items():
+        for name, variant in variants.items():
             categories, _, flags, sure = cat.cascade(
-                static_heads,
-                static.embed,
+                variant.heads,
+                variant.stage.embed if variant.stage is not None else None,
                 heads,
                 lambda texts, split=split: _rows_of(embed[split], clean[split], texts),
                 clean[split],
-                threshold,
+                variant.threshold,
             )
-            answers[(variant, split)] = (categories, flags, sure)
-            reports[f"{variant}_static_share_{split}"] = float(np.mean(sure)) if len(sure) else 0.0
+            answers[(name, split)] = (categories, flags, sure)
+            reports[f"{name}_static_share_{split}"] = float(np.mean(sure)) if len(sure) else 0.0
     for split, frame in evals.items():
         rows = category_rows(frame)
         texts, truth = frame.loc[rows, "text"].tolist(), frame.loc[rows, "category"].tolist()
-        for variant in thresholds:
-            predicted = _kept(answers[(variant, split)][0], rows)
-            reports[f"{variant}_{split}"] = class_report(truth, predicted, CATEGORIES)
+        for name in variants:
+            predicted = _kept(answers[(name, split)][0], rows)
+            reports[f"{name}_{split}"] = class_report(truth, predicted, CATEGORIES)
         reports[f"tfidf_{split}"] = class_report(
             truth, tfidf.predict([clean_text(t) for t in texts]).tolist(), CATEGORIES
         )
         reports[f"keyword_{split}"] = class_report(truth, rule.predict(texts), CATEGORIES)
     val_texts = clean["val"]
     speed = {
-        variant: tweets_per_second(
-            lambda texts, t=threshold: cat.cascade(
-                static_heads, static.embed, heads, encoder.embed, texts, t
+        name: tweets_per_second(
+            lambda texts, v=variant: cat.cascade(
+                v.heads,
+                v.stage.embed if v.stage is not None else None,
+                heads,
+                encoder.embed,
+                texts,
+                v.threshold,
             ),
             val_texts,
         )
-        for variant, threshold in thresholds.items()
+        for name, variant in variants.items()
     }
     chosen = choose_variant(
-        {v: (reports[f"{v}_val"]["macro_f1"], speed[v]) for v in thresholds},
+        {v: (reports[f"{v}_val"]["macro_f1"], speed[v]) for v in variants},
         params.category_min_tweets_per_second,
     )
-    model.cascade_threshold = thresholds[chosen]
+    model.cascade_threshold = variants[chosen].threshold
     reports["chosen"] = chosen
     reports["tweets_per_second"] = speed
     confusions: dict[str, pd.DataFrame] = {}
@@ -268,6 +304,7 @@ def train_category(
             | corrections_params(fixes, corrections_weight)
             | {f"encoder_{k}": v for k, v in params.encoder.model_dump().items()}
             | {f"static_{k}": v for k, v in params.static.model_dump().items()}
+            | {f"tfidf_stage_{k}": v for k, v in params.tfidf_stage.model_dump().items()}
         )
         for key, value in reports.items():
             if isinstance(value, dict) and key != "tweets_per_second":
@@ -276,13 +313,8 @@ def train_category(
                 mlflow.log_metric(key, value)
         mlflow.log_metrics({f"tweets_per_second_{v}": s for v, s in speed.items()})
         _log(reports, confusions)
-        cascading = model.cascade_threshold is not None
         info = cat.log_category(
-            model,
-            encoder.folder,
-            heads,
-            static if cascading else None,
-            static_heads if cascading else None,
+            model, encoder.folder, heads, variants[chosen].stage, variants[chosen].heads
         )
         run_id = mlflow.active_run().info.run_id
     heldout = heldout_frame("category", evals["test"])
@@ -293,12 +325,14 @@ def _kept(values: list[str], rows: np.ndarray) -> list[str]:
     return [v for v, keep in zip(values, rows, strict=True) if keep]
 
 
-def _fit_heads(frame: pd.DataFrame, embeddings: np.ndarray, params: AnalysisParams) -> cat.Heads:
+def _fit_heads(
+    frame: pd.DataFrame, embeddings: cat.Features, category_C: float, flags_C: float
+) -> cat.Heads:
     """Category head on the tweets that opened a thread, flag head on all of them."""
     opening = frame["opening"].to_numpy()
     return cat.Heads(
-        cat.fit_head(embeddings[opening], frame.loc[opening, "category"], params.category_C),
-        cat.fit_head(embeddings, frame["flag"], params.flags_C),
+        cat.fit_head(embeddings[opening], frame.loc[opening, "category"], category_C),
+        cat.fit_head(embeddings, frame["flag"], flags_C),
     )
 
 

@@ -196,6 +196,16 @@ class StaticParams(Section):
     train_sample: int = 8000
 
 
+class TfidfStageParams(Section):
+    """TF-IDF word n-grams as the category cascade's other first stage."""
+
+    # its heads see template words as certain at higher C; the threshold is what guards quality
+    C: float = 16.0
+    min_df: int = Field(default=2, ge=1)
+    # both TF-IDF heads at least this sure answer; MiniLM answers the rest
+    cascade_threshold: float = Field(default=0.7, gt=0.0, le=1.0)
+
+
 class AnalysisParams(Section):
     """`train_analysis`: sentiment, complaint category + ticket flags, entities."""
 
@@ -206,9 +216,10 @@ class AnalysisParams(Section):
     eval_sample: int = 500
     encoder: EncoderParams = Field(default_factory=EncoderParams)
     static: StaticParams = Field(default_factory=StaticParams)
+    tfidf_stage: TfidfStageParams = Field(default_factory=TfidfStageParams)
     # the cascade hands a tweet to MiniLM unless both static heads are at least this sure
     cascade_threshold: float = 0.9
-    # a category variant (MiniLM alone, the cascade) slower than this at batch 256 on the
+    # a category variant (MiniLM alone, or behind either first stage) slower than this at batch 256 on the
     # val tweets is chosen only when none is faster; val macro-F1 decides among the rest
     category_min_tweets_per_second: float = 300.0
     category_C: float = 16.0
