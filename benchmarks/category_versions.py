@@ -1,8 +1,8 @@
 """Two registered versions of the category model side by side: speed at the stream's batch size
 on generated and on real customer tweets, and agreement between them.
 
-Shows what the cascade (static heads first, MiniLM for the tweets they are unsure of) buys over
-MiniLM alone, measured in one run on the same tweets. Both versions come from the registry;
+Shows what a cascade (a cheap first stage, MiniLM for the tweets it is unsure of) buys over MiniLM
+alone, or one first stage over another, measured in one run on the same tweets. Both versions come from the registry;
 each is loaded in its own process, since two versions' packaged code cannot share one.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/category_versions.py --versions 1,2
