@@ -25,6 +25,14 @@ class BatchingSettings(BaseSettings):
     # batcher): one tops out near 800 single-tweet requests/s on this machine's cores, two
     # served 1,000/s with p99 43 ms (benchmarks/serving_speed.py)
     workers: int = 2
+    # trace /classify with OpenTelemetry. Its ASGI middleware took a third of the public workers'
+    # CPU on single-tweet requests (1.45 -> 1.0 cores at 1,000 requests/s, p99 63 -> 43 ms), and
+    # at BentoML's default sample rate of 0 it records nothing; /analyze is traced either way
+    trace_classify: bool = False
+
+    def tracing(self) -> dict[str, dict[str, list[str]]]:
+        """The public service's BentoML `tracing` config: /classify left out unless traced."""
+        return {} if self.trace_classify else {"tracing": {"excluded_urls": ["/classify"]}}
 
 
 class AnalysisSettings(BaseSettings):

@@ -114,7 +114,7 @@ class AnalysisModels:
 
 
 @bentoml.asgi_app(info_app, path="/")
-@bentoml.service(workers=BATCHING.workers, runner_connection=NEVER_REFRESH)
+@bentoml.service(workers=BATCHING.workers, runner_connection=NEVER_REFRESH, **BATCHING.tracing())
 class TweetClassifier:
     """Public API: /classify, /analyze, /model_info (POST and GET), /stats."""
 
