@@ -2,8 +2,8 @@
 on generated and on real customer tweets, and agreement between them.
 
 Shows what a cascade (a cheap first stage, MiniLM for the tweets it is unsure of) buys over MiniLM
-alone, or one first stage over another, measured in one run on the same tweets. Both versions come from the registry;
-each is loaded in its own process, since two versions' packaged code cannot share one.
+alone, or one first stage over another, measured in one run on the same tweets. Both versions
+come from the registry; each is loaded in its own process, so each runs its own packaged code.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/category_versions.py --versions 1,2
         [--rows 3000] [--real /work/shared/data/twcs_sample_1k.csv]

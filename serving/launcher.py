@@ -73,8 +73,9 @@ def start_server(
     """Start `bentoml serve` unless it already runs, and wait until /readyz answers.
 
     Raises ServiceError (with the log tail) if the server exits or is not ready in time, e.g.
-    when no model holds the champion alias yet; a server it started is stopped then. ``root`` is the folder the service is imported
-    from (a benchmark starts an older `serving/` from elsewhere).
+    when no model holds the champion alias yet; a server it started is stopped then. ``root`` is
+    the folder the service is imported from (a benchmark starts an older `serving/` from
+    elsewhere).
     """
     bentoml = str(Path(sys.executable).with_name("bentoml"))
     command = [bentoml, "serve", SERVICE_TARGET]
