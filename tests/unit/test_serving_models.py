@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -47,7 +48,7 @@ def _logged(tmp: Path, version: str) -> str:
 
 
 @pytest.fixture
-def versions(tmp_path: Path) -> tuple[str, str]:
+def versions(tmp_path: Path) -> Iterator[tuple[str, str]]:
     saved_path = list(sys.path)
     yield _logged(tmp_path, "old"), _logged(tmp_path, "new")
     sys.path[:] = saved_path
