@@ -151,6 +151,12 @@ class Variant:
     stage: cat.FirstStage | None = None
     heads: cat.Heads | None = None
 
+    def answer(
+        self, minilm: cat.Heads, minilm_embed: Any, texts: list[str]
+    ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+        stage_embed = self.stage.embed if self.stage is not None else None
+        return cat.cascade(self.heads, stage_embed, minilm, minilm_embed, texts, self.threshold)
+
 
 def train_category(
     splits: dict[str, pd.DataFrame],
@@ -189,29 +195,24 @@ def train_category(
         for name in ("train", *EVAL_SPLITS)
     }
     heads = _fit_heads(train, embed["train"], params.category_C, params.flags_C)
-    static = distill_static(minilm_dir(), params.static.pca_dims)
-    tfidf_stage = cat.TfidfStage.fit(clean["static_train"], params.tfidf_stage.min_df)
+
+    def behind(stage: cat.FirstStage, threshold: float, category_C: float) -> Variant:
+        features = stage.embed(clean["static_train"])
+        return Variant(
+            threshold, stage, _fit_heads(static_train, features, category_C, params.flags_C)
+        )
+
     variants = {
         MINILM: Variant(),
-        CASCADE: Variant(
+        CASCADE: behind(
+            distill_static(minilm_dir(), params.static.pca_dims),
             params.cascade_threshold,
-            static,
-            _fit_heads(
-                static_train,
-                static.embed(clean["static_train"]),
-                params.category_C,
-                params.flags_C,
-            ),
+            params.category_C,
         ),
-        TFIDF_CASCADE: Variant(
+        TFIDF_CASCADE: behind(
+            cat.TfidfStage.fit(clean["static_train"], params.tfidf_stage.min_df),
             params.tfidf_stage.cascade_threshold,
-            tfidf_stage,
-            _fit_heads(
-                static_train,
-                tfidf_stage.embed(clean["static_train"]),
-                params.tfidf_stage.C,
-                params.flags_C,
-            ),
+            params.tfidf_stage.C,
         ),
     }
     tfidf = sen.fit_tfidf(
@@ -235,13 +236,10 @@ def train_category(
     answers: dict[tuple[str, str], tuple[list[str], list[str], np.ndarray]] = {}
     for split in EVAL_SPLITS:
         for name, variant in variants.items():
-            categories, _, flags, sure = cat.cascade(
-                variant.heads,
-                variant.stage.embed if variant.stage is not None else None,
+            categories, _, flags, sure = variant.answer(
                 heads,
                 lambda texts, split=split: _rows_of(embed[split], clean[split], texts),
                 clean[split],
-                variant.threshold,
             )
             answers[(name, split)] = (categories, flags, sure)
             reports[f"{name}_static_share_{split}"] = float(np.mean(sure)) if len(sure) else 0.0
@@ -258,15 +256,7 @@ def train_category(
     val_texts = clean["val"]
     speed = {
         name: tweets_per_second(
-            lambda texts, v=variant: cat.cascade(
-                v.heads,
-                v.stage.embed if v.stage is not None else None,
-                heads,
-                encoder.embed,
-                texts,
-                v.threshold,
-            ),
-            val_texts,
+            lambda texts, v=variant: v.answer(heads, encoder.embed, texts), val_texts
         )
         for name, variant in variants.items()
     }

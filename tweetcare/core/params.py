@@ -219,8 +219,8 @@ class AnalysisParams(Section):
     tfidf_stage: TfidfStageParams = Field(default_factory=TfidfStageParams)
     # the cascade hands a tweet to MiniLM unless both static heads are at least this sure
     cascade_threshold: float = 0.9
-    # a category variant (MiniLM alone, or behind either first stage) slower than this at batch 256 on the
-    # val tweets is chosen only when none is faster; val macro-F1 decides among the rest
+    # a category variant (MiniLM alone, or behind either first stage) slower than this at batch
+    # 256 on the val tweets is chosen only when none is faster; val macro-F1 decides among the rest
     category_min_tweets_per_second: float = 300.0
     category_C: float = 16.0
     flags_C: float = 16.0
