@@ -1,5 +1,5 @@
-"""Great Expectations suites for the raw twcs file, the agents' corrections file and for the
-train/val/test splits.
+"""Great Expectations suites for the raw twcs file, the agents' corrections file, imported
+labelled sets and the train/val/test splits.
 
 The suites only describe what good data looks like; ``pipelines.validate`` runs them. Checks GE
 cannot express on raw columns (inbound share, parent links, conversation overlap) run on derived
@@ -20,6 +20,7 @@ from tweetcare.core.schemas import (
     SENTIMENTS,
     TWCS_COLUMNS,
 )
+from tweetcare.data.labelled import ID_CONTROL, LABELLED_COLUMNS, TEXT_CONTROL, allowed_labels
 
 # twcs writes booleans as Python's str(bool); read with dtype=str they stay these two strings
 INBOUND_VALUES = ("True", "False")
@@ -139,3 +140,27 @@ def corrections_suite(name: str = "corrections") -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeNull(column=BRAND_TWEET_LABEL),
     ]
     return gx.ExpectationSuite(name=name, expectations=expectations)
+
+
+def labelled_suite(task: str, params: ValidateParams) -> gx.ExpectationSuite:
+    """What a labelled set (``tweetcare data labels import``) must hold before it trains anything:
+    every field filled, tweet ids unique, texts within params.yaml's ``validate`` bounds and free
+    of control characters, and each label one the task knows."""
+    ids = ("tweet_id", "conversation_id")
+    expectations: list[gxe.Expectation] = [
+        gxe.ExpectColumnToExist(column=c) for c in LABELLED_COLUMNS
+    ]
+    expectations += [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in LABELLED_COLUMNS]
+    expectations += [
+        gxe.ExpectColumnValuesToMatchRegex(column=c, regex=r"\S") for c in LABELLED_COLUMNS
+    ]
+    expectations += [gxe.ExpectColumnValuesToNotMatchRegex(column=c, regex=ID_CONTROL) for c in ids]
+    expectations += [
+        gxe.ExpectColumnValuesToBeUnique(column="tweet_id"),
+        gxe.ExpectColumnValueLengthsToBeBetween(
+            column="text", min_value=params.min_text_chars, max_value=params.max_text_chars
+        ),
+        gxe.ExpectColumnValuesToNotMatchRegex(column="text", regex=TEXT_CONTROL),
+        gxe.ExpectColumnValuesToBeInSet(column="label", value_set=list(allowed_labels(task))),
+    ]
+    return gx.ExpectationSuite(name=f"labelled_{task}", expectations=expectations)

@@ -5,7 +5,10 @@ MiniLM). Writes `artifacts/train/result.json` (the winner, for the register stag
 of the winner in `artifacts/train/model` (DVC caches it; register restores a lost store from it),
 `metrics/train.json` (every model's figures, for `dvc metrics show`) and `plots/compare.csv`
 (for `dvc plots show`). Agents' corrections (`corrections.parquet`, when the split wrote one) join
-every family's training rows, `data.corrections_weight` times each.
+every family's training rows, `data.corrections_weight` times each. So do the labelled sets of task
+`inbound` (`data.labelled`), each split by conversation (`analysis.labelled_heldout_share`, seed
+`train.seed`): the training part joins, `data.labelled_weights` times a row; the held-out part
+scores every family per set (`real_<set>_accuracy`, `real_<set>_f1`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import mlflow
 import pandas as pd
 import typer
 
+from training.analysis.labelled import LabelledSplit, labelled_splits
 from training.baseline import LABEL_COLUMN
 from training.datasets import CORRECTIONS
 from training.experiment import Comparison, run_comparison
@@ -31,6 +35,8 @@ from tweetcare.core.params import DEFAULT_PARAMS, TrainParams, load_params
 from tweetcare.core.settings import get_settings
 
 SPLITS = ("train", "val", "test")
+# the task of the labelled sets this stage trains on (<data.labelled>/inbound/<set>.csv)
+LABELLED_TASK = "inbound"
 DEFAULT_FEATURES = Path("artifacts/features")
 DEFAULT_OUT = Path("artifacts/train")
 DEFAULT_METRICS = Path("metrics/train.json")
@@ -49,6 +55,8 @@ DVC_METRICS = (
     "tweets_per_second_b256",
     "model_size_mb",
 )
+# and each labelled set's held-out figures (real_<set>_<name>)
+DVC_REAL_METRICS = ("accuracy", "f1")
 
 
 @dataclass(frozen=True)
@@ -111,11 +119,14 @@ def train(
     data_dvc: Path = DEFAULT_DATA_DVC,
     data_version_override: str | None = None,
     corrections_weight: int = 1,
+    labelled: list[LabelledSplit] | None = None,
 ) -> TrainResult:
     """Run the comparison; write `result.json` and a copy of the winner into `out_dir`.
 
     The data version is the md5 `data_dvc` records, unless `data_version_override` names one
     (a file trained on outside DVC). Each corrected tweet counts `corrections_weight` times.
+    The `labelled` sets' training parts join every family's training rows; their held-out
+    parts score every family per set.
     """
     splits = load_splits(features_dir)
     try:
@@ -125,7 +136,11 @@ def train(
     mlflow.set_tracking_uri(tracking_uri)
     version = data_version_override or data_version(data_dvc)
     comparison = run_comparison(
-        splits, params, tags={DATA_VERSION_TAG: version}, corrections_weight=corrections_weight
+        splits,
+        params,
+        tags={DATA_VERSION_TAG: version},
+        corrections_weight=corrections_weight,
+        labelled=labelled or [],
     )
     result = result_of(comparison)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -136,11 +151,17 @@ def train(
     return result
 
 
+def _real_keys(metrics: dict[str, float]) -> list[str]:
+    """The labelled sets' held-out figures `dvc metrics show` lists, sorted."""
+    ends = tuple(f"_{name}" for name in DVC_REAL_METRICS)
+    return sorted(k for k in metrics if k.startswith("real_") and k.endswith(ends))
+
+
 def write_metrics(result: TrainResult, path: Path, plot_path: Path | None = None) -> None:
     """Per-model metrics for `dvc metrics show`; one CSV row per model for `dvc plots show`."""
     models = result.models or {result.winner or "model": result.metrics}
     record = {
-        name: {key: metrics[key] for key in DVC_METRICS if key in metrics}
+        name: {key: metrics[key] for key in (*DVC_METRICS, *_real_keys(metrics)) if key in metrics}
         for name, metrics in models.items()
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,12 +186,20 @@ def main(
     """Compare the model families and log them to the MLflow tracking server from settings."""
     try:
         params = load_params(params_path)
+        labelled = labelled_splits(
+            params.data.labelled,
+            LABELLED_TASK,
+            params.analysis.labelled_heldout_share,
+            params.train.seed,
+            params.data.labelled_weights,
+        )
         result = train(
             features_dir,
             params.train,
             out_dir,
             get_settings().mlflow_tracking_uri,
             corrections_weight=params.data.corrections_weight,
+            labelled=labelled,
         )
     except UserError as err:
         typer.secho(f"error: {err}", fg="red", err=True)

@@ -20,7 +20,13 @@ from typing import Annotated, Any
 import mlflow
 import typer
 
-from training.analysis.data import load_corrections, load_split, read_flags
+from training.analysis.data import (
+    generated_splits,
+    has_analysis_labels,
+    load_corrections,
+    load_split,
+    read_flags,
+)
 from training.analysis.experiment import (
     EVAL_SPLITS,
     ModelOutcome,
@@ -29,6 +35,7 @@ from training.analysis.experiment import (
     train_sentiment,
 )
 from training.analysis.heldout import HELDOUT_DIR, write_heldout
+from training.analysis.labelled import labelled_splits
 from training.analysis.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 from training.datasets import CORRECTIONS
 from training.model_card import data_version
@@ -50,7 +57,7 @@ def summary(outcomes: dict[str, ModelOutcome]) -> dict[str, dict[str, Any]]:
     """The headline figures `dvc metrics show` lists (test split unless named)."""
     s, c, e = (outcomes[k].report for k in ("sentiment", "category", "entities"))
     chosen = s["chosen"]
-    return {
+    figures = {
         "sentiment": {
             "chosen": chosen,
             "vader_val_macro_f1": s["vader_val"]["macro_f1"],
@@ -77,6 +84,19 @@ def summary(outcomes: dict[str, ModelOutcome]) -> dict[str, dict[str, Any]]:
             "rules_only_test_f1": e["rules_only_test"]["f1"],
         },
     }
+    # per source: every labelled set's held-out tweets, and all of them together ("real")
+    figures["sentiment"] |= real_figures(s, chosen)
+    figures["category"] |= real_figures(c, "category")
+    return figures
+
+
+def real_figures(report: dict[str, Any], prefix: str) -> dict[str, float]:
+    """``real[_<set>]_macro_f1`` of the chosen variant for each labelled source scored."""
+    return {
+        f"{key.removeprefix(prefix + '_')}_macro_f1": value["macro_f1"]
+        for key, value in report.items()
+        if key.startswith(f"{prefix}_real") and isinstance(value, dict)
+    }
 
 
 def train_analysis(
@@ -89,25 +109,47 @@ def train_analysis(
     taxonomy_path: Path = DEFAULT_TAXONOMY,
     data_dvc: Path = DEFAULT_DATA_DVC,
     corrections_weight: int = 1,
+    labelled: Path | None = None,
+    labelled_weights: dict[str, int] | None = None,
 ) -> tuple[dict[str, ModelOutcome], dict[str, Promotion]]:
     """Train, log and register the three models through the gate (each with its `budgets`
     entry); write reports, confusion matrices, held-out tweets and a copy of each model. Each
-    corrected tweet counts `corrections_weight` times."""
+    corrected tweet counts `corrections_weight` times; the labelled sets under `labelled` are
+    split by conversation, train (`labelled_weights` times a row) and score per source."""
     missing = sorted(set(params.model_names) - set(budgets))
     if missing:
         raise UserError(f"register.analysis has no budget for {', '.join(missing)}: add one")
     taxonomy = load_taxonomy(taxonomy_path)
     flags = read_flags(labels)
-    splits = {name: load_split(features_dir, name, flags) for name in SPLITS}
+    if has_analysis_labels(features_dir):
+        splits = {name: load_split(features_dir, name, flags) for name in SPLITS}
+    else:  # a real export: the generator's labelled tweets are the base, the sets the customers
+        splits = generated_splits(params.generated_base_rows, params.seed, mask_handles=True)
     corrections = load_corrections(features_dir, flags)
     # entities learn from generated spans, which corrections do not carry
     corrected = splits if corrections is None else {**splits, CORRECTIONS: corrections}
+    sets = {
+        task: labelled_splits(
+            labelled,
+            task,
+            params.labelled_heldout_share,
+            params.seed,
+            labelled_weights or {},
+        )
+        if labelled is not None
+        else []
+        for task in ("sentiment", "category")
+    }
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(ANALYSIS_EXPERIMENT)
     tags = {DATA_VERSION_TAG: data_version(data_dvc), "dvc.stage": "train_analysis"}
     outcomes = {
-        "sentiment": train_sentiment(corrected, params, tags, corrections_weight),
-        "category": train_category(corrected, params, taxonomy, tags, corrections_weight),
+        "sentiment": train_sentiment(
+            corrected, params, tags, corrections_weight, sets["sentiment"]
+        ),
+        "category": train_category(
+            corrected, params, taxonomy, tags, corrections_weight, sets["category"]
+        ),
         "entities": train_entities(splits, params, tags),
     }
     registered = {
@@ -168,6 +210,8 @@ def main(
             out_dir,
             params.register_.analysis,
             corrections_weight=params.data.corrections_weight,
+            labelled=params.data.labelled,
+            labelled_weights=params.data.labelled_weights,
         )
     except UserError as err:
         typer.secho(f"error: {err}", fg="red", err=True)

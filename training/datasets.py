@@ -23,6 +23,9 @@ DATASET_NAME = "twcs"
 DATASET_SOURCE = "data"
 # the splits' key for the featurized corrections (artifacts/features/corrections.parquet)
 CORRECTIONS = "corrections"
+# the splits' key for the inbound labelled sets' training rows (`text`, `inbound`), each row
+# already repeated its set's weight (training.analysis.labelled)
+LABELLED = "labelled"
 
 
 def with_corrections(

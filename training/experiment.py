@@ -5,7 +5,9 @@ precision, recall, F1 and ROC-AUC on validation and test, confusion-matrix and R
 training time, latency at batch 1 and 256, model size, the logged pyfunc, and (for the families
 in `train.raw_handles_models`) the same figures for a twin trained on unmasked handles. The
 parent run keeps the comparison table and chart and names the winner. Every family trains on
-the train split plus the agents' corrections (`splits['corrections']`, when any), weighted.
+the train split plus the agents' corrections (`splits['corrections']`, when any), weighted, and
+the training part of every labelled set of task `inbound`; each set's held-out conversations
+score every family on their own (`real_<set>_accuracy`, `real_<set>_f1`, ...).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,8 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 
+from training.analysis.labelled import LabelledSplit, log_labelled_sets
+from training.analysis.labelled import training_rows as labelled_training_rows
 from training.baseline import LABEL_COLUMN
 from training.compare import (
     ModelReport,
@@ -29,7 +34,7 @@ from training.compare import (
     pick_winner,
     table_markdown,
 )
-from training.datasets import CORRECTIONS, corrections_params, log_training_data
+from training.datasets import CORRECTIONS, LABELLED, corrections_params, log_training_data
 from training.families import DESCRIPTIONS, FittedModel, fit_family, import_family_code
 from training.latency import measure_speed
 from training.metrics import classification_metrics, confusion_figure, roc_figure
@@ -70,6 +75,32 @@ def _split_metrics(
             splits[split][LABEL_COLUMN].astype(int), scores[split]
         ).items()
     }
+
+
+def labelled_inbound_rows(sets: Sequence[LabelledSplit]) -> pd.DataFrame:
+    """The sets' training parts as rows the families train on: `text` and a bool `inbound`,
+    each row repeated its set's weight."""
+    rows = labelled_training_rows(list(sets), LABEL_COLUMN)
+    return pd.DataFrame(
+        {
+            TEXT_COLUMN: rows["text"].astype(str).tolist(),
+            LABEL_COLUMN: (rows[LABEL_COLUMN].astype(str) == "true").tolist(),
+        }
+    )
+
+
+def real_metrics(model: FittedModel, sets: Sequence[LabelledSplit]) -> dict[str, float]:
+    """Accuracy, precision, recall, F1 and ROC-AUC on each set's held-out conversations (which
+    never trained), as ``real_<set>_<metric>``; sets with nothing held out are left out."""
+    metrics: dict[str, float] = {}
+    for labelled in sets:
+        if labelled.heldout.empty:
+            continue
+        truth = (labelled.heldout["label"].astype(str) == "true").astype(int)
+        scores = model.inbound_probability(labelled.heldout["text"].astype(str).tolist())
+        for name, value in classification_metrics(truth, scores).items():
+            metrics[f"real_{labelled.name}_{name}"] = value
+    return metrics
 
 
 def _log_figures(splits: dict[str, pd.DataFrame], scores: dict[str, np.ndarray]) -> None:
@@ -134,10 +165,13 @@ def compare_one(
     params: TrainParams,
     tags: dict[str, str] | None = None,
     corrections_weight: int = 1,
+    labelled: Sequence[LabelledSplit] = (),
 ) -> ModelReport:
-    """Train, score and log one family in its own child run of the active parent."""
+    """Train, score and log one family in its own child run of the active parent; the labelled
+    sets' held-out conversations score it per set."""
     with mlflow.start_run(run_name=family, nested=True, tags=tags) as child:
         log_training_data(splits, tags)
+        log_labelled_sets(labelled)
         mlflow.set_tag("mlflow.note.content", DESCRIPTIONS.get(family, family))
         mlflow.log_params({f"rows_{name}": len(frame) for name, frame in splits.items()})
         mlflow.log_params({"model_family": family, "mask_handles": params.mask_handles})
@@ -146,6 +180,7 @@ def compare_one(
         mlflow.log_params(model.params)
         scores = _scores(model, splits)
         metrics = {**_split_metrics(splits, scores), **model.metrics, "train_seconds": seconds}
+        metrics.update(real_metrics(model, labelled))
         _log_figures(splits, scores)
         info = model.log(MODEL_NAME_IN_RUN)
         texts = splits["test"][TEXT_COLUMN].tolist()
@@ -184,13 +219,19 @@ def run_comparison(
     params: TrainParams,
     tags: dict[str, str] | None = None,
     corrections_weight: int = 1,
+    labelled: Sequence[LabelledSplit] = (),
 ) -> Comparison:
     """Compare every family in `params.models` on `splits`; the tracking URI must be set.
     `splits['corrections']`, when present, joins every family's training rows
-    `corrections_weight` times."""
+    `corrections_weight` times; so does each `labelled` set's training part (its own weight
+    times), and its held-out part scores every family."""
+    rows = labelled_inbound_rows(labelled)
+    if not rows.empty:
+        splits = {**splits, LABELLED: rows}
     with _start_parent() as parent:
         mlflow.set_tags(tags or {})
         log_training_data(splits, tags)
+        log_labelled_sets(labelled)
         mlflow.log_params(
             {
                 "profile": params.profile,
@@ -203,7 +244,7 @@ def run_comparison(
         )
         start = time.perf_counter()
         reports = [
-            compare_one(family, splits, params, tags, corrections_weight)
+            compare_one(family, splits, params, tags, corrections_weight, labelled)
             for family in params.models
         ]
         winner = pick_winner(reports, params.f1_tie_tolerance)

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 from mlflow.models.model import ModelInfo
 
+from training.analysis.labelled import with_labelled
 from training.baseline import LABEL_COLUMN, train_baseline
-from training.datasets import CORRECTIONS, with_corrections
+from training.datasets import CORRECTIONS, LABELLED, with_corrections
 from training.evaluate import inbound_scores
 from training.pyfunc import TEXT_COLUMN, log_sklearn_pyfunc, save_sklearn_pyfunc
 from training.sampling import stratified_rows
@@ -57,8 +58,11 @@ def texts_and_labels(frame: pd.DataFrame, mask_handles: bool) -> tuple[list[str]
 
 
 def training_rows(splits: dict[str, pd.DataFrame], weight: int) -> pd.DataFrame:
-    """The train split plus the agents' corrections (when ``splits`` holds them), weighted."""
-    return with_corrections(splits["train"], splits.get(CORRECTIONS), weight)
+    """The train split plus, when ``splits`` holds them, the agents' corrections (``weight``
+    times each) and the labelled sets' training rows (already repeated by their sets' weights)."""
+    rows = with_corrections(splits["train"], splits.get(CORRECTIONS), weight)
+    labelled = splits.get(LABELLED)
+    return rows if labelled is None else with_labelled(rows, labelled)
 
 
 def _fit_baseline(
@@ -129,7 +133,7 @@ def _fit_minilm(
     rows = stratified_rows(
         train[LABEL_COLUMN].astype(int).to_numpy(), params.transformer.train_sample, params.seed
     )
-    # the sample caps the train split only: every correction joins it, weighted
+    # the sample caps the train split only: every correction and labelled row joins it, weighted
     sampled = {**splits, "train": train.iloc[rows]}
     texts, labels = texts_and_labels(training_rows(sampled, weight), mask)
     fit = fit_minilm(texts, labels, params.transformer)
@@ -167,7 +171,8 @@ def fit_family(
     corrections_weight: int = 1,
 ) -> FittedModel:
     """Train one family on `splits['train']` plus `splits['corrections']` (when present) repeated
-    `corrections_weight` times; early stopping, where any, on `splits['val']`."""
+    `corrections_weight` times and `splits['labelled']` (when present); early stopping, where
+    any, on `splits['val']`."""
     if family == BASELINE:
         return _fit_baseline(splits, params, mask_handles, corrections_weight)
     if family in SEQUENCE_CELLS:

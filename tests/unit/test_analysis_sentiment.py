@@ -23,7 +23,9 @@ from tweetcare.data.generator import generate
 
 @pytest.fixture(scope="module")
 def customer() -> pd.DataFrame:
-    tweets, labels = generate(2500, seed=3)
+    # 4,000 tweets: on 2,500 the held-out accuracy swings 0.78-0.84 with the generator's seed,
+    # so any change to the generator could cross the 0.8 bar by luck (0.84-0.87 here)
+    tweets, labels = generate(4000, seed=3)
     frame = pd.concat([tweets, labels.drop(columns="tweet_id")], axis=1)
     return frame[frame["inbound"] & (frame["flag"] != "not_english")].reset_index(drop=True)
 

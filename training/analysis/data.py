@@ -2,19 +2,25 @@
 
 The split carries category, sentiment, needs_ticket and entities; the ticket flag lives only in
 labels.csv (`LABEL_FLAG_COLUMN`), so it is joined here by tweet id. Real twcs files have no labels:
-then nothing here can train, and the stage says so. Agents' corrections (corrections.parquet) are
-read the same way and lend the sentiment and category models their checked customer tweets.
+then the generator's seeded tweets, made in memory (`generated_splits`), are the labelled base that
+teaches the taxonomy, flags and entity spans, and the team's labelled sets teach its customers.
+Agents' corrections (corrections.parquet) are read the same way and lend the sentiment and
+category models their checked customer tweets.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from training.sampling import stratified_rows
+from tweetcare.core.conversations import conversation_ids
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import LABEL_FLAG_COLUMN
+from tweetcare.core.text import clean_texts
+from tweetcare.data.generator import generate
 
 NOT_ENGLISH = "not_english"
 REQUIRED = ("category", "sentiment", "entities")
@@ -31,6 +37,41 @@ def read_flags(labels: Path) -> pd.Series:
         labels, usecols=["tweet_id", LABEL_FLAG_COLUMN], dtype=str, keep_default_na=False
     )
     return frame.set_index("tweet_id")[LABEL_FLAG_COLUMN]
+
+
+def has_analysis_labels(features_dir: Path, name: str = "train") -> bool:
+    """Do the featurized splits carry the generator's labels (False for a real twcs export)?"""
+    path = features_dir / f"{name}.parquet"
+    if not path.is_file():
+        raise UserError(f"{path} not found: run `dvc repro featurize` first")
+    frame = pd.read_parquet(path, columns=None)
+    return (
+        all(c in frame.columns for c in REQUIRED) and not frame[list(REQUIRED)].isna().all().any()
+    )
+
+
+def generated_splits(
+    rows: int, seed: int, mask_handles: bool, shares: tuple[float, float, float] = (0.6, 0.2, 0.2)
+) -> dict[str, pd.DataFrame]:
+    """Labelled train/val/test made in memory by the seeded generator, split by conversation and
+    shaped as `load_split` gives them: the base the analysis models learn the taxonomy, flags and
+    entity spans from when the pipeline's data is a real export without labels."""
+    tweets, labels = generate(rows, seed)
+    frame = pd.concat([tweets, labels.drop(columns="tweet_id")], axis=1)
+    frame["tweet_id"] = frame["tweet_id"].astype(str)
+    frame["conversation_id"] = conversation_ids(
+        frame["tweet_id"], frame["in_response_to_tweet_id"]
+    ).astype(str)
+    frame["clean_text"] = clean_texts(frame["text"].tolist(), mask_handles=mask_handles)
+    frame["flag"] = frame[LABEL_FLAG_COLUMN].fillna("") if LABEL_FLAG_COLUMN in frame else ""
+    frame["opening"] = frame["tweet_id"] == frame["conversation_id"]
+    order = frame["conversation_id"].drop_duplicates().sample(frac=1.0, random_state=seed)
+    bounds = np.cumsum((0.0, *shares)) * len(order)
+    out = {}
+    for i, name in enumerate(("train", "val", "test")):
+        chosen = set(order.iloc[int(bounds[i]) : int(bounds[i + 1])])
+        out[name] = frame[frame["conversation_id"].isin(chosen)].reset_index(drop=True)
+    return out
 
 
 def load_split(features_dir: Path, name: str, flags: pd.Series) -> pd.DataFrame:

@@ -22,6 +22,12 @@ from training.analysis import entities as ent
 from training.analysis import sentiment as sen
 from training.analysis.data import customer_tweets, english, labelled_customer_tweets, sample
 from training.analysis.heldout import category_rows, heldout_frame
+from training.analysis.labelled import (
+    LabelledSplit,
+    log_labelled_sets,
+    training_rows,
+    with_labelled,
+)
 from training.analysis.static import distill_static
 from training.analysis.taxonomy import KeywordRule, Taxonomy
 from training.datasets import (
@@ -67,19 +73,51 @@ def _log(outcome_report: dict[str, Any], confusions: dict[str, pd.DataFrame]) ->
     mlflow.log_dict(outcome_report, "report.json")
 
 
+def real_heldout(sets: list[LabelledSplit], column: str) -> pd.DataFrame:
+    """Every set's held-out rows with the label as ``column``, English customer tweets that
+    each count as an opening (a labelled set labels every inbound tweet, follow-ups too)."""
+    parts = [s.heldout for s in sets if not s.heldout.empty]
+    if not parts:
+        return pd.DataFrame(columns=["text", column, "opening", "flag"])
+    frame = pd.concat(parts, ignore_index=True).rename(columns={"label": column})
+    return frame.assign(opening=True, flag="")[["text", column, "opening", "flag"]]
+
+
+def per_source(sets: list[LabelledSplit]) -> dict[str, pd.DataFrame]:
+    """Held-out frames by report key (``real_<set name>``), sets with no held-out row left out."""
+    return {f"real_{s.name}": s.heldout for s in sets if not s.heldout.empty}
+
+
+def decider(reports: dict[str, Any], kinds: tuple[str, ...], real: bool) -> dict[str, float]:
+    """Each candidate's deciding macro-F1: on the real held-out tweets when a labelled set has
+    any (they speak for the team's customers), else on generated val."""
+    split = "real" if real else "val"
+    return {k: reports[f"{k}_{split}"]["macro_f1"] for k in kinds}
+
+
 def train_sentiment(
     splits: dict[str, pd.DataFrame],
     params: AnalysisParams,
     tags: dict[str, str],
     corrections_weight: int = 1,
+    labelled: list[LabelledSplit] | None = None,
 ) -> ModelOutcome:
-    """VADER versus TF-IDF logistic regression on English customer tweets; val decides."""
+    """VADER versus TF-IDF logistic regression on English customer tweets and the labelled
+    sets' training parts; the real held-out tweets decide when there are any, else val."""
+    labelled = labelled or []
     fixes = labelled_customer_tweets(splits.get(CORRECTIONS), "sentiment")
     train = with_corrections(english(customer_tweets(splits["train"])), fixes, corrections_weight)
+    real_rows = training_rows(labelled, "sentiment", fixes)
+    train = with_labelled(train, real_rows)
     evals = {
         s: sample(english(customer_tweets(splits[s])), params.eval_sample, params.seed)
         for s in EVAL_SPLITS
     }
+    real = real_heldout(labelled, "sentiment")
+    if not real.empty:
+        evals["real"] = real
+    for key, frame in per_source(labelled).items():
+        evals[key] = frame.rename(columns={"label": "sentiment"})
     tfidf = sen.fit_tfidf(
         train["text"].tolist(),
         train["sentiment"].tolist(),
@@ -97,18 +135,25 @@ def train_sentiment(
         for kind in (sen.VADER, sen.TFIDF):
             truth = frame["sentiment"].tolist()
             reports[f"{kind}_{split}"] = class_report(truth, predictions[(kind, split)], SENTIMENTS)
-    chosen = max(
-        (sen.VADER, sen.TFIDF), key=lambda k: (reports[f"{k}_val"]["macro_f1"], k == sen.VADER)
-    )
+    scores = decider(reports, (sen.VADER, sen.TFIDF), "real" in evals)
+    chosen = max(scores, key=lambda k: (scores[k], k == sen.VADER))
     confusions = {
         f"sentiment_{split}": confusion_frame(
             evals[split]["sentiment"].tolist(), predictions[(chosen, split)], SENTIMENTS
         )
-        for split in EVAL_SPLITS
+        for split in evals
+        if split in (*EVAL_SPLITS, "real")
     }
-    report = {"chosen": chosen, "train_rows": len(train), **reports}
+    report = {
+        "chosen": chosen,
+        "decided_on": "real" if "real" in evals else "val",
+        "train_rows": len(train),
+        "labelled_train_rows": len(real_rows),
+        **reports,
+    }
     with mlflow.start_run(run_name="sentiment", tags={**tags, "analysis.model": "sentiment"}):
         log_training_data(splits, tags)
+        log_labelled_sets(labelled)
         mlflow.log_params({"chosen": chosen, "C": params.sentiment_C, "train_rows": len(train)})
         mlflow.log_params(corrections_params(fixes, corrections_weight))
         for key, value in reports.items():
@@ -118,7 +163,7 @@ def train_sentiment(
             chosen, tfidf if chosen == sen.TFIDF else None, params.vader_threshold
         )
         run_id = mlflow.active_run().info.run_id
-    heldout = heldout_frame("sentiment", evals["test"])
+    heldout = heldout_frame("sentiment", evals["real"] if "real" in evals else evals["test"])
     return ModelOutcome("sentiment", info.model_uri, run_id, report, confusions, heldout)
 
 
@@ -164,25 +209,32 @@ def train_category(
     taxonomy: Taxonomy,
     tags: dict[str, str],
     corrections_weight: int = 1,
+    labelled: list[LabelledSplit] | None = None,
 ) -> ModelOutcome:
-    """MiniLM heads for category (opening tweets) and spam/chatter, alone and behind each of two
-    first stages (a static embedding distilled from MiniLM, TF-IDF), beside two baselines (the
-    taxonomy's keyword rule and TF-IDF with VADER); val F1 and speed choose the variant."""
+    """MiniLM heads for category (opening tweets and every labelled tweet) and spam/chatter,
+    alone and behind each of two first stages (a static embedding distilled from MiniLM,
+    TF-IDF), beside two baselines (the taxonomy's keyword rule and TF-IDF with VADER); F1 (on
+    the labelled sets' held-out tweets when there are any, else val) and speed choose."""
+    labelled = labelled or []
     customers = english(customer_tweets(splits["train"]))
-    # the samples cap the train split only: every corrected tweet joins both, weighted
+    # the samples cap the train split only: every corrected and labelled tweet joins both
     fixes = labelled_customer_tweets(splits.get(CORRECTIONS), "category")
-    train = with_corrections(
-        sample(customers, params.train_sample, params.seed, "flag"), fixes, corrections_weight
-    )
-    static_train = with_corrections(
-        sample(customers, params.static.train_sample, params.seed, "flag"),
-        fixes,
-        corrections_weight,
-    )
+    real_rows = training_rows(labelled, "category", fixes)
+
+    def with_labels(frame: pd.DataFrame) -> pd.DataFrame:
+        return with_labelled(with_corrections(frame, fixes, corrections_weight), real_rows)
+
+    train = with_labels(sample(customers, params.train_sample, params.seed, "flag"))
+    static_train = with_labels(sample(customers, params.static.train_sample, params.seed, "flag"))
     evals = {
         s: sample(customer_tweets(splits[s]), params.eval_sample, params.seed, "flag")
         for s in EVAL_SPLITS
     }
+    real = real_heldout(labelled, "category")
+    if not real.empty:
+        evals["real"] = real
+    for key, frame in per_source(labelled).items():
+        evals[key] = frame.rename(columns={"label": "category"}).assign(opening=True, flag="")
     encoder = SentenceEncoder(
         quantized_minilm(), params.encoder.max_length, params.encoder.batch_size
     )
@@ -191,8 +243,7 @@ def train_category(
         for name, frame in {"train": train, "static_train": static_train, **evals}.items()
     }
     embed = {
-        name: encoder.embed(clean[name], progress=f"MiniLM {name}")
-        for name in ("train", *EVAL_SPLITS)
+        name: encoder.embed(clean[name], progress=f"MiniLM {name}") for name in ("train", *evals)
     }
     heads = _fit_heads(train, embed["train"], params.category_C, params.flags_C)
 
@@ -234,7 +285,7 @@ def train_category(
         "static_train_rows": len(static_train),
     }
     answers: dict[tuple[str, str], tuple[list[str], list[str], np.ndarray]] = {}
-    for split in EVAL_SPLITS:
+    for split in evals:
         for name, variant in variants.items():
             categories, _, flags, sure = variant.answer(
                 heads,
@@ -260,12 +311,14 @@ def train_category(
         )
         for name, variant in variants.items()
     }
+    deciding = decider(reports, tuple(variants), "real" in evals)
     chosen = choose_variant(
-        {v: (reports[f"{v}_val"]["macro_f1"], speed[v]) for v in variants},
-        params.category_min_tweets_per_second,
+        {v: (deciding[v], speed[v]) for v in variants}, params.category_min_tweets_per_second
     )
     model.cascade_threshold = variants[chosen].threshold
     reports["chosen"] = chosen
+    reports["decided_on"] = "real" if "real" in evals else "val"
+    reports["labelled_train_rows"] = len(real_rows)
     reports["tweets_per_second"] = speed
     confusions: dict[str, pd.DataFrame] = {}
     for split, frame in evals.items():
@@ -274,14 +327,19 @@ def train_category(
         truth = frame.loc[rows, "category"].tolist()
         predicted = _kept(categories, rows)
         reports[f"category_{split}"] = reports[f"{chosen}_{split}"]
+        if split not in (*EVAL_SPLITS, "real"):
+            continue
         confusions[f"category_{split}"] = confusion_frame(truth, predicted, CATEGORIES)
-        labelled = _with_language(model, frame["text"].tolist(), flags)
-        reports[f"flags_{split}"] = class_report(frame["flag"].tolist(), labelled, FLAG_CLASSES)
+        if split == "real":  # labelled sets carry no spam/chatter/language flags
+            continue
+        flagged = _with_language(model, frame["text"].tolist(), flags)
+        reports[f"flags_{split}"] = class_report(frame["flag"].tolist(), flagged, FLAG_CLASSES)
         confusions[f"flags_{split}"] = confusion_frame(
-            frame["flag"].tolist(), labelled, FLAG_CLASSES
+            frame["flag"].tolist(), flagged, FLAG_CLASSES
         )
     with mlflow.start_run(run_name="category", tags={**tags, "analysis.model": "category"}):
         log_training_data(splits, tags)
+        log_labelled_sets(labelled)
         mlflow.log_params(
             {
                 "C": params.category_C,
@@ -307,7 +365,7 @@ def train_category(
             model, encoder.folder, heads, variants[chosen].stage, variants[chosen].heads
         )
         run_id = mlflow.active_run().info.run_id
-    heldout = heldout_frame("category", evals["test"])
+    heldout = heldout_frame("category", evals["real"] if "real" in evals else evals["test"])
     return ModelOutcome("category", info.model_uri, run_id, reports, confusions, heldout)
 
 

@@ -27,6 +27,11 @@ class DataParams(Section):
     corrections: Path = Path("data/corrections.csv")
     # how many times each corrected tweet counts in training (0: held out of every split only)
     corrections_weight: int = Field(default=5, ge=0)
+    # labelled sets (`tweetcare data labels import|export`): <labelled>/<task>/<name>.csv, inside
+    # data/ so each import is a new data version
+    labelled: Path = Path("data/labelled")
+    # times each row of a labelled set counts in training, by set name (`default` for the rest)
+    labelled_weights: dict[str, int] = Field(default_factory=lambda: {"default": 1})
 
 
 class GenerateParams(Section):
@@ -214,6 +219,12 @@ class AnalysisParams(Section):
     train_sample: int = 1500
     # val/test tweets scored per split (the same cap keeps the stage within minutes)
     eval_sample: int = 500
+    # share of each labelled set's conversations held out: they never train, they score the
+    # models per source and decide the promotion gate (the rest joins training)
+    labelled_heldout_share: float = Field(default=0.3, gt=0.0, lt=1.0)
+    # tweets the generator makes in memory as the labelled base when the pipeline's data is a
+    # real export without labels.csv (they teach the taxonomy, flags and entity spans)
+    generated_base_rows: int = Field(default=20000, ge=100)
     encoder: EncoderParams = Field(default_factory=EncoderParams)
     static: StaticParams = Field(default_factory=StaticParams)
     tfidf_stage: TfidfStageParams = Field(default_factory=TfidfStageParams)

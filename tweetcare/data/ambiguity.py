@@ -32,17 +32,23 @@ Part = tuple[str, str | None]  # (text, entity label or None), as in the generat
 # screen name: `clean_text` masks any non-numeric handle as <brand>, so without them a brand reply
 # to a live X user ("@dave99 Sorry about that, please DM us") read as a customer tweet (the
 # baseline's P(inbound) 0.22-0.30 -> 0.05-0.11 at 3%; more costs the realism score: 0.908 at 10%).
+# Scored on real tweets (the baseline trained on generated data only), agent-voiced customers,
+# bare questions and customers opening with a user id were overdone: at 8%, 30% and 16% the
+# generated customers said what real agents say ("we love", "sorry to", "hope you") and 42% of
+# brand replies held a "?" (11-21% of real ones). At 4%, 15% and 13%, with richer brand replies
+# in the generator, accuracy on the real twcs sample rose from 0.903 to 0.926 and on real airline
+# threads from 0.949 to 0.978 (30,000 rows, seeds 0-3 and 42); realism.py's gap stayed +0.013.
 RATES: dict[str, float] = {
     # customer tweets
-    "other_user": 0.16,  # opens with @<another user>: a friend, another customer
-    "helper": 0.08,  # a follow-up that answers another user in an agent's voice
+    "other_user": 0.13,  # opens with @<another user>: a friend, another customer
+    "helper": 0.04,  # a follow-up that answers another user in an agent's voice
     "ack": 0.3,  # a follow-up that is one line of SHARED_SHORT
     "quote": 0.08,  # a follow-up quoting what the brand said
     "retweet": 0.015,  # a follow-up retweeting the brand
     "sloppy": 0.1,  # two more typos
     "share": 0.08,  # a follow-up that passes on one of the brand's PROMOS (labelled chatter)
     # brand replies
-    "question": 0.3,  # the reply is a bare question
+    "question": 0.15,  # the reply is a bare question
     "short": 0.5,  # the reply is a word or two of chat (SHARED_SHORT)
     "unsigned": 0.25,  # a signing team leaves the signature off
     "native": 0.7,  # answer a customer who wrote in another language in that language
@@ -96,8 +102,13 @@ QUOTE_FRAMES: tuple[str, ...] = (
     "{q} ← your words. so?",
 )
 
+# The brand lines customers quote back or imitate: apologies, promises and questions. The brand's
+# thanks for praise ("We love to hear it!") stays the brand's: quoted as often as an apology, it
+# taught the model that "we love" and "thanks for choosing" are a customer's words.
+QUOTED_MOODS: tuple[str, ...] = ("negative", "neutral")
+
 # How agents quote the customer's tweet back at the start of a reply; {q} is that tweet.
-ECHO_FRAMES: tuple[str, ...] = ('"{q}" ', "> {q}\n", "Re: {q} - ", '"{q}"\n')
+ECHO_FRAMES: tuple[str, ...] = ('"{q}" ', "> {q}\n", '"{q}" - ', '"{q}"\n')
 
 # Bare questions agents ask, often with no greeting and no signature.
 BRAND_QUESTIONS: tuple[str, ...] = (
@@ -406,7 +417,7 @@ class Ambiguity:
         elif kind == 1:
             body = self.w.fill(d.pick(BRAND_QUESTIONS), brand)
         else:
-            opener = d.pick(ph.BRAND_OPENERS[d.pick(tuple(ph.BRAND_OPENERS))])
+            opener = d.pick(ph.BRAND_OPENERS[d.pick(QUOTED_MOODS)])
             bodies = ph.BRAND_BODIES[d.pick(tuple(ph.BRAND_BODIES))]
             body = [(opener + " ", None), *self.w.fill(d.pick(bodies), brand)]
         return [*body, *self._helper_sign()]
@@ -423,11 +434,11 @@ class Ambiguity:
         d = self.d
         source = d.below(3)
         if source == 0:
-            template = d.pick(ph.BRAND_OPENERS[d.pick(tuple(ph.BRAND_OPENERS))])
+            template = d.pick(ph.BRAND_OPENERS[d.pick(QUOTED_MOODS)])
         elif source == 1:
             template = d.pick([c for c in ph.BRAND_CLOSERS if c] or ["Please DM us."])
         else:
-            template = d.pick(ph.BRAND_FOLLOWUPS[d.pick(tuple(ph.BRAND_FOLLOWUPS))])
+            template = d.pick(ph.BRAND_FOLLOWUPS[d.pick(QUOTED_MOODS)])
         return self.w.fill(template, brand)
 
     def _typos(self, parts: list[Part], times: int) -> list[Part]:

@@ -42,6 +42,10 @@ ENTITY_LABELS: dict[str, str] = {
 _CONTACT_SHARE = 0.06  # first tweets that overshare a phone number or an email
 _CONTACT_FOLLOWUP_SHARE = 0.05
 _MIXED_SHARE = 0.25  # negative or positive first tweets that go on to ask a neutral question
+_NAMED_SHARE = 0.35  # first brand replies that greet the customer by name (half that later)
+_SECOND_BODY_SHARE = 0.3  # brand replies that go on with a second sentence about the issue
+_THANK_AGENT_SHARE = 0.15  # friendly follow-ups to a team that signs by name that name the agent
+_BRAND_LINK_FIRST = 0.6  # times the brand's link_share: first replies that end with a link
 _CHATTER = "chatter"  # the flag of a tweet with nothing to act on (schemas.TICKET_FLAGS)
 FIRST_CUSTOMER_ID = 115712  # where twcs's anonymised customer ids start
 START = datetime(2017, 10, 9, tzinfo=UTC)
@@ -232,7 +236,8 @@ class _Writer:
         if d.chance(0.07):
             tail += " " + d.pick(ph.HASHTAGS)
         if d.chance(0.1):
-            tail += " " + self.link()
+            # a photo or a quoted tweet; both now and then
+            tail += " " + self.link() + (" " + self.link() if d.chance(0.12) else "")
         if tail:
             out.append((tail, None))
         return out
@@ -262,6 +267,18 @@ class _Writer:
         ):
             text = text.replace(f" {word} ", f" {short} ")
         return text
+
+
+def _inside(parts: list[Part], handle: str, u: float) -> list[Part]:
+    """``handle`` put between two words of the first plain part that has a few (``u`` picks the
+    gap), or at the front when none has."""
+    for i, (text, label) in enumerate(parts):
+        gaps = [k for k, ch in enumerate(text) if ch == " " and 0 < k < len(text) - 1]
+        if label is None and len(gaps) >= 2:
+            k = gaps[int(u * len(gaps))]
+            inside = (text[:k] + " " + handle + text[k:], None)
+            return [*parts[:i], inside, *parts[i + 1 :]]
+    return [(handle + " ", None), *parts]
 
 
 def _escape(parts: list[Part]) -> list[Part]:
@@ -332,12 +349,16 @@ class _ThreadMaker:
             handle += " @" + str(self.extra_id())
         if d.chance(0.03):
             handle += " @" + d.pick(BRANDS).handle
+        # where the handle goes: real customers open with it, or name the brand mid-sentence
+        # ("stuck at JFK because @Brand cancelled"), rarely at the end
         where = d.u()
-        if where < 0.7:
+        if where < 0.62:
             return [(handle + " ", None), *body]
-        if where < 0.85:
+        if where < 0.72:
             return [(d.pick(("Yo ", "hey ", "Dear ", "Hi ", ".", "")) + handle + " ", None), *body]
-        return [*body, (d.pick((" ", " ", "?", " cc ")) + handle, None)]
+        if where < 0.75:
+            return [*body, (d.pick((" ", " ", "?", " cc ")) + handle, None)]
+        return _inside(body, handle, d.u())
 
     def customer_followup(self, t: _Thread, sentiment: str) -> list[Part]:
         d = self.d
@@ -350,6 +371,16 @@ class _ThreadMaker:
         else:
             template = d.pick(ph.CUSTOMER_FOLLOWUPS[sentiment])
         body = self.w.customer_noise(self.w.fill(template, t.brand), sentiment)
+        if "{n}" in t.brand.signature and sentiment != "negative" and d.chance(_THANK_AGENT_SHARE):
+            # the reply was signed with a first name, and customers answer the person: thanks
+            # only where the tweet is thankful, so the greeting does not blur the sentiment
+            greeting = ("Thanks ", "Thank you ", "Cheers ") if sentiment == "positive" else ("Hi ",)
+            name = [
+                (d.pick(greeting), None),
+                (d.pick(t.brand.agents), "PERSON"),
+                (d.pick(("! ", ", ")), None),
+            ]
+            body = [*name, *body]
         return [("@" + t.brand.handle + " ", None), *body]
 
     def brand_reply(self, t: _Thread, sentiment: str, first: bool) -> list[Part]:
@@ -359,21 +390,28 @@ class _ThreadMaker:
         if own is not None:
             parts += own
         elif first:
-            if d.chance(0.15):
-                parts += [
-                    (d.pick(("Hi ", "Hey ", "Hello ", "Thanks ")), None),
-                    (d.pick(ph.PERSON_NAMES), "PERSON"),
-                    (d.pick(("! ", ", ", ". ")), None),
-                ]
+            if d.chance(_NAMED_SHARE):
+                parts += self.w.fill(d.pick(ph.BRAND_GREETINGS), b)
             opener = d.pick(b.openers) if d.chance(0.35) else d.pick(ph.BRAND_OPENERS[sentiment])
             parts += [(opener + " ", None)]
-            parts += self.w.fill(d.pick(ph.BRAND_BODIES[t.category]), b)
+            bodies = ph.BRAND_BODIES[t.category]
+            body = d.pick(bodies)
+            parts += self.w.fill(body, b)
+            if d.chance(_SECOND_BODY_SHARE):
+                second = d.pick([other for other in bodies if other != body])
+                parts += [(" ", None), *self.w.fill(second, b)]
             closer = b.handoff if d.chance(0.35) else d.pick(ph.BRAND_CLOSERS)
             if closer:
                 parts.append((" " + closer, None))
         else:
+            if d.chance(_NAMED_SHARE / 2):
+                parts += self.w.fill(d.pick(ph.BRAND_GREETINGS), b)
             parts += self.w.fill(d.pick(ph.BRAND_FOLLOWUPS[sentiment]), b)
-        if d.chance(b.link_share * (1.0 if first else 0.4)):
+            if d.chance(_SECOND_BODY_SHARE):
+                parts += [(" ", None), *self.w.fill(d.pick(ph.BRAND_BODIES[t.category]), b)]
+        # real brand replies carry a link a quarter of the time, rarely two
+        has_link = any("https://" in text for text, _ in parts)
+        if not has_link and d.chance(b.link_share * (_BRAND_LINK_FIRST if first else 0.25)):
             parts.append((" " + self.w.link(), None))
         if d.chance(0.05):
             parts.append((d.pick((" 1/2", " 2/2")), None))

@@ -49,7 +49,8 @@ class ImportReport:
         return self.accepted + sum(self.rejected.values())
 
 
-def _check_header(path: Path) -> None:
+def check_header(path: Path) -> None:
+    """UserError unless ``path`` is a readable UTF-8 CSV whose header names every twcs column."""
     if not path.exists():
         raise UserError(f"no such file: {path}")
     if not path.is_file():
@@ -128,7 +129,7 @@ def import_twcs(
     ``progress`` (optional) is called with the number of rows read in each chunk.
     """
     path = Path(path)
-    _check_header(path)
+    check_header(path)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = ImportReport(out_dir / "twcs.csv", out_dir / "rejects.csv")
     seen: set[int] = set()

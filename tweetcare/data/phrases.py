@@ -31,6 +31,7 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "I cancelled months ago so why am I still getting a bill for {amount}?",
             "bought the wrong game by mistake and you won't refund it. {amount} gone",
             "charged extra for toppings that used to be free. {amount} for a {product}??",
+            "you charged us twice for the same order and nobody will give us our money back",
         ),
         "neutral": (
             "how do I update the card on my account? my old one expired",
@@ -95,6 +96,11 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "paid for the {product} and it still won't download",
             "the new {product} interface is awful, I can't find anything",
             "exporting from the {product} is broken since the last version",
+            "our internet has been down since {time} and we both work from home",
+            "another outage in {city}?? the {product} has been down for {n} hours",
+            "{product} down AGAIN. that's the third outage this week",
+            "no service since {time}, when will this outage be fixed?",
+            "the whole house has no {product} again, we've restarted everything twice",
         ),
         "neutral": (
             "how do I reset my {product}?",
@@ -143,6 +149,8 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "still no shipping date for my pre-order and it launches in {n} days",
             "packaging was a joke, tiny item in a giant box and it still broke",
             "courier left my parcel in the bushes again",
+            "we stayed in all day for the delivery and nobody came",
+            "our parcel got left out in the rain again",
         ),
         "neutral": (
             "when will order {order} be delivered?",
@@ -218,6 +226,8 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "one person on the till and a queue out the door in {city}. hire more staff",
             "you really dropped the ball with your support this time",
             "every agent tells me something different",
+            "they kept us waiting {n} minutes at the {city} store and then closed on us",
+            "we were treated so badly by your staff in {city} today",
         ),
         "neutral": (
             "what are your opening hours on sunday?",
@@ -272,6 +282,11 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "booked two flights but only one shows in my account",
             "check-in keeps giving an error and my flight leaves in {n} hours",
             "rebooked on a worse itinerary without asking me",
+            "we've been sitting at {airport} for {n} hours and nobody tells us anything",
+            "our flight {flight} got cancelled and now they want us to fly tomorrow",
+            "my wife and I got split up on {flight} even though we booked together",
+            "they kept us on the plane for {n} hours with no water and no updates",
+            "we missed our connection and the agents at {airport} just sent us away",
         ),
         "neutral": (
             "is {flight} on time today?",
@@ -296,6 +311,9 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "I need to change the name on my ticket, who do I contact?",
             "can I rebook just the return leg of my trip?",
             "I need assistance at {airport}, where should I go?",
+            "we land at {airport} at {time}, will we make our connection to {city}?",
+            "can our kids sit with us on {flight}? the app split our seats",
+            "we're flying with a baby next week, can we bring the car seat on board?",
         ),
         "positive": (
             "thanks! can I pick my seat on {flight} now or only at check-in?",
@@ -431,6 +449,8 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "the new {product} is so good, even my grandma loved it",
             "spent my evening with a {product} and zero regrets 😍",
             "you've really improved lately, credit where it's due",
+            "we had the best time on our trip to {city}, the crew looked after us so well",
+            "the team at the {city} store made our day, thank you",
         ),
     },
     "other": {
@@ -755,6 +775,14 @@ BRAND_OPENERS: dict[str, tuple[str, ...]] = {
         "We hear you and we're sorry.",
         "I'm sorry to hear about this.",
         "We sincerely apologize for your disappointment.",
+        "My apologies for the wait today.",
+        "I'm so sorry for the trouble this has caused.",
+        "I understand how frustrating this must be.",
+        "That's certainly not what we want to hear.",
+        "We apologize for the experience you had.",
+        "I'm sorry for the disappointment.",
+        "We're sorry we let you down.",
+        "I can see why you're upset, and I'm sorry.",
     ),
     "neutral": (
         "Hi there!",
@@ -767,6 +795,12 @@ BRAND_OPENERS: dict[str, tuple[str, ...]] = {
         "Happy to help!",
         "We'd love to help.",
         "Hey there,",
+        "Thanks for the tweet.",
+        "I'd be glad to help.",
+        "We're here to help.",
+        "Let me look into this for you.",
+        "Thanks for getting in touch with us.",
+        "Great question, thanks for asking.",
     ),
     "positive": (
         "Awesome!",
@@ -778,6 +812,14 @@ BRAND_OPENERS: dict[str, tuple[str, ...]] = {
         "You're the best!",
         "Thanks for the love!",
         "Woohoo!",
+        "We love to hear this!",
+        "Thanks for the shout out!",
+        "That's awesome!",
+        "What a great story!",
+        "Thanks for sharing!",
+        "We're so happy to hear that!",
+        "Glad to hear it!",
+        "Thanks for choosing us!",
     ),
 }
 
@@ -788,6 +830,13 @@ BRAND_BODIES: dict[str, tuple[str, ...]] = {
         "Refunds usually show within 3-5 business days.",
         "We can look into that {amount} charge for you.",
         "Can you confirm the last four digits of the card used?",
+        "I've checked your account and the second charge is only a pending authorisation.",
+        "We're sorry for the confusion on your bill. We're happy to go over it with you.",
+        "I can see the refund was processed on our end, it can take a few days to reach your bank.",
+        "The {amount} is the annual fee, but we can look into options for you.",
+        "We don't charge for that, so we'd like to look into where the charge came from.",
+        "Your new price starts from the next billing cycle.",
+        "We're unable to offer a refund on this one, but I can explain the charges.",
     ),
     "technical": (
         "Have you tried restarting your {product}?",
@@ -798,6 +847,12 @@ BRAND_BODIES: dict[str, tuple[str, ...]] = {
         "Our team is working on a fix for this right now.",
         "To make sure, is the latest update installed on it currently? Also, any steps tried so far?",
         "Try uninstalling and reinstalling the app, then let us know how it goes.",
+        "Our engineers are aware of an outage in {city} and are working to restore service.",
+        "We'd like to run a few tests on your line. Are you home at the moment?",
+        "That's not the experience we want you to have with your {product}.",
+        "I've sent a refresh signal to your {product}, can you check if it works now?",
+        "The issue should be fixed in the next update, thanks for your patience with us.",
+        "It sounds like the settings may have reset. We can walk you through it.",
     ),
     "delivery": (
         "We'll check on the status of your order for you.",
@@ -805,6 +860,11 @@ BRAND_BODIES: dict[str, tuple[str, ...]] = {
         "Our team will reach out to the courier about this.",
         "Deliveries can sometimes run a bit behind, we're sorry for the wait.",
         "We can arrange a redelivery or a refund, whichever you prefer.",
+        "I've checked with the courier and your order is due to arrive by {time}.",
+        "We're sorry your {product} hasn't arrived yet. We'll look into it right away.",
+        "It looks like the package was delayed at our {city} depot.",
+        "We know how important your deliveries are, so let's find out what happened.",
+        "Your order has shipped and the tracking should update within the next day.",
     ),
     "account": (
         "We'll help you get back into your account.",
@@ -812,6 +872,10 @@ BRAND_BODIES: dict[str, tuple[str, ...]] = {
         "We'd like to look into your account with you.",
         "You can update your details in the settings of your account.",
         "Let's get this sorted for you.",
+        "We're sorry you're having trouble getting in. We'll do all we can to help.",
+        "For your security we can't discuss account details here, but we can help by DM.",
+        "I've reset the login on our end, please try again and let us know.",
+        "Your account is safe, and we'd like to look into the activity you noticed.",
     ),
     "service": (
         "Your feedback has been shared with the team.",
@@ -819,6 +883,12 @@ BRAND_BODIES: dict[str, tuple[str, ...]] = {
         "This isn't the level of service we aim for.",
         "We'll pass this along to the {city} store manager.",
         "We want to make sure you get the help you need.",
+        "We're sorry for the wait on the phone today, our lines are busier than normal.",
+        "That's not how our team should treat you, and we're sorry it happened.",
+        "We appreciate you taking the time to share this with us.",
+        "I've passed your comments to the manager at our {city} location.",
+        "We always want our customers to feel welcome, and we're sorry you didn't.",
+        "I'm sorry no one got back to you. I'd be glad to help you now.",
     ),
     "travel": (
         "Have you made it to {airport}? Let us know if you still need assistance.",
@@ -829,6 +899,18 @@ BRAND_BODIES: dict[str, tuple[str, ...]] = {
         "Flight {flight} is currently showing on time.",
         "Emergency services are dealing with an incident, info here: {link}",
         "Our team at {airport} will be able to assist you.",
+        "We're sorry for the delay. The crew is working to get you on your way as soon as possible.",
+        "Your flight is delayed due to weather in {city}. The new departure time is {time}.",
+        "I've checked and your bag is on its way to {airport}. It should be delivered to you today.",
+        "I'm sorry your flight was cancelled. I can look at other options to get you to {city}.",
+        "We never like to see a delay, especially when it affects your connection.",
+        "Our agents at the gate will be able to help with a seat change.",
+        "If your flight cancels, you can rebook at no extra cost or request a refund.",
+        "The aircraft had a mechanical issue and safety always comes first. We appreciate your patience.",
+        "Your seat assignment may have changed due to an aircraft swap. I apologize for that.",
+        "Please see the baggage office at {airport} and they can file a claim for you.",
+        "We're unable to hold the connection, but I show you're rebooked on flight {flight}.",
+        "Thank you for flying with us. We hope the rest of your trip goes smoothly.",
     ),
     "product": (
         "That doesn't look right.",
@@ -836,6 +918,10 @@ BRAND_BODIES: dict[str, tuple[str, ...]] = {
         "Please tell us more about what happened.",
         "We'll pass your feedback to our product team.",
         "We're not able to share release dates yet, but keep an eye on our site.",
+        "We're sorry the {product} didn't meet your expectations.",
+        "I'll share this with our team so we can improve the {product}.",
+        "We'd be happy to replace it for you. Do you still have the receipt?",
+        "That's a great suggestion and we've passed it along.",
     ),
     "praise": (
         "Glad you came in to see us.",
@@ -843,12 +929,18 @@ BRAND_BODIES: dict[str, tuple[str, ...]] = {
         "Love that choice. What's on the menu for you tonight?",
         "We're only a tweet away if anything else comes up.",
         "Thanks for the kind words, we'll pass them on to the team.",
+        "We're so glad you had a great experience with us.",
+        "That's what we like to hear! We'll make sure the team sees this.",
+        "Thank you for being a loyal customer, it means a lot to us.",
+        "We appreciate you sharing the love and hope to see you again soon.",
     ),
     "other": (
         "Us too! What do you usually get?",
         "We'll see what we can do!",
         "Thanks for thinking of us.",
         "Hope you have a great day!",
+        "We're glad you're enjoying it. Thanks for the tweet!",
+        "That sounds like a great time, we hope you enjoy it.",
     ),
 }
 
@@ -867,6 +959,20 @@ BRAND_CLOSERS: tuple[str, ...] = (
     "Please shoot us a DM.",
 )
 
+# How agents greet a customer by name before the reply ({person} is the customer's first name).
+BRAND_GREETINGS: tuple[str, ...] = (
+    "Hi, {person}. ",
+    "Hi {person}! ",
+    "Hey {person}, ",
+    "Hello {person}. ",
+    "Hi there {person}, ",
+    "Good morning, {person}. ",
+    "Good evening, {person}! ",
+    "{person}, ",
+    "Thanks, {person}! ",
+    "Thank you, {person}. ",
+)
+
 # Brand follow-ups: the second and later replies in a thread.
 BRAND_FOLLOWUPS: dict[str, tuple[str, ...]] = {
     "negative": (
@@ -877,6 +983,11 @@ BRAND_FOLLOWUPS: dict[str, tuple[str, ...]] = {
         "Thanks for your patience. We're looking into this now.",
         "Please report this to our support team here: {link} and we'll look into it.",
         "We've escalated this for you. You should hear back within 24 hours.",
+        "I understand, and I'm sorry we didn't get this right the first time.",
+        "We're sorry for the frustration. I've added notes to your case so the team can follow up.",
+        "I've checked again and I'm not seeing any update yet. We'll keep an eye on it for you.",
+        "Unfortunately we're unable to offer compensation in this case, but we appreciate your feedback.",
+        "I do apologize. Our team at {airport} will be in touch about your bag.",
     ),
     "neutral": (
         "Thanks! We'll take it from here.",
@@ -885,6 +996,11 @@ BRAND_FOLLOWUPS: dict[str, tuple[str, ...]] = {
         "Thanks for the info. We'll check and get back to you.",
         "You can find the option under Settings > Account.",
         "No thank you.",
+        "It looks like it's been updated on our end. Please check again and let us know.",
+        "You're all set for your trip to {city}.",
+        "The team has confirmed it's on the way. Anything else we can help with?",
+        "I've sent the details to your email address, it should arrive shortly.",
+        "Thanks for your patience while we looked into this.",
     ),
     "positive": (
         "Glad to hear that!",
@@ -893,6 +1009,9 @@ BRAND_FOLLOWUPS: dict[str, tuple[str, ...]] = {
         "You're welcome!",
         "Great news! Have a good one.",
         "Anytime! Enjoy.",
+        "We're so glad everything worked out for you.",
+        "Thanks for letting us know! Have a great trip.",
+        "That's great news. We're always here if you need us.",
     ),
 }
 

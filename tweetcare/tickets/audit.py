@@ -31,7 +31,10 @@ from tweetcare.core.errors import UserError
 
 RAISE = "raise"  # an active incident raised the ticket's priority
 CORRECT = "correct"  # an agent corrected a model's answer on the ticket (or marked its reply)
-ACTIONS: tuple[str, ...] = ("approve", "reject", "close", "edit", RAISE, CORRECT)
+# an agent labelled a tweet in the console's Label queue: the target is the tweet, the ticket its
+# conversation's when it has one, else the tweet again
+LABEL = "label"
+ACTIONS: tuple[str, ...] = ("approve", "reject", "close", "edit", RAISE, CORRECT, LABEL)
 
 
 class AuditBase(DeclarativeBase):
@@ -102,6 +105,18 @@ def trail(url_or_engine: str | Engine, ticket_id: str) -> list[AuditEntry]:
         select(AuditRow)
         .where(AuditRow.ticket_id == ticket_id)
         .order_by(AuditRow.at, AuditRow.entry_id)
+    )
+    with Session(_engine(url_or_engine)) as session:
+        return [_entry(row) for row in session.scalars(query)]
+
+
+def recent(url_or_engine: str | Engine, action: str, limit: int = 20) -> list[AuditEntry]:
+    """The latest `limit` entries of one action, newest first."""
+    query = (
+        select(AuditRow)
+        .where(AuditRow.action == action)
+        .order_by(AuditRow.at.desc(), AuditRow.entry_id.desc())
+        .limit(limit)
     )
     with Session(_engine(url_or_engine)) as session:
         return [_entry(row) for row in session.scalars(query)]

@@ -170,26 +170,39 @@ class IncidentRecord(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-# what an agent may correct: a model's answer about the ticket's opening tweet, or its reply
-CORRECTABLE: tuple[str, ...] = ("inbound", "category", "sentiment", "reply")
+# what an agent may correct: a model's answer about the ticket's opening tweet, or its reply;
+# a Label queue label also says whether the tweet needs a ticket
+CORRECTABLE: tuple[str, ...] = ("inbound", "category", "sentiment", "reply", "needs_ticket")
 # a correction's `after` for a reply an agent marked as wrong
 REPLY_WRONG = "wrong"
+# where a correction was made: on a ticket (Queues, `tweetcare tickets correct`) or in the
+# console's Label queue, which offers any customer tweet the models are unsure of
+TICKET_SOURCE = "ticket"
+QUEUE_SOURCE = "queue"
 
 
 class Correction(Base):
     """An agent's fix of what a model said about a ticket's opening tweet (or a mark on its
-    drafted reply): the labels `tweetcare data corrections export` hands to training."""
+    drafted reply): the labels `tweetcare data corrections export` hands to training. A Label
+    queue label is kept here too, one row per answer (`tweetcare data labels export`)."""
 
     __tablename__ = "corrections"
 
     correction_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.ticket_id"), index=True)
+    # empty for a queue label: the tweet may have opened no ticket (`source` says which)
+    ticket_id: Mapped[str | None] = mapped_column(ForeignKey("tickets.ticket_id"), index=True)
     tweet_id: Mapped[str] = mapped_column(String(64), index=True)
     field: Mapped[str] = mapped_column(String(16))
     before: Mapped[str | None] = mapped_column(String(64))
     after: Mapped[str] = mapped_column(String(64))
     agent: Mapped[str] = mapped_column(String(128))
     corrected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(
+        String(16), default=TICKET_SOURCE, server_default=TICKET_SOURCE
+    )
+    # a queue label's tweet as the agent saw it (a ticket's correction reads its ticket's)
+    conversation_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(Text)
 
     def to_dict(self) -> dict[str, Any]:
         return _json_ready(self)

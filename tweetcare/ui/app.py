@@ -14,13 +14,14 @@ from pydantic import ValidationError
 
 from tweetcare.core.errors import describe_validation
 from tweetcare.core.settings import get_settings
-from tweetcare.ui import live, models, monitoring, queues, try_tweet
+from tweetcare.ui import label_queue, live, models, monitoring, queues, try_tweet
 from tweetcare.ui.auth import current_agent, sign_in
 from tweetcare.ui.components import incident_banner, page, status_sidebar
 
 PAGES = (
     (try_tweet.render, "Try a tweet", "try", ":material/edit_note:"),
     (queues.render, "Queues", "queues", ":material/inbox:"),
+    (label_queue.render, "Label queue", "labels", ":material/label:"),
     (live.render, "Live", "live", ":material/monitoring:"),
     (models.render, "Models", "models", ":material/model_training:"),
     (monitoring.render, "Monitoring", "monitoring", ":material/query_stats:"),

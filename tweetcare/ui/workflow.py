@@ -3,7 +3,8 @@ read a ticket's reply, and an agent's approve, reject, edit, close and correctio
 
 Everything goes through `tweetcare.tickets` (routing.yaml, replies.yaml, the store's approval
 queue), so the console decides nothing the stream would decide differently. Every action an
-agent takes is recorded in the audit trail (`tweetcare.tickets.audit`) under their name.
+agent takes is recorded in the audit trail (`tweetcare.tickets.audit`) under their name, and so
+is every label given in the Label queue (`tweetcare.tickets.labels`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tweetcare.process import port_open
 from tweetcare.tickets import audit
 from tweetcare.tickets.announce import publish_replies
 from tweetcare.tickets.corrections import Changes, correct_ticket
+from tweetcare.tickets.labels import TweetLabel, label_tweet, labelled_tweet_ids
 from tweetcare.tickets.models import PENDING, Reply, brand_of, reply_id_for, ticket_id_for
 from tweetcare.tickets.replies import draft_reply, load_replies
 from tweetcare.tickets.routing import load_routing
@@ -174,3 +176,20 @@ def correct(
 def audit_trail(settings: Settings, ticket_id: str) -> list[audit.AuditEntry]:
     """What agents did to this ticket and its reply, oldest first."""
     return audit.trail(settings.tickets_db_url, ticket_id)
+
+
+def labelled(settings: Settings) -> set[str]:
+    """Tweets agents have labelled already (the Label queue does not offer them again)."""
+    return with_store(settings, labelled_tweet_ids)
+
+
+def label(
+    settings: Settings, tweet: dict[str, Any], answer: TweetLabel, agent: str
+) -> list[dict[str, Any]]:
+    """Record an agent's label of a lake tweet with its audit entry, in one transaction."""
+    return with_store(settings, lambda store: label_tweet(store, tweet, agent, answer))
+
+
+def recent_labels(settings: Settings, limit: int = 10) -> list[audit.AuditEntry]:
+    """The latest labels given in the Label queue, newest first, from the audit trail."""
+    return with_store(settings, lambda store: audit.recent(store.engine, audit.LABEL, limit))

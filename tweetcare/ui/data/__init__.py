@@ -15,6 +15,13 @@ from tweetcare.ui.data.analysis import (
     ticket_decision,
 )
 from tweetcare.ui.data.durations import format_duration, parse_time, sla_text
+from tweetcare.ui.data.labels import (
+    DEFAULT_BOUNDARY,
+    LAKE_COLUMNS,
+    SHADOW_COLUMNS,
+    boundary_distance,
+    label_queue,
+)
 from tweetcare.ui.data.live import (
     LiveTotals,
     first_response_from_lake,
@@ -58,8 +65,11 @@ __all__ = [
     "ANALYZE",
     "CLASSIFY",
     "COMPARISON_METRICS",
+    "DEFAULT_BOUNDARY",
     "FILTER_COLUMNS",
+    "LAKE_COLUMNS",
     "MONITORING_COLUMNS",
+    "SHADOW_COLUMNS",
     "UNASSIGNED",
     "AnalysisView",
     "LiveTotals",
@@ -68,6 +78,7 @@ __all__ = [
     "WindowDetail",
     "alert_table",
     "analysis_view",
+    "boundary_distance",
     "breach_table",
     "champion_explanation",
     "comparison_frame",
@@ -82,6 +93,7 @@ __all__ = [
     "incident_banner_text",
     "incident_table",
     "label_confidence",
+    "label_queue",
     "live_timeline",
     "live_totals",
     "metric_history",
