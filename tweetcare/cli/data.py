@@ -26,6 +26,17 @@ if TYPE_CHECKING:  # pandas and the sets' modules load only when a command needs
 app = typer.Typer(no_args_is_help=True, help="Make or import twcs-format data.")
 
 DEFAULT_OUT = Path("data")
+# the options every command that writes into data/ shares
+DvcFileOption = Annotated[
+    Path, typer.Option(help="the .dvc file of the folder it goes into ('' to skip)")
+]
+LabelledParamsOption = Annotated[
+    Path, typer.Option("--params", help="params.yaml (data.labelled, validate)")
+]
+ReportDirOption = Annotated[
+    Path | None,
+    typer.Option(help="folder for the validation report (default: reports/validation)"),
+]
 
 
 def _progress(console: Console) -> Progress:
@@ -136,9 +147,7 @@ def export_corrections(
         Path | None, typer.Option(help="the labelled CSV [default: params.yaml data.corrections]")
     ] = None,
     params_file: Annotated[Path, typer.Option("--params", help="params.yaml")] = DEFAULT_PARAMS,
-    dvc_file: Annotated[
-        Path, typer.Option(help="the .dvc file of the folder it goes into ('' to skip)")
-    ] = Path("data.dvc"),
+    dvc_file: DvcFileOption = Path("data.dvc"),
 ) -> None:
     """Write every correction as one labelled row per tweet (merged with earlier exports) and
     record the folder as a new data version, so the next `dvc repro` trains on it."""
@@ -201,16 +210,9 @@ def import_labels(
     drop_conflicts: Annotated[
         bool, typer.Option(help="leave out each text labelled two ways (else: refuse the file)")
     ] = False,
-    params_file: Annotated[
-        Path, typer.Option("--params", help="params.yaml (data.labelled, validate)")
-    ] = DEFAULT_PARAMS,
-    dvc_file: Annotated[
-        Path, typer.Option(help="the .dvc file of the folder it goes into ('' to skip)")
-    ] = Path("data.dvc"),
-    report_dir: Annotated[
-        Path | None,
-        typer.Option(help="folder for the validation report (default: reports/validation)"),
-    ] = None,
+    params_file: LabelledParamsOption = DEFAULT_PARAMS,
+    dvc_file: DvcFileOption = Path("data.dvc"),
+    report_dir: ReportDirOption = None,
 ) -> None:
     """Check a labelled CSV with Great Expectations and write it as the set
     <data.labelled>/<task>/<name>.csv, then record the new data version. A bad file is refused
@@ -319,9 +321,7 @@ def export_labels(
     params_file: Annotated[
         Path, typer.Option("--params", help="params.yaml (data.labelled)")
     ] = DEFAULT_PARAMS,
-    dvc_file: Annotated[
-        Path, typer.Option(help="the .dvc file of the folder it goes into ('' to skip)")
-    ] = Path("data.dvc"),
+    dvc_file: DvcFileOption = Path("data.dvc"),
 ) -> None:
     """Write the agents' labels of one task (the console's Label queue and their ticket
     corrections) as the set <data.labelled>/<task>/<name>.csv, merged with its earlier export
@@ -375,16 +375,9 @@ def weak_labels(
         Path | None,
         typer.Option("--rules", help="reply patterns per label [default: config/weak_labels.yaml]"),
     ] = None,
-    params_file: Annotated[
-        Path, typer.Option("--params", help="params.yaml (data.labelled, validate)")
-    ] = DEFAULT_PARAMS,
-    dvc_file: Annotated[
-        Path, typer.Option(help="the .dvc file of the folder it goes into ('' to skip)")
-    ] = Path("data.dvc"),
-    report_dir: Annotated[
-        Path | None,
-        typer.Option(help="folder for the validation report (default: reports/validation)"),
-    ] = None,
+    params_file: LabelledParamsOption = DEFAULT_PARAMS,
+    dvc_file: DvcFileOption = Path("data.dvc"),
+    report_dir: ReportDirOption = None,
 ) -> None:
     """Label the customer tweets of a real history by the brand's replies to them (an apology:
     a problem; "you're welcome": thanks), with the rules of config/weak_labels.yaml; check the
