@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,19 +28,8 @@ from tweetcare.ui.data import format_when
 
 pytestmark = pytest.mark.integration
 
-# generous: the first page load imports the app's modules on a busy 2-core machine
-LOAD_MS = 90_000
 TWEET = "@AmazonHelp my package never arrived and nobody answers"
 CONFIDENCE = re.compile(r"(\d{1,3}\.\d)% confidence")
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1600})
-    page = context.new_page()
-    page.set_default_timeout(LOAD_MS)
-    yield page
-    context.close()
 
 
 def shoot(page: Any, folder: Path, name: str) -> Path:

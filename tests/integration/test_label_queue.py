@@ -8,7 +8,6 @@ audit trail holds one entry per label under the agent's name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +17,14 @@ import yaml
 from playwright.sync_api import expect
 from typer.testing import CliRunner
 
-from tests.fixtures.console import RunningConsole, shown_or_explained, sign_in
+from tests.fixtures.console import LOAD_MS, RunningConsole, shown_or_explained, sign_in
 from tweetcare.cli import app
 from tweetcare.tickets import audit
 
 pytestmark = pytest.mark.integration
 
-LOAD_MS = 90_000  # as the other console tests: the first load imports the app's modules
 PARAMS_FILE = Path(__file__).resolve().parents[2] / "params.yaml"
 CHOSEN = "stBaseButton-primary"
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1600})
-    page = context.new_page()
-    page.set_default_timeout(LOAD_MS)
-    yield page
-    context.close()
 
 
 def button(page: Any, label: str) -> Any:
