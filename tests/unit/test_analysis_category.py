@@ -227,3 +227,20 @@ def test_choose_variant_puts_the_speed_budget_before_f1(
     scores: dict[str, tuple[float, float]], chosen: str
 ) -> None:
     assert choose_variant(scores, min_tweets_per_second=300.0) == chosen
+
+
+@pytest.mark.parametrize(
+    ("scores", "chosen"),
+    [
+        # 0.005 apart is within 0.01: the five-times-faster TF-IDF cascade wins
+        ({"cascade": (0.635, 400.0), "tfidf_cascade": (0.630, 2000.0)}, "tfidf_cascade"),
+        # 0.02 apart is a real difference: F1 decides
+        ({"cascade": (0.650, 400.0), "tfidf_cascade": (0.630, 2000.0)}, "cascade"),
+        # a close variant under the speed budget is never chosen for its speed over a fast one
+        ({"minilm": (0.700, 100.0), "cascade": (0.695, 400.0)}, "cascade"),
+    ],
+)
+def test_choose_variant_takes_the_fastest_within_the_f1_tolerance(
+    scores: dict[str, tuple[float, float]], chosen: str
+) -> None:
+    assert choose_variant(scores, min_tweets_per_second=300.0, f1_tolerance=0.01) == chosen

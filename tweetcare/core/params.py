@@ -233,6 +233,7 @@ class AnalysisParams(Section):
     # a category variant (MiniLM alone, or behind either first stage) slower than this at batch
     # 256 on the val tweets is chosen only when none is faster; val macro-F1 decides among the rest
     category_min_tweets_per_second: float = 300.0
+    category_f1_tolerance: float = Field(default=0.01, ge=0.0, le=1.0)
     category_C: float = 16.0
     flags_C: float = 16.0
     # the trained sentiment model: TF-IDF word + character n-grams and logistic regression
