@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     x_rules_config: Path = Path("config/x_rules.yaml")
     x_mentions_poll_seconds: float = Field(default=60.0, gt=0)
     console_users_file: Path = Path(".tweetcare/users.yaml")
+    # console sign-in throttling: this many failed sign-ins in a row lock the agent's name out
+    # for the lockout's length (a new password from `tweetcare users add` lifts it at once)
+    console_max_failed_sign_ins: int = Field(default=5, gt=0)
+    console_sign_in_lockout_seconds: float = Field(default=900.0, gt=0)
+    # how long a post run holds a reply it hands to X: longer than any one X call, so another
+    # run takes over (marks it unclear) only a reply whose run died
+    reply_post_lease_seconds: float = Field(default=300.0, gt=0)
 
     @property
     def kafka_bootstrap(self) -> str:
