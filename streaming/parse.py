@@ -1,6 +1,9 @@
 """Raw Kafka values to tweets, or to a dead letter that says in words what was wrong.
 
-Pure functions, so every reason a message can be refused is tested without Spark or Kafka.
+Pure functions, so every reason a message can be refused is tested without Spark or Kafka. A
+reason names the field and the kind of problem, never the value: the dead letters go to a topic
+and the lake that more people read than the tickets, and a value can be personal data (the raw
+record stays beside the reason for whoever has to replay it).
 """
 
 from __future__ import annotations
@@ -72,8 +75,8 @@ def parse_payload(payload: dict[str, Any]) -> TweetMessage | DeadLetter:
             fields[name] = str(value)
     inbound = parse_inbound(fields.get("inbound"))
     if inbound is None:
-        shown = json.dumps(fields.get("inbound")) if "inbound" in fields else "missing"
-        return DeadLetter(f'bad inbound: {shown} (must be a JSON boolean or "True"/"False")')
+        got = f"got {_json_type(fields['inbound'])}" if "inbound" in fields else "missing"
+        return DeadLetter(f'bad inbound: {got} (must be a JSON boolean or "True"/"False")')
     fields["inbound"] = inbound
     if not isinstance(fields["text"], str):
         return DeadLetter(f"bad text: must be a string, got {_json_type(fields['text'])}")
@@ -81,8 +84,8 @@ def parse_payload(payload: dict[str, Any]) -> TweetMessage | DeadLetter:
         return DeadLetter("empty text")
     if not isinstance(fields["created_at"], str) or parse_created_at(fields["created_at"]) is None:
         return DeadLetter(
-            f"unparsable created_at: {json.dumps(fields['created_at'])} "
-            f'(expected a date like "{_EXAMPLE_DATE}")'
+            f"unparsable created_at: got {_json_type(fields['created_at'])} that is not a date "
+            f'like "{_EXAMPLE_DATE}"'
         )
     try:
         return TweetMessage.model_validate(fields)

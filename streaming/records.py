@@ -29,9 +29,5 @@ def read_record(record: KafkaRecord) -> TweetMessage | DeadLetter:
     except RecursionError:
         return DeadLetter("unreadable message: nested too deeply")
     except Exception as err:  # noqa: BLE001 - one record must never stop the stream
-        return DeadLetter(f"unreadable message: {type(err).__name__}: {_short(err)}")
-
-
-def _short(err: BaseException, limit: int = 300) -> str:
-    text = str(err)
-    return text if len(text) <= limit else text[:limit] + "…"
+        # the class only: an exception's message can quote the record's values
+        return DeadLetter(f"unreadable message: {type(err).__name__}")

@@ -86,7 +86,7 @@ def test_empty_text() -> None:
 
 def test_unparsable_created_at() -> None:
     reason = reason_for(encode({**GOOD, "created_at": "2017-10-11 06:55"}))
-    assert reason.startswith('unparsable created_at: "2017-10-11 06:55"')
+    assert reason.startswith("unparsable created_at: got a string that is not a date like")
 
 
 def test_ids_of_the_wrong_type() -> None:
@@ -127,4 +127,34 @@ def test_any_exception_on_the_record_path_becomes_a_dead_letter(
 
     monkeypatch.setattr(records, "parse_message", explode)
     result = records.read_record(records.KafkaRecord(None, b"{}", "tweets", 0, 1, None))
-    assert result == DeadLetter("unreadable message: MemoryError: out of memory on this record")
+    assert result == DeadLetter("unreadable message: MemoryError")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("inbound", "call me on +44 20 7946 0958", "bad inbound: got a string"),
+        ("inbound", {"email": "jane.doe@example.com"}, "bad inbound: got an object"),
+        ("created_at", "jane.doe@example.com", "unparsable created_at: got a string"),
+        ("tweet_id", ["Jane Doe"], "bad tweet_id: must be a string or an integer, got an array"),
+        ("text", {"name": "Jane Doe"}, "bad text: must be a string, got an object"),
+    ],
+)
+def test_a_reason_names_the_field_and_the_problem_never_the_value(
+    field: str, value: Any, expected: str
+) -> None:
+    reason = reason_for(encode({**GOOD, field: value}))
+    assert reason.startswith(expected)
+    for secret in ("7946", "jane.doe", "example.com", "Jane Doe"):
+        assert secret not in reason
+
+
+def test_an_exception_on_the_record_path_is_named_without_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def explode(_value: bytes | None) -> TweetMessage:
+        raise ValueError("cannot read 'jane.doe@example.com' at +44 20 7946 0958")
+
+    monkeypatch.setattr(records, "parse_message", explode)
+    result = records.read_record(records.KafkaRecord(None, b"{}", "tweets", 0, 1, None))
+    assert result == DeadLetter("unreadable message: ValueError")
