@@ -11,13 +11,18 @@ import pytest
 from training.analysis.sentiment import (
     OUTPUTS,
     TFIDF,
+    TFIDF_MINILM,
     VADER,
+    Blend,
+    embedding_texts,
+    fit_embedding_head,
     fit_tfidf,
     label_scores,
     save_sentiment,
     tfidf_predict,
     vader_scores,
 )
+from training.encoder import SentenceEncoder, quantized_minilm
 from tweetcare.data.generator import generate
 
 
@@ -51,14 +56,23 @@ def test_trained_model_learns_the_labels(customer: pd.DataFrame) -> None:
     assert min(positive) > max(negative)
 
 
-@pytest.mark.parametrize("kind", [VADER, TFIDF])
+def blend_of(customer: pd.DataFrame) -> Blend:
+    encoder = SentenceEncoder(quantized_minilm(), max_length=32, batch_size=16)
+    head_rows = customer.iloc[:600]
+    embeddings = encoder.embed(embedding_texts(head_rows["text"].tolist()))
+    head = fit_embedding_head(embeddings, head_rows["sentiment"].tolist(), 4.0)
+    return Blend(head, encoder.folder, 32, 16)
+
+
+@pytest.mark.parametrize("kind", [VADER, TFIDF, TFIDF_MINILM])
 def test_pyfunc_loads_and_answers_a_frame(
     kind: str, customer: pd.DataFrame, tmp_path: Path
 ) -> None:
     model = None
-    if kind == TFIDF:
+    if kind != VADER:
         model = fit_tfidf(customer["text"].tolist(), customer["sentiment"].tolist(), 4.0, 5000)
-    save_sentiment(kind, model, 0.05, tmp_path / "model")
+    blend = blend_of(customer) if kind == TFIDF_MINILM else None
+    save_sentiment(kind, model, 0.05, tmp_path / "model", blend=blend)
     loaded = mlflow.pyfunc.load_model(str(tmp_path / "model"))
     out = loaded.predict(pd.DataFrame({"text": ["@Brand thanks so much!", "@Brand worst ever"]}))
     assert list(out.columns) == list(OUTPUTS)
@@ -77,3 +91,13 @@ def test_trained_model_reads_words_generated_tweets_never_use(customer: pd.DataF
     labels, scores = tfidf_predict(model, unseen)
     assert labels == ["negative", "positive"]
     assert scores[0] < 0 < scores[1]
+
+
+def test_only_the_blend_kind_takes_an_embedding_head(
+    customer: pd.DataFrame, tmp_path: Path
+) -> None:
+    model = fit_tfidf(customer["text"].tolist(), customer["sentiment"].tolist(), 4.0, 5000)
+    with pytest.raises(ValueError, match="needs the embedding head"):
+        save_sentiment(TFIDF_MINILM, model, 0.05, tmp_path / "blend")
+    with pytest.raises(ValueError, match="needs the embedding head"):
+        save_sentiment(TFIDF, model, 0.05, tmp_path / "tfidf", blend=blend_of(customer))

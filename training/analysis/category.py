@@ -33,6 +33,7 @@ from sklearn.linear_model import LogisticRegression
 
 from training.analysis.language import ENGLISH, detect_language
 from training.analysis.static import StaticEncoder
+from training.embedding_cache import embedder
 from training.encoder import SentenceEncoder
 from training.pyfunc import (
     analysis_requirements,
@@ -213,7 +214,7 @@ class CategoryModel(mlflow.pyfunc.PythonModel):
             self.static_heads,
             self.static.embed if self.static is not None else None,
             self.heads,
-            self.encoder.embed,
+            embedder(self.encoder),
             [clean_text(t) for t in texts],
             self.cascade_threshold,
         )

@@ -238,6 +238,10 @@ class AnalysisParams(Section):
     flags_C: float = 16.0
     # the trained sentiment model: TF-IDF word + character n-grams and logistic regression
     sentiment_C: float = 4.0
+    # the blend's logistic regression on MiniLM embeddings (the `tfidf_minilm` sentiment kind)
+    sentiment_embedding_C: float = Field(default=4.0, gt=0.0)
+    # the fastest sentiment kind within this deciding macro-F1 of the best is registered
+    sentiment_f1_tolerance: float = Field(default=0.01, ge=0.0, le=1.0)
     sentiment_max_features: int = 50000
     # VADER's compound score beyond +-this is positive/negative (VADER's own convention)
     vader_threshold: float = 0.05
