@@ -101,5 +101,6 @@ lint: install ## ruff check and format check
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 clean: ## stop services and remove generated state, the demo's too (keeps .venv and .jars)
-	-$(VENV)/bin/tweetcare stream stop; $(VENV)/bin/tweetcare serve stop; $(VENV)/bin/tweetcare kafka stop
+	-$(VENV)/bin/tweetcare stream stop; $(VENV)/bin/tweetcare serve stop; $(VENV)/bin/tweetcare kafka stop; \
+	  $(VENV)/bin/tweetcare cluster down --delete
 	rm -rf .tweetcare lake tickets.db artifacts metrics plots reports

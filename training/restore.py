@@ -27,6 +27,8 @@ from tweetcare.core.errors import UserError
 MODEL_DIR = "model"
 # on a restored run: the stage copy it was logged again from
 RESTORED_TAG = "tweetcare.restored_from"
+# a register.registry_file with this suffix is a local sqlite store; anything else, a receipt
+STORE_SUFFIX = ".db"
 
 
 def keep_copy(model_uri: str, dst: Path) -> Path:
@@ -99,6 +101,11 @@ def sqlite_path(tracking_uri: str) -> Path | None:
     return Path(tracking_uri.removeprefix("sqlite:///"))
 
 
+def store_uri(registry_file: Path) -> str | None:
+    """The sqlite tracking URI of a registry file that is a local store; None for a receipt."""
+    return f"sqlite:///{registry_file}" if registry_file.suffix == STORE_SUFFIX else None
+
+
 def mark_registry(path: Path, tracking_uri: str, registered: dict[str, Any]) -> None:
     """Leave the file DVC follows as register's output: the sqlite store itself, or a receipt.
 
@@ -108,7 +115,7 @@ def mark_registry(path: Path, tracking_uri: str, registered: dict[str, Any]) -> 
     store = sqlite_path(tracking_uri)
     if store is not None and store.resolve() == path.resolve():
         return
-    if path.suffix == ".db":
+    if store_uri(path) is not None:
         raise UserError(
             f"register.registry_file is {path}, a local store, but MLflow tracks to "
             f"{tracking_uri}; point it at a receipt, e.g. "

@@ -28,7 +28,7 @@ from tweetcare.cli.stream import start_stream, stop_stream
 from tweetcare.cluster import kafka as cluster_kafka
 from tweetcare.cluster import postgres, s3, spark
 from tweetcare.cluster.layout import DVC_BUCKET, LAKE_BUCKET, MLFLOW_BUCKET, Layout
-from tweetcare.cluster.topology import cluster_env, cluster_settings, down, status, up
+from tweetcare.cluster.topology import cluster_env, cluster_settings, delete, status, up
 from tweetcare.core.settings import Settings
 from tweetcare.core.storage import TWEETS_TABLE, read_table
 from tweetcare.data.generator import write_dataset
@@ -56,17 +56,17 @@ MALFORMED = [b"not json at all", b'{"tweet_id": "m1"}', b"\xff\xfe not utf-8"]
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[Layout, Settings]]:
-    """The whole topology, once for the module; stopped and deleted at the end."""
-    # PostgreSQL runs as an unprivileged user when we are root: the folder must be reachable
+    """The whole topology, once for the module; stopped and deleted at the end. Its folder is
+    closed to other users (mktemp -d), as a user's often is: as root, PostgreSQL (run as the
+    unprivileged postgres user) keeps its files where it can reach them."""
     parent = Path(tempfile.mkdtemp(prefix="tweetcare-cluster-"))
-    parent.chmod(0o755)
     root = parent / "cluster"
     jars = (ROOT / ".jars").resolve()
     try:
         layout = up(root, jars, log=lambda _line: None)
         yield layout, cluster_settings(layout, Settings(jars_dir=jars))
     finally:
-        down(root, log=lambda _line: None)
+        delete(root, log=lambda _line: None)
         subprocess.run(["rm", "-rf", str(parent)], check=False)
 
 

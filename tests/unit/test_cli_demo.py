@@ -58,10 +58,61 @@ def test_retraining_reruns_register_last(tmp_path: Path, monkeypatch: pytest.Mon
         return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(demo.subprocess, "run", record)
-    demo.run_pipeline(Settings(), retrain=True)
+    demo.run_pipeline(Settings(), Path("mlflow.db"), retrain=True)
     assert ran[0] == ["dvc", "repro"]
     assert ran[1][:4] == ["dvc", "repro", "--force", "--single-item"]
     assert ran[1][-1] == "register" and {"train", "train_analysis"} <= set(ran[1])
+
+
+SERVER = "http://127.0.0.1:5000"
+
+
+def pipeline_tracking(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, registry_file: str
+) -> tuple[str | None, str | None]:
+    """The tracking URIs (ours, MLflow's) `dvc repro`'s stages get from the demo."""
+    envs: list[dict[str, str]] = []
+
+    def record(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        env = kwargs["env"]
+        assert isinstance(env, dict)
+        envs.append(env)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(demo.subprocess, "run", record)
+    demo.run_pipeline(settings, Path(registry_file))
+    [env] = envs
+    return env.get("TWEETCARE_MLFLOW_TRACKING_URI"), env.get("MLFLOW_TRACKING_URI")
+
+
+def test_on_a_tracking_server_the_pipeline_still_runs_into_its_own_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make demo-cluster` from a fresh clone: `tweetcare cluster env` points MLflow at the
+    cluster's server, but params.yaml's register.registry_file is the local store DVC follows;
+    the stages (register among them) must log there, or register refuses the mismatch."""
+    for name in ("TWEETCARE_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"):
+        monkeypatch.setenv(name, SERVER)
+    server = Settings(mlflow_tracking_uri=SERVER)
+    assert pipeline_tracking(monkeypatch, server, "mlflow.db") == ("sqlite:///mlflow.db",) * 2
+
+
+def test_a_receipt_as_registry_file_lets_the_pipeline_track_to_the_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TWEETCARE_MLFLOW_TRACKING_URI", SERVER)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    server = Settings(mlflow_tracking_uri=SERVER)
+    receipt = "artifacts/registry.json"
+    assert pipeline_tracking(monkeypatch, server, receipt) == (SERVER, None)
+
+
+def test_the_local_default_leaves_the_pipeline_environment_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("TWEETCARE_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    assert pipeline_tracking(monkeypatch, Settings(), "mlflow.db") == (None, None)
 
 
 def test_a_tracking_server_gets_the_cached_champions_without_touching_the_repo(
@@ -94,7 +145,7 @@ def test_a_tracking_server_gets_the_cached_champions_without_touching_the_repo(
 def test_retraining_into_a_tracking_server_is_refused_with_the_way_out() -> None:
     server = Settings(mlflow_tracking_uri="http://127.0.0.1:5000")
     with pytest.raises(UserError, match=r"register\.registry_file"):
-        demo.run_pipeline(server, retrain=True)
+        demo.run_pipeline(server, Path("mlflow.db"), retrain=True)
 
 
 class ModelInfoStandIn:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 from typing import Annotated
 
 import typer
@@ -14,7 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from tweetcare.cluster.layout import Layout
-from tweetcare.cluster.topology import cluster_env, cluster_settings, default_root, down, status
+from tweetcare.cluster.topology import (
+    cluster_env,
+    cluster_settings,
+    default_root,
+    delete,
+    down,
+    status,
+)
 from tweetcare.cluster.topology import up as cluster_up
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import get_settings
@@ -35,17 +41,30 @@ def up(
     settings = get_settings()
     console = Console()
     if fresh:
-        down(default_root(settings), log=console.print)
-        shutil.rmtree(default_root(settings), ignore_errors=True)
+        delete(default_root(settings), log=console.print)
     layout = cluster_up(default_root(settings), settings.jars_dir.resolve(), log=console.print)
     console.print(f"cluster up; state in {layout.root}")
     console.print('point tweetcare at it: eval "$(tweetcare cluster env)"')
 
 
 @app.command("down")
-def down_command() -> None:
-    """Stop everything the topology runs (its storage stays for the next `up`)."""
-    stopped = down(default_root(get_settings()), log=Console().print)
+def down_command(
+    delete_state: Annotated[
+        bool,
+        typer.Option(
+            "--delete",
+            help="also delete its state (topics, buckets, databases); `make clean` does",
+        ),
+    ] = False,
+) -> None:
+    """Stop everything the topology runs (its storage stays for the next `up`, unless
+    --delete)."""
+    root = default_root(get_settings())
+    if delete_state:
+        delete(root, log=Console().print)
+        Console().print(f"cluster state deleted ({root} and the database's files)")
+        return
+    stopped = down(root, log=Console().print)
     if not stopped:
         Console().print("nothing was running")
 

@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from serving.config import AnalysisSettings
 from serving.launcher import server
+from training.restore import store_uri
 from tweetcare.cli.serve import model_info, start_server, stop_server
 from tweetcare.cli.stream import start_stream, stop_stream
 from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY
@@ -114,7 +115,20 @@ def is_tracking_server(settings: Settings) -> bool:
     return not settings.mlflow_tracking_uri.startswith("sqlite:")
 
 
-def run_pipeline(settings: Settings, retrain: bool = False) -> None:
+def pipeline_env(settings: Settings, registry_file: Path) -> dict[str, str]:
+    """`dvc repro`'s environment. On a tracking server (a cluster's MLflow) the stages still log
+    to the pipeline's own store when `register.registry_file` names one (the default mlflow.db,
+    the file DVC follows), so the pipeline's state is the same whoever runs it and wherever;
+    publish_champions then registers its champions on the server. A receipt there instead means
+    the pipeline itself tracks to the server: the environment is left as it is."""
+    env = venv_env()
+    store = store_uri(registry_file)
+    if store is not None and is_tracking_server(settings):
+        env |= {"TWEETCARE_MLFLOW_TRACKING_URI": store, "MLFLOW_TRACKING_URI": store}
+    return env
+
+
+def run_pipeline(settings: Settings, registry_file: Path, retrain: bool = False) -> None:
     if retrain and is_tracking_server(settings):
         raise UserError(
             f"--retrain reruns the MLflow stages into the pipeline's own store, but MLflow tracks "
@@ -127,8 +141,9 @@ def run_pipeline(settings: Settings, retrain: bool = False) -> None:
     commands = [["dvc", "repro"]]
     if retrain:
         commands.append(["dvc", "repro", "--force", "--single-item", *MLFLOW_STAGES])
+    env = pipeline_env(settings, registry_file)
     for command in commands:
-        result = subprocess.run(command, env=venv_env(), check=False)
+        result = subprocess.run(command, env=env, check=False)
         if result.returncode != 0:
             raise UserError(f"`{' '.join(command)}` failed (see its output above)")
 
@@ -371,7 +386,7 @@ def demo(
     if live_hour:
         live_hour_params(monitor_params)  # a bad block fails now, not after the pipeline
     ensure_data(params)
-    run_pipeline(settings, retrain=retrain)
+    run_pipeline(settings, Path(params.register_.registry_file), retrain=retrain)
     if fresh:
         reset_demo_state(settings)
     publish_champions(settings)

@@ -4,6 +4,7 @@ for any cluster the settings point at (TWEETCARE_KAFKA_BOOTSTRAP_SERVERS + clien
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -55,15 +56,23 @@ def stop() -> None:
 
 
 @app.command()
-def status() -> None:
-    """Show whether the local broker runs, where, and its topics."""
+def status(as_json: JsonOption = False) -> None:
+    """Show whether the local broker runs and answers, where, and its topics (exit 1 when it
+    is down, so scripts can check)."""
     state = broker_status(get_settings())
-    table = Table(title="Kafka broker", show_header=False)
-    table.add_row("running", "[green]yes[/]" if state.running else "[red]no[/]")
-    table.add_row("pid", str(state.pid) if state.pid is not None else "-")
-    table.add_row("bootstrap", state.bootstrap)
-    table.add_row("topics", ", ".join(state.topics) or "-")
-    Console().print(table)
+    if as_json:
+        print(json.dumps(asdict(state)))
+    else:
+        table = Table(title="Kafka broker", show_header=False)
+        table.add_row("running", "[green]yes[/]" if state.running else "[red]no[/]")
+        if state.running and not state.ready:
+            table.add_row("answers", "[red]no[/]")
+        table.add_row("pid", str(state.pid) if state.pid is not None else "-")
+        table.add_row("bootstrap", state.bootstrap)
+        table.add_row("topics", ", ".join(state.topics) or "-")
+        Console().print(table)
+    if not state.ready:
+        raise typer.Exit(1)
 
 
 @topics_app.command("create")

@@ -1,11 +1,15 @@
 """PostgreSQL for tickets and MLflow's backend store: a private cluster made with `initdb` and run
 with `pg_ctl` in the cluster folder, on a loopback port. As root, the server runs as the
-unprivileged `postgres` user (PostgreSQL refuses to run as root)."""
+unprivileged `postgres` user (PostgreSQL refuses to run as root), which cannot reach a project
+closed to other users (`mktemp -d`, /root): its files then live in a folder of its own under
+/var/tmp, named after the cluster folder."""
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
+import pwd
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,6 +26,11 @@ START_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 60
 # a throw-away local cluster: skip fsync (the data lives as long as the demo or the tests)
 SERVER_OPTIONS = "-c fsync=off -c full_page_writes=off -c max_connections=100"
+# as root: where the server account keeps each cluster's files (open to every user, sticky),
+# in SERVER_PREFIX + a digest of the cluster folder, so two projects never share one
+SERVER_BASE = Path("/var/tmp")
+SERVER_PREFIX = "tweetcare-postgres-"
+DIGEST_CHARS = 16
 
 
 def bin_dir() -> Path:
@@ -35,8 +44,26 @@ def bin_dir() -> Path:
     return Path(candidates[-1]).parent
 
 
+def server_home(root: Path) -> Path:
+    """The server's folder (data, socket, log) for the cluster in `root`: inside it, or as root
+    one the server account owns under SERVER_BASE, derived from the cluster folder's path."""
+    if os.geteuid() != 0:
+        return root / "postgres"
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:DIGEST_CHARS]
+    return SERVER_BASE / f"{SERVER_PREFIX}{digest}"
+
+
 def home(layout: Layout) -> Path:
-    return layout.root / "postgres"
+    return server_home(layout.root)
+
+
+def delete(root: Path) -> None:
+    """Remove the server's files for the cluster in `root` (it must be stopped)."""
+    folder = server_home(root)
+    if folder.is_symlink():
+        folder.unlink()
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def data_dir(layout: Layout) -> Path:
@@ -49,7 +76,7 @@ def start(layout: Layout) -> None:
     if running(layout):
         return
     folder = home(layout)
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_home(folder)
     _hand_over(folder)
     bindir = bin_dir()
     if not (data_dir(layout) / "PG_VERSION").exists():
@@ -138,6 +165,20 @@ def _dsn(layout: Layout, database: str) -> str:
 
 def _as_server_account() -> list[str]:
     return ["runuser", "-u", SERVER_ACCOUNT, "--"] if os.geteuid() == 0 else []
+
+
+def _make_home(folder: Path) -> None:
+    """Create the server's folder; as root, refuse one under the shared SERVER_BASE that
+    someone else made (a link, or owned by another user), which could expose the database."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.geteuid() != 0 or not folder.is_relative_to(SERVER_BASE):
+        return
+    allowed = {0, pwd.getpwnam(SERVER_ACCOUNT).pw_uid}
+    if folder.is_symlink() or folder.lstat().st_uid not in allowed:
+        raise UserError(
+            f"{folder} exists but was not made by tweetcare (a link, or another user's); "
+            "remove it and run `tweetcare cluster up` again"
+        )
 
 
 def _hand_over(folder: Path) -> None:

@@ -3,6 +3,7 @@ into the Settings (and environment) that point tweetcare at it by configuration 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +97,14 @@ def down(root: Path, log: Callable[[str], None] = print) -> list[str]:
             stopped.append(name)
             log(f"stopped {name}")
     return stopped
+
+
+def delete(root: Path, log: Callable[[str], None] = print) -> None:
+    """Stop the cluster and delete its state: the cluster folder and the database's files,
+    which as root live outside it (see postgres.server_home)."""
+    down(root, log=log)
+    postgres.delete(root)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def status(root: Path) -> list[ServiceState]:

@@ -74,10 +74,13 @@ logger.cleaner.level = WARN
 
 @dataclass(frozen=True)
 class BrokerStatus:
+    """`running`: its process lives; `ready`: it also answers clients (the broker is up)."""
+
     running: bool
     pid: int | None
     bootstrap: str
     topics: list[str] = field(default_factory=list)
+    ready: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,11 +146,13 @@ def stop_broker(settings: Settings) -> bool:
 
 def broker_status(settings: Settings) -> BrokerStatus:
     pid = service(settings).pid()
-    topics: list[str] = []
-    if pid is not None and broker_ready(settings):
-        topics = user_topics(settings)
+    ready = pid is not None and broker_ready(settings)
     return BrokerStatus(
-        running=pid is not None, pid=pid, bootstrap=settings.kafka_bootstrap, topics=topics
+        running=pid is not None,
+        pid=pid,
+        bootstrap=settings.kafka_bootstrap,
+        topics=user_topics(settings) if ready else [],
+        ready=ready,
     )
 
 
