@@ -28,6 +28,7 @@ from streaming.records import KafkaRecord, read_record
 from tweetcare.core.schemas import Analysis, TweetMessage
 from tweetcare.core.settings import Settings
 from tweetcare.tickets import Ticket, TicketEvent, TicketStore
+from tweetcare.tickets.engine import describe_db_error
 from tweetcare.tickets.models import reply_message_id
 from tweetcare.tickets.replies import ReplyTemplates
 from tweetcare.tickets.routing import RoutingRules
@@ -124,7 +125,7 @@ class PartitionProcessor:
                 if isinstance(answer, Analysis):
                     analysed.append((tweet, record, answer))
                 else:
-                    reason = getattr(answer, "reason", None) or repr(answer)
+                    reason = getattr(answer, "reason", None) or type(answer).__name__
                     dead.append((DeadLetter(f"refused by the model server: {reason}"), record))
 
         applied, refused = self._apply_tickets(analysed, key)
@@ -182,7 +183,8 @@ class PartitionProcessor:
         list[tuple[TweetMessage, KafkaRecord, Analysis]], list[tuple[DeadLetter, KafkaRecord]]
     ]:
         """Upsert the partition's tickets in bulk; if a record makes that fail (not the database
-        being down), apply one by one and dead-letter the records that fail alone."""
+        being down), apply one by one and dead-letter the records that fail alone. Errors are
+        described by class and code only: a database's message can quote the tweet."""
         if not analysed:
             return [], []
         events = [TicketEvent(tweet, analysis) for tweet, _, analysis in analysed]
@@ -192,9 +194,13 @@ class PartitionProcessor:
         except DBAPIError as err:
             if err.connection_invalidated or _is_outage(err):
                 raise
-            log.warning("bulk ticket upsert failed (%s); applying tweet by tweet", err)
+            log.warning(
+                "bulk ticket upsert failed (%s); applying tweet by tweet", describe_db_error(err)
+            )
         except Exception as err:  # noqa: BLE001 - find the record, keep the rest
-            log.warning("bulk ticket upsert failed (%s); applying tweet by tweet", err)
+            log.warning(
+                "bulk ticket upsert failed (%s); applying tweet by tweet", describe_db_error(err)
+            )
         kept, refused = [], []
         for item, event in zip(analysed, events, strict=True):
             try:
@@ -203,9 +209,13 @@ class PartitionProcessor:
             except DBAPIError as err:
                 if err.connection_invalidated or _is_outage(err):
                     raise
-                refused.append((DeadLetter(f"ticket store refused it: {_short(err)}"), item[1]))
+                refused.append(
+                    (DeadLetter(f"ticket store refused it: {describe_db_error(err)}"), item[1])
+                )
             except Exception as err:  # noqa: BLE001
-                refused.append((DeadLetter(f"ticket store refused it: {_short(err)}"), item[1]))
+                refused.append(
+                    (DeadLetter(f"ticket store refused it: {describe_db_error(err)}"), item[1])
+                )
         return kept, refused
 
     def _apply(self, events: list[TicketEvent], key: str) -> None:
@@ -221,11 +231,6 @@ class PartitionProcessor:
 def _is_outage(err: DBAPIError) -> bool:
     """The database is unreachable or busy: the batch must wait or replay, not dead-letter."""
     return isinstance(err, OperationalError | InterfaceError)
-
-
-def _short(err: BaseException, limit: int = 300) -> str:
-    text = f"{type(err).__name__}: {err}"
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def stats_row(key: str, processed_at: datetime, stats: BatchStats) -> dict[str, Any]:

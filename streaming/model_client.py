@@ -11,6 +11,7 @@ Two kinds of failure, two answers:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from tweetcare.backoff import Backoff, retry
+from tweetcare.core.errors import describe_validation
 from tweetcare.core.schemas import Analysis, Classification
 
 REQUEST_TIMEOUT_S = 60.0
@@ -32,6 +34,10 @@ BUSY = frozenset({408, 425, 429})
 # would be refused alike, so this raises instead of dead-lettering the whole batch
 MISCONFIGURED = frozenset({401, 403, 404, 405})
 
+# an error code, not a sentence: Pydantic's `[type=string_too_long, input_value=...]`
+_ERROR_TYPE = re.compile(r"\[type=(\w+)")
+_CODE = re.compile(r"[A-Za-z][\w.-]{0,63}")
+
 _CLASSIFICATIONS = TypeAdapter(list[Classification])
 _ANALYSES = TypeAdapter(list[Analysis])
 
@@ -42,7 +48,8 @@ class ModelServerError(RuntimeError):
 
 @dataclass(frozen=True)
 class Refused:
-    """The server refused this one text (a 4xx when sent alone); `reason` says what it said."""
+    """The server refused this one text (a 4xx when sent alone); `reason` gives the status and
+    error codes it answered, never the text (`answer_problem`)."""
 
     reason: str
 
@@ -52,9 +59,24 @@ class _Unavailable(Exception):
 
 
 class _Rejected(Exception):
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"HTTP {status}: {body}")
+    def __init__(self, status: int, problem: str) -> None:
+        super().__init__(problem)
         self.status = status
+
+
+def answer_problem(response: httpx.Response) -> str:
+    """A failed answer in words that quote no text: the HTTP status and the error codes the body
+    names (Pydantic's `[type=...]`, a JSON `code`). The body itself stays out of dead letters,
+    logs and errors: a validation message repeats the tweets it refused."""
+    codes = dict.fromkeys(_ERROR_TYPE.findall(response.text))
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict):
+        named = (answer.get(key) for key in ("code", "error_code", "type"))
+        codes |= dict.fromkeys(c for c in named if isinstance(c, str) and _CODE.fullmatch(c))
+    return f"HTTP {response.status_code}" + (f" ({', '.join(codes)})" if codes else "")
 
 
 def classify(
@@ -137,7 +159,8 @@ def _bisecting(
     try:
         parsed = adapter.validate_python(answer)
     except ValidationError as err:
-        raise ModelServerError(f"{url} answered an unexpected shape: {err}") from err
+        shape = describe_validation(err, "answer")  # field and problem, not the values
+        raise ModelServerError(f"{url} answered an unexpected shape: {shape}") from err
     if len(parsed) != len(texts):
         raise ModelServerError(f"{url} answered {len(parsed)} results for {len(texts)} texts")
     return list(parsed)
@@ -175,9 +198,9 @@ def _post(http: httpx.Client, url: str, body: dict[str, Any], backoff: Backoff) 
             raise _Unavailable(f"{type(err).__name__}: {err}") from err
         status = response.status_code
         if status >= 500 or status in BUSY:
-            raise _Unavailable(f"HTTP {status}: {response.text[:200]}")
+            raise _Unavailable(answer_problem(response))
         if status >= 400:
-            raise _Rejected(status, response.text[:500])
+            raise _Rejected(status, answer_problem(response))
         try:
             return response.json()
         except ValueError as err:

@@ -135,7 +135,7 @@ def _engine(url_or_engine: str | Engine) -> Engine:
 
 @functools.cache
 def _engine_for(url: str) -> Engine:
-    return create_engine(url)
+    return create_engine(url, hide_parameters=True)  # rows are personal data: never logged
 
 
 def create_table(engine: Engine) -> None:

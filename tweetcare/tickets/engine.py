@@ -28,11 +28,16 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for any URL; SQLite gets WAL and a busy timeout so a reader never blocks the stream."""
+    """An engine for any URL; SQLite gets WAL and a busy timeout so a reader never blocks the stream.
+
+    Its errors and logs never quote the statement's parameters (`hide_parameters`): those are
+    tweets, handles and replies, and a failed bulk insert would put thousands in one line."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -50,3 +55,22 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def describe_db_error(err: BaseException) -> str:
+    """What a database refused, in words that quote no value: the driver's error class, and the
+    SQLSTATE, constraint and column when the driver names them. A database's own message can
+    quote the row ("Failing row contains ..."): it stays out of dead letters and logs."""
+    orig = getattr(err, "orig", None) or err
+    diag = getattr(orig, "diag", None)
+    facts = [
+        f"{label} {value}"
+        for label, value in (
+            ("SQLSTATE", getattr(orig, "sqlstate", None)),
+            ("code", getattr(orig, "sqlite_errorname", None)),
+            ("constraint", getattr(diag, "constraint_name", None)),
+            ("column", getattr(diag, "column_name", None)),
+        )
+        if value
+    ]
+    return f"{type(orig).__name__} ({', '.join(facts)})" if facts else type(orig).__name__
