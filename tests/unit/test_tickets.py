@@ -15,7 +15,7 @@ from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import Analysis, Entity, TweetMessage
 from tweetcare.core.settings import Settings
 from tweetcare.monitoring.incidents import Incident
-from tweetcare.tickets import TicketEvent, TicketStore, audit
+from tweetcare.tickets import TicketEvent, TicketStore, actions, audit
 from tweetcare.tickets.models import Base, brand_of, ticket_id_for
 from tweetcare.tickets.replies import ReplyTemplates, load_replies
 from tweetcare.tickets.routing import RoutingRules, load_routing
@@ -184,17 +184,17 @@ def test_replies_are_drafted_gated_and_decided(
     assert pending.ticket_id == ticket_id_for("2")
     assert pending.gate_reasons == ["category confidence 0.41 < 0.80"]
 
-    approved = store.decide_reply(pending.reply_id.lower(), approve=True)
+    approved = actions.decide_reply(store, pending.reply_id.lower(), True, "alice")
     assert approved.decision == "approved"
     assert store.list_replies("pending") == []
     with pytest.raises(UserError, match="not pending"):
-        store.decide_reply(pending.reply_id, approve=False)
+        actions.decide_reply(store, pending.reply_id, False, "alice")
     with pytest.raises(UserError, match="no reply RE-NOPE"):
-        store.decide_reply("RE-NOPE", approve=True)
+        actions.decide_reply(store, "RE-NOPE", True, "alice")
     to_post = sorted([sent.reply_id, pending.reply_id])  # drafted together: by reply id
     assert [r.reply_id for r in store.replies_to_post()] == to_post
-    assert store.claim_for_posting(sent.reply_id) is not None
-    store.mark_posted(sent.reply_id, "999")
+    assert store.claim_for_posting(sent.reply_id, "run-1", timedelta(minutes=5)) is not None
+    store.mark_posted(sent.reply_id, "999", "run-1")
     assert [r.reply_id for r in store.replies_to_post()] == [pending.reply_id]
 
 
@@ -234,7 +234,7 @@ def test_filters_stats_and_closing(
     late = store.ticket_stats(now=datetime(2017, 11, 5, tzinfo=UTC))
     assert late["sla_breached"] == 1  # the unanswered one
 
-    closed = store.close_ticket(ticket_id_for("2").lower())
+    closed = actions.close_ticket(store, ticket_id_for("2").lower(), "bob")
     assert closed.status == "closed"
     store.apply([customer("4", "2", 40)], routing, templates)
     assert store.get_ticket(ticket_id_for("2")).status == "open"  # the customer reopened it

@@ -16,7 +16,7 @@ from tests.fixtures.console_data import write_console_data
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
 from tweetcare.tickets import audit
-from tweetcare.tickets.models import APPROVED, CLOSED, PENDING
+from tweetcare.tickets.models import APPROVED, CLOSED, PENDING, Ticket
 from tweetcare.tickets.store import TicketStore
 from tweetcare.ui import backends, workflow
 from tweetcare.ui.config import APP_PATH
@@ -100,12 +100,15 @@ def test_every_agent_action_is_in_the_audit_trail_under_their_name(tmp_path: Pat
     store.close()
     first, second = pending[0], pending[1]
 
-    workflow.edit_reply(settings, first.reply_id, "We are on it, sorry!", "alice")
-    decided = workflow.decide(settings, first.reply_id, True, "alice")
-    workflow.decide(settings, second.reply_id, False, "bob")
-    workflow.close_ticket(settings, first.ticket_id, "bob")
-    with pytest.raises(UserError, match="only a pending one"):
-        workflow.edit_reply(settings, first.reply_id, "too late", "alice")
+    edited = workflow.edit_reply(
+        settings, first.reply_id, "We are on it, sorry!", "alice", first.version
+    )
+    decided = workflow.decide(settings, first.reply_id, True, "alice", edited["version"])
+    workflow.decide(settings, second.reply_id, False, "bob", second.version)
+    ticket = store_ticket(data.tickets_db_url, first.ticket_id)
+    workflow.close_ticket(settings, first.ticket_id, "bob", ticket.version)
+    with pytest.raises(UserError, match="only a drafted or refused one"):
+        workflow.edit_reply(settings, first.reply_id, "too late", "alice", None)
 
     assert decided.reply["decision"] == APPROVED and decided.reply["text"] == "We are on it, sorry!"
     trail = workflow.audit_trail(settings, first.ticket_id)
@@ -124,6 +127,14 @@ def test_every_agent_action_is_in_the_audit_trail_under_their_name(tmp_path: Pat
     store.close()
     with pytest.raises(UserError, match="unknown audit action"):
         audit.record(data.tickets_db_url, "alice", "delete", first.ticket_id)
+
+
+def store_ticket(url: str, ticket_id: str) -> Ticket:
+    store = TicketStore(url)
+    try:
+        return store.get_ticket(ticket_id)
+    finally:
+        store.close()
 
 
 QUEUES_SCRIPT = (

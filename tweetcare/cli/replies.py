@@ -1,8 +1,9 @@
-"""`tweetcare replies pending|approve|reject|post`: the approval queue behind the safety gate.
+"""`tweetcare replies pending|approve|reject|edit|post`: the approval queue behind the safety gate.
 
 Replies live in an outbox: drafted -> approved -> posting -> posted, or rejected; `unclear` is a
-reply a crashed post run left half-done. `pending` lists what waits for a person (drafted and
-unclear); approve or reject resolves either.
+reply a crashed post run left half-done, `refused` one X refused (with its reason). `pending`
+lists what waits for a person; approve or reject resolves any of them, each with its audit entry
+under `--user` (default: the OS user).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tweetcare.cli.actor import ExpectVersionOption, UserOption, actor
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings, get_settings
 from tweetcare.process import port_open
-from tweetcare.tickets import Reply, TicketStore
+from tweetcare.tickets import Reply, TicketStore, actions
 from tweetcare.tickets.announce import publish_replies
-from tweetcare.tickets.models import DECIDABLE, UNCLEAR
+from tweetcare.tickets.models import DECIDABLE, REFUSED, UNCLEAR
 from tweetcare.tickets.poster import post_replies
 
 app = typer.Typer(no_args_is_help=True, help="Drafted replies: review, approve, post.")
@@ -58,6 +60,8 @@ def pending(
         reasons = "; ".join(r.gate_reasons)
         if r.state == UNCLEAR:
             reasons = "a post run stopped while posting it: check X, then approve or reject"
+        elif r.state == REFUSED:
+            reasons = f"X refused it ({r.refusal}): edit it, then approve it, or reject it"
         table.add_row(
             r.reply_id,
             r.ticket_id,
@@ -75,16 +79,20 @@ def approve(
     publish: Annotated[
         bool, typer.Option(help="publish the approved replies to the `replies` topic")
     ] = True,
+    user: UserOption = None,
+    expect_version: ExpectVersionOption = None,
 ) -> None:
     """Approve pending replies (they are published like the gate's automatic ones), or unclear
     ones you found missing on X (they are posted again)."""
     settings = get_settings()
+    who = actor(user)
+    _one_if_versioned(reply_ids, expect_version)
     if publish and not port_open(settings.kafka_host, settings.kafka_port):
         raise UserError(
             f"no Kafka broker answers at {settings.kafka_bootstrap} to publish to "
             f"`{settings.topic_replies}`: run `tweetcare kafka start` or pass --no-publish"
         )
-    decided = _decide(settings, reply_ids, approve=True)
+    decided = _decide(settings, reply_ids, True, who, expect_version)
     if publish:
         _publish(settings, decided)
     where = f" and published to `{settings.topic_replies}`" if publish else ""
@@ -92,10 +100,31 @@ def approve(
 
 
 @app.command("reject")
-def reject(reply_ids: ReplyIds) -> None:
+def reject(
+    reply_ids: ReplyIds, user: UserOption = None, expect_version: ExpectVersionOption = None
+) -> None:
     """Reject pending replies, or unclear ones already on X: they are never posted (again)."""
-    decided = _decide(get_settings(), reply_ids, approve=False)
+    who = actor(user)
+    _one_if_versioned(reply_ids, expect_version)
+    decided = _decide(get_settings(), reply_ids, False, who, expect_version)
     _console().print(f"rejected {len(decided)}: {', '.join(r.reply_id for r in decided)}")
+
+
+@app.command("edit")
+def edit(
+    reply_id: Annotated[str, typer.Argument(help="e.g. RE-0F8C5E0C2D6B58E1A7B4C3D2E1F0A9B8")],
+    text: Annotated[str, typer.Argument(help="the new text (at most 280 characters)")],
+    user: UserOption = None,
+    expect_version: ExpectVersionOption = None,
+) -> None:
+    """Change the text of a reply that waits for a person (held by the gate, or refused by X)."""
+    who = actor(user)
+    store = TicketStore(get_settings().tickets_db_url)
+    try:
+        reply = actions.edit_reply(store, reply_id, text, who, expect_version)
+    finally:
+        store.close()
+    _console().print(f"edited {reply.reply_id} (version {reply.version})")
 
 
 @app.command("post")
@@ -113,6 +142,11 @@ def post(
     finally:
         store.close()
     console = _console()
+    for reply_id, reason in report.refused:
+        console.print(
+            f"[yellow]X refused {reply_id} ({escape(reason)}): it waits in "
+            "`tweetcare replies pending`[/]"
+        )
     for reply in report.unclear:
         console.print(
             f"[yellow]{reply.reply_id} was being posted when a run stopped: it may be on X; "
@@ -129,12 +163,24 @@ def post(
     console.print(f"dry run: {len(report.would_post)} replies to post; add --live to post them")
 
 
-def _decide(settings: Settings, reply_ids: list[str], approve: bool) -> list[Reply]:
+def _decide(
+    settings: Settings, reply_ids: list[str], approve: bool, who: str, version: int | None
+) -> list[Reply]:
+    """Each decision with its audit entry, in its own transaction."""
     store = TicketStore(settings.tickets_db_url)
     try:
-        return [store.decide_reply(reply_id, approve=approve) for reply_id in reply_ids]
+        return [
+            actions.decide_reply(store, reply_id, approve, who, version) for reply_id in reply_ids
+        ]
     finally:
         store.close()
+
+
+def _one_if_versioned(reply_ids: list[str], version: int | None) -> None:
+    if version is not None and len(reply_ids) != 1:
+        raise typer.BadParameter(
+            "a version is one reply's: give one reply id with it", param_hint="'--expect-version'"
+        )
 
 
 def _publish(settings: Settings, replies: list[Reply]) -> None:

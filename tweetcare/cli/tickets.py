@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tweetcare.cli.actor import ExpectVersionOption, UserOption, actor
 from tweetcare.core.schemas import CATEGORIES, SENTIMENTS
 from tweetcare.core.settings import get_settings
 from tweetcare.tickets import Ticket, TicketStore
@@ -223,14 +224,21 @@ def stats(
 
 
 @app.command("close")
-def close(ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")]) -> None:
-    """Close a ticket (a new customer tweet in its thread reopens it)."""
+def close(
+    ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")],
+    user: UserOption = None,
+    expect_version: ExpectVersionOption = None,
+) -> None:
+    """Close a ticket (a new customer tweet in its thread reopens it), with an audit entry."""
+    from tweetcare.tickets.actions import close_ticket
+
+    who = actor(user)
     store = _store()
     try:
-        ticket = store.close_ticket(ticket_id)
+        ticket = close_ticket(store, ticket_id, who, expect_version)
     finally:
         store.close()
-    _console().print(f"{ticket.ticket_id} closed")
+    _console().print(f"{ticket.ticket_id} closed by {escape(who)}")
 
 
 @app.command("correct")

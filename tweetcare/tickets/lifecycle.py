@@ -12,6 +12,7 @@ from tweetcare.core.schemas import Analysis, TweetMessage
 from tweetcare.monitoring.incidents import Incident
 from tweetcare.tickets.models import (
     AUTO,
+    FIRST_VERSION,
     OPEN,
     RESPONDED,
     Reply,
@@ -59,6 +60,7 @@ def open_ticket(
         models=dict(analysis.models),
         data_version=data_version,
         opened_in_batch=batch_id,
+        version=FIRST_VERSION,
     )
 
 
@@ -134,4 +136,5 @@ def draft_for(
         drafted_at=now,
         decided_at=now if draft.decision == AUTO else None,
         drafted_in_batch=batch_id,
+        version=FIRST_VERSION,
     )

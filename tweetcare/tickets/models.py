@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -35,16 +35,22 @@ REJECTED = "rejected"
 SENDABLE: tuple[str, ...] = (AUTO, APPROVED)
 
 # where a reply is in the outbox. drafted: waits for a person; approved: cleared to post (by the
-# gate or a person); posting: handed to X, outcome not yet recorded; posted: X has it; rejected:
-# never to be posted; unclear: found in `posting` by a later run (a crash between posting and
-# recording it), so it may or may not be on X: a person looks before anything is posted again
+# gate or a person); posting: handed to X by a run holding its lease, outcome not yet recorded;
+# posted: X has it; rejected: never to be posted; unclear: its run died or X failed while posting
+# it, so it may or may not be on X: a person looks before anything is posted again; refused: X
+# answered 4xx (nothing was posted), its reason kept for a person to edit, approve or reject
 DRAFTED = "drafted"
 POSTING = "posting"
 POSTED = "posted"
 UNCLEAR = "unclear"
-REPLY_STATES: tuple[str, ...] = (DRAFTED, APPROVED, POSTING, POSTED, REJECTED, UNCLEAR)
+REFUSED = "refused"
+REPLY_STATES: tuple[str, ...] = (DRAFTED, APPROVED, POSTING, POSTED, REJECTED, UNCLEAR, REFUSED)
 # states a person may decide (approve or reject)
-DECIDABLE: tuple[str, ...] = (DRAFTED, UNCLEAR)
+DECIDABLE: tuple[str, ...] = (DRAFTED, UNCLEAR, REFUSED)
+# states whose text a person may still change (an unclear reply may be on X as it is)
+EDITABLE: tuple[str, ...] = (DRAFTED, REFUSED)
+# the version of a row nobody has changed yet; every change adds one (compare-and-set)
+FIRST_VERSION = 1
 
 _HANDLE = re.compile(r"@(\w+)")
 
@@ -90,6 +96,11 @@ class Ticket(Base):
     # the escalation alert whose active incident raised the priority (routing.yaml's
     # priority.incident_raise), so an agent sees why; set once, a ticket is raised once
     incident_alert_id: Mapped[str | None] = mapped_column(String(64))
+    # bumped by every change (agent, stream, monitor): an agent's action names the version they
+    # saw and is refused if it moved
+    version: Mapped[int] = mapped_column(Integer, default=FIRST_VERSION, server_default="1")
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (timestamps as ISO 8601), for the `tickets` topic and the CLI."""
@@ -145,6 +156,16 @@ class Reply(Base):
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     posted_tweet_id: Mapped[str | None] = mapped_column(String(64))
     drafted_in_batch: Mapped[str | None] = mapped_column(String(64), index=True)
+    # bumped by every change, like Ticket.version
+    version: Mapped[int] = mapped_column(Integer, default=FIRST_VERSION, server_default="1")
+    # the post run that holds it in `posting`, and until when: a later run takes over only a
+    # lease that expired (its run died), never one a live run holds
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # why X refused it (state `refused`), shown to the agents
+    refusal: Mapped[str | None] = mapped_column(Text)
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields, for the `replies` topic and the CLI."""

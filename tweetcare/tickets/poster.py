@@ -5,16 +5,22 @@ Going live needs both `--live` and all four user-context credentials (`TWEETCARE
 test run or a demo can never tweet by accident. A missing or refused credential is one clear
 error, not a traceback.
 
-Posting goes through the outbox (models.REPLY_STATES): a reply is moved approved -> posting and
-committed before X is called, then posting -> posted. A crash in between leaves it in `posting`;
-the next run moves it to `unclear` instead of posting it again, and a person decides. X refusing
-a reply outright (a 4xx) means nothing was posted, so the reply goes back to `approved`.
+Posting goes through the outbox (models.REPLY_STATES): each run has its own id, and a reply is
+claimed approved -> posting under that run's lease (one conditional UPDATE, so two overlapping
+runs never both take it) and committed before X is called, then posting -> posted. A crash in
+between leaves it in `posting`; once its lease has expired a later run moves it to `unclear`
+instead of posting it again, and a person decides; a reply another live run holds is never
+touched. X refusing a reply (a 4xx) means nothing was posted: that reply is parked as `refused`
+with X's reason for a person, and the run goes on with the next one. Refused credentials and
+rate limits are no fault of the reply: it goes back to `approved` and the run stops.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 import tweepy
@@ -40,10 +46,13 @@ class XClient(Protocol):
 @dataclass
 class PostReport:
     live: bool
+    run_id: str = ""
     posted: list[tuple[str, str]] = field(default_factory=list)  # (reply id, tweet id)
     would_post: list[Reply] = field(default_factory=list)
     # replies an earlier run left half-posted: they now wait for a person
     unclear: list[Reply] = field(default_factory=list)
+    # (reply id, X's reason): parked as `refused`, waiting for a person
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
 
 def missing_credentials(settings: Settings) -> list[str]:
@@ -74,18 +83,33 @@ def post_replies(
     if not live:
         return PostReport(live=False, would_post=store.replies_to_post(limit))
     client = make_client(settings)
-    report = PostReport(live=True, unclear=store.mark_unclear())
+    run_id = uuid.uuid4().hex
+    lease = timedelta(seconds=settings.reply_post_lease_seconds)
+    report = PostReport(live=True, run_id=run_id, unclear=store.mark_unclear(run_id))
     for reply in store.replies_to_post(limit):
-        claimed = store.claim_for_posting(reply.reply_id)
+        claimed = store.claim_for_posting(reply.reply_id, run_id, lease)
         if claimed is None:
             continue  # another run took it since we listed it
-        tweet_id = _post(store, client, claimed)
-        store.mark_posted(claimed.reply_id, tweet_id)
+        try:
+            tweet_id = _post(store, client, claimed, run_id)
+        except XRefused as refused:
+            store.refuse(claimed.reply_id, run_id, refused.reason)
+            report.refused.append((claimed.reply_id, refused.reason))
+            continue
+        store.mark_posted(claimed.reply_id, tweet_id, run_id)
         report.posted.append((claimed.reply_id, tweet_id))
     return report
 
 
-def _post(store: TicketStore, client: XClient, reply: Reply) -> str:
+class XRefused(Exception):
+    """X refused this one reply (a 4xx): nothing was posted, the reply is at fault."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _post(store: TicketStore, client: XClient, reply: Reply, run_id: str) -> str:
     """Hand one claimed reply to X; on failure, put it where its outcome says."""
     try:
         response = client.create_tweet(
@@ -93,22 +117,33 @@ def _post(store: TicketStore, client: XClient, reply: Reply) -> str:
         )
         return str(response.data["id"])
     except (tweepy.Unauthorized, tweepy.Forbidden) as err:
-        store.release(reply.reply_id)
+        store.release(reply.reply_id, run_id)
         raise UserError(
             f"the X API refused the credentials ({_status(err)}): check "
             f"{', '.join(f'TWEETCARE_{n.upper()}' for n in CREDENTIALS)} and the app's "
             "write permission"
         ) from err
+    except tweepy.TooManyRequests as err:
+        store.release(reply.reply_id, run_id)  # nothing was posted; the next run posts it
+        raise UserError(
+            f"X asks us to slow down ({_status(err)}): the remaining replies stay approved "
+            "for the next `tweetcare replies post --live`"
+        ) from err
     except tweepy.HTTPException as err:
         if err.response is not None and err.response.status_code < 500:
-            store.release(reply.reply_id)  # refused: nothing was posted
-            raise UserError(f"X refused reply {reply.reply_id} ({_status(err)}): {err}") from err
-        store.mark_unclear()
+            raise XRefused(f"{_status(err)}: {_reason(err)}") from err
+        store.mark_unclear(run_id, reply.reply_id)
         raise UserError(_unclear_message(reply, err)) from err
     except Exception as err:
         # the request may or may not have reached X: a person checks before it is posted again
-        store.mark_unclear()
+        store.mark_unclear(run_id, reply.reply_id)
         raise UserError(_unclear_message(reply, err)) from err
+
+
+def _reason(err: tweepy.HTTPException) -> str:
+    """X's own words, on one line."""
+    said = "; ".join(err.api_messages) if err.api_messages else str(err)
+    return " ".join(said.split())
 
 
 def _unclear_message(reply: Reply, err: Exception) -> str:

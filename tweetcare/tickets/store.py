@@ -48,12 +48,10 @@ from tweetcare.tickets.lifecycle import (
 from tweetcare.tickets.models import (
     APPROVED,
     AUTO,
-    CLOSED,
-    DECIDABLE,
     OPEN,
     POSTED,
     POSTING,
-    REJECTED,
+    REFUSED,
     UNCLEAR,
     Base,
     IncidentRecord,
@@ -206,7 +204,7 @@ class TicketStore:
         outcome = Outcome()
         ordered = sorted(events, key=lambda e: _tweet_time(e.tweet.created_at, default=now))
         ids = [e.tweet.tweet_id for e in ordered]
-        with self._writer() as conn:
+        with self.writer() as conn:
             # lock the tickets first, then read which tweets they already hold
             tickets = _load_tickets(conn, {e.tweet.conversation_id for e in ordered})
             existing = set(tickets)
@@ -321,7 +319,7 @@ class TicketStore:
             if key not in latest or latest[key].last_seen < i.last_seen:
                 latest[key] = i
         table = IncidentRecord.__table__
-        with self._writer() as conn:
+        with self.writer() as conn:
             query = select(table).where(table.c.scope_key.in_(sorted(latest))).with_for_update()
             found = {row["scope_key"]: row for row in conn.execute(query).mappings()}
             new: list[dict[str, Any]] = []
@@ -406,7 +404,7 @@ class TicketStore:
         return sa_insert(table)  # other databases: the rows were checked under the lock
 
     @contextmanager
-    def _writer(self) -> Iterator[Connection]:
+    def writer(self) -> Iterator[Connection]:
         """One write transaction (holding SQLite's write lock from its start)."""
         with self.engine.connect() as conn:
             conn = conn.execution_options(**{IMMEDIATE: True})
@@ -516,16 +514,6 @@ class TicketStore:
                 "brand_replies": sorted(session.scalars(answers)),
             }
 
-    def close_ticket(self, ticket_id: str) -> Ticket:
-        """Close a ticket by hand; a customer tweeting again in the thread reopens it."""
-        with self._sessions.begin() as session:
-            ticket = session.get(Ticket, ticket_id.upper()) if self._has_schema() else None
-            if ticket is None:
-                raise UserError(f"no ticket {ticket_id} in {self.url}")
-            ticket.status = CLOSED
-            ticket.closed_at = datetime.now(UTC)
-            return ticket
-
     def ticket_stats(self, now: datetime | None = None) -> dict[str, Any]:
         """Tickets by status, team, priority and category; first-response times; SLA breaches."""
         now = now or datetime.now(UTC)
@@ -582,71 +570,93 @@ class TicketStore:
         with self._sessions() as session:
             return list(session.scalars(query))
 
-    def decide_reply(self, reply_id: str, approve: bool) -> Reply:
-        """A person's decision on a held reply, or on one whose posting is unclear.
-
-        Approving an unclear reply says it is not on X (it goes back to be posted); rejecting
-        it says it must not be posted again. Any other state is refused.
-        """
-        with self._sessions.begin() as session:
-            reply = session.get(Reply, reply_id.upper()) if self._has_schema() else None
-            if reply is None:
-                raise UserError(f"no reply {reply_id} in {self.url}")
-            if reply.state not in DECIDABLE:
-                raise UserError(f"reply {reply.reply_id} is not pending (it is {reply.state})")
-            reply.decision = APPROVED if approve else REJECTED
-            reply.state = APPROVED if approve else REJECTED
-            reply.decided_at = datetime.now(UTC)
-            return reply
-
     def replies_to_post(self, limit: int = 50) -> list[Reply]:
         """Replies cleared to post (by the gate or a person) and not handed to X yet."""
         return self.list_replies(limit=limit, states=[APPROVED])
 
-    def claim_for_posting(self, reply_id: str) -> Reply | None:
-        """approved -> posting, committed before X is called; None if it is not approved (any
-        more), so two runs never post the same reply."""
-        return self._move(reply_id, {APPROVED}, POSTING)
+    def claim_for_posting(self, reply_id: str, run_id: str, lease: timedelta) -> Reply | None:
+        """approved -> posting under `run_id`'s lease, committed before X is called; None if it
+        is not approved (any more): one conditional UPDATE, so two runs never both claim it."""
+        until = datetime.now(UTC) + lease
+        values = {"lease_owner": run_id, "lease_expires_at": until}
+        return self._move(reply_id, {APPROVED}, POSTING, values)
 
-    def mark_posted(self, reply_id: str, posted_tweet_id: str) -> None:
-        """posting (or unclear) -> posted, with the tweet X made."""
-        moved = self._move(reply_id, {POSTING, UNCLEAR}, POSTED, posted_tweet_id=posted_tweet_id)
+    def mark_posted(self, reply_id: str, posted_tweet_id: str, run_id: str) -> None:
+        """posting (or unclear) -> posted, with the tweet X made; only by the run that claimed
+        it (a run whose lease ran out still records what X answered it)."""
+        values = {"posted_at": datetime.now(UTC), "posted_tweet_id": posted_tweet_id}
+        moved = self._move(reply_id, {POSTING, UNCLEAR}, POSTED, values | _ended(), run_id)
         if moved is None:
-            raise UserError(f"reply {reply_id} is not being posted")
+            raise UserError(f"reply {reply_id} is not being posted by run {run_id}")
 
-    def release(self, reply_id: str) -> None:
-        """posting -> approved: X refused it for certain (nothing was posted), so it may retry."""
-        self._move(reply_id, {POSTING}, APPROVED)
+    def refuse(self, reply_id: str, run_id: str, reason: str) -> Reply | None:
+        """posting -> refused: X refused it (4xx), nothing was posted; it waits for a person
+        with X's reason, and the run goes on with the next reply."""
+        return self._move(reply_id, {POSTING}, REFUSED, {"refusal": reason} | _ended(), run_id)
 
-    def mark_unclear(self) -> list[Reply]:
-        """Replies left in `posting` by a run that did not finish: they may be on X or not, so
-        they wait for a person (`replies pending`) and are never posted again on their own."""
+    def release(self, reply_id: str, run_id: str) -> None:
+        """posting -> approved: nothing was posted and the reply is not at fault (the
+        credentials were refused, X asked us to slow down), so a later run posts it."""
+        self._move(reply_id, {POSTING}, APPROVED, _ended(), run_id)
+
+    def mark_unclear(self, run_id: str, reply_id: str | None = None) -> list[Reply]:
+        """posting -> unclear: replies that may be on X or not wait for a person (`replies
+        pending`) and are never posted again on their own. Only `reply_id` when given (X failed
+        while this run posted it); else every reply whose lease expired (its run died) or that
+        `run_id` holds. A reply another live run is posting is left to that run."""
         if not self._has_schema():
             return []
-        with self._sessions.begin() as session:
-            stuck = list(session.scalars(select(Reply).where(Reply.state == POSTING)))
-            for reply in stuck:
-                reply.state = UNCLEAR
-            return stuck
+        table = Reply.__table__
+        now = datetime.now(UTC)
+        owned = table.c.lease_owner == run_id
+        if reply_id is None:
+            expired = or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at <= now)
+            which = or_(owned, expired)
+        else:
+            which = and_(owned, table.c.reply_id == reply_id)
+        with self.engine.begin() as conn:
+            ids = conn.scalars(
+                select(table.c.reply_id).where(table.c.state == POSTING, which).with_for_update()
+            ).all()
+            moved = [r for r in ids if self._set_state(conn, r, {POSTING}, UNCLEAR, _ended())]
+        with self._sessions() as session:
+            return [r for r in (session.get(Reply, i) for i in moved) if r is not None]
 
     def _move(
-        self, reply_id: str, sources: set[str], target: str, posted_tweet_id: str | None = None
+        self,
+        reply_id: str,
+        sources: set[str],
+        target: str,
+        values: dict[str, Any],
+        run_id: str | None = None,
     ) -> Reply | None:
-        """One reply from one of `sources` to `target`, atomically (compare and set)."""
-        values: dict[str, Any] = {"state": target}
-        if target == POSTED:
-            values |= {"posted_at": datetime.now(UTC), "posted_tweet_id": posted_tweet_id}
-        table = Reply.__table__
+        """One reply from one of `sources` to `target` (and `run_id`'s, when given),
+        atomically: compare and set, its version bumped."""
         with self.engine.begin() as conn:
-            done = conn.execute(
-                sa_update(table)
-                .where(table.c.reply_id == reply_id, table.c.state.in_(sorted(sources)))
-                .values(values)
-            )
-            if done.rowcount != 1:
+            if not self._set_state(conn, reply_id, sources, target, values, run_id):
                 return None
         with self._sessions() as session:
             return session.get(Reply, reply_id)
+
+    @staticmethod
+    def _set_state(
+        conn: Connection,
+        reply_id: str,
+        sources: set[str],
+        target: str,
+        values: dict[str, Any],
+        run_id: str | None = None,
+    ) -> bool:
+        table = Reply.__table__
+        where = [table.c.reply_id == reply_id, table.c.state.in_(sorted(sources))]
+        if run_id is not None:
+            where.append(table.c.lease_owner == run_id)
+        done = conn.execute(
+            sa_update(table)
+            .where(*where)
+            .values(values | {"state": target, "version": table.c.version + 1})
+        )
+        return done.rowcount == 1
 
     def _exists(self) -> bool:
         """False for a SQLite file not yet created: reading must not create an empty one."""
@@ -683,6 +693,11 @@ class TicketStore:
         self._checked = True
 
 
+def _ended() -> dict[str, Any]:
+    """A lease given up: the run is done with the reply, whatever became of it."""
+    return {"lease_expires_at": datetime.now(UTC)}
+
+
 def _incident_row(key: str, incident: Incident, ttl: timedelta) -> dict[str, Any]:
     """A row of `incidents` (all times UTC: SQLite compares them as text)."""
     seen = utc(incident.last_seen)
@@ -708,13 +723,14 @@ def _scope_terms(tickets: Table, incident: Incident) -> list[Any]:
 
 
 def _update_tickets(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """One executemany UPDATE of the mutable columns of these tickets."""
+    """One executemany UPDATE of the mutable columns of these tickets; each one's version moves
+    on, so an agent who loaded it before (a follow-up, a raise) is told to reload."""
     tickets = Ticket.__table__
     keys = [c for c in TICKET_MUTABLE if c in rows[0]]
     update = (
         sa_update(tickets)
         .where(tickets.c.ticket_id == bindparam("b_ticket_id"))
-        .values({key: bindparam(f"b_{key}") for key in keys})
+        .values({key: bindparam(f"b_{key}") for key in keys} | {"version": tickets.c.version + 1})
     )
     conn.execute(update, [{f"b_{k}": row[k] for k in ("ticket_id", *keys)} for row in rows])
 

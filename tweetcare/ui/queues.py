@@ -1,19 +1,26 @@
-"""Queues: open tickets per team, most urgent first, with filters, a detail view and approvals."""
+"""Queues: open tickets per team, most urgent first, with filters, a detail view and approvals.
+
+An agent's buttons act in their callbacks, with the version of the ticket or reply drawn on the
+page the agent clicked (not the one the rerun reads): a change made meanwhile is refused with a
+message to reload, never overwritten.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import CATEGORIES, SENTIMENTS
 from tweetcare.core.settings import Settings
 from tweetcare.tickets.corrections import Changes
-from tweetcare.tickets.models import PENDING
-from tweetcare.ui import backends, workflow
-from tweetcare.ui.auth import current_agent
+from tweetcare.tickets.models import DECIDABLE, DRAFTED, EDITABLE, REFUSED, UNCLEAR
+from tweetcare.ui import backends, roles, workflow
+from tweetcare.ui.auth import Agent, current_agent
 from tweetcare.ui.config import CONFIG
 from tweetcare.ui.data import (
     FILTER_COLUMNS,
@@ -30,6 +37,8 @@ from tweetcare.ui.safe import escape_markdown, literal_columns
 
 DEFAULT_STATUS = "open"
 FLASH_KEY = "queues_flash"
+# why an agent's last action was refused (a colleague changed the row, bad text), shown once
+REFUSED_KEY = "queues_refused"
 PENDING_MARK = "awaiting approval"
 # `/queues?ticket=TC-…` opens that ticket: links from alerts, audit entries, colleagues
 TICKET_PARAM = "ticket"
@@ -41,6 +50,8 @@ def render(settings: Settings) -> None:
     st.title("Queues")
     if FLASH_KEY in st.session_state:
         st.success(st.session_state.pop(FLASH_KEY))
+    if REFUSED_KEY in st.session_state:
+        st.error(st.session_state.pop(REFUSED_KEY))
     tickets = backends.read_tickets(settings)
     if not tickets:
         st.info(f"The ticket store has no tickets yet: {backends.FILL_TICKET_STORE}.")
@@ -181,42 +192,84 @@ def show_reply(settings: Settings, ticket_id: str) -> None:
         st.caption("no reply drafted for this ticket")
         return
     st.container(border=True).text(reply["text"])
-    decision = reply["decision"]
+    decision, state = reply["decision"], reply["state"]
     reasons = reply.get("gate_reasons") or []
     st.caption(
-        f"decision: **{decision}**" + (f" · held because {'; '.join(reasons)}" if reasons else "")
+        f"decision: **{decision}** · {state}"
+        + (f" · held because {'; '.join(reasons)}" if reasons and state == DRAFTED else "")
     )
+    if state == REFUSED:
+        st.warning(f"X refused this reply: {reply.get('refusal') or 'no reason given'}")
+    elif state == UNCLEAR:
+        st.warning("A post run stopped while posting it: check X, then approve or reject it.")
     agent = current_agent()
-    if decision != PENDING or agent is None:
+    if state not in DECIDABLE or agent is None:
         return
-    edited = st.text_area("Edit the reply", reply["text"], key=f"edit_{ticket_id}")
+    needs = roles.DECIDE if state == DRAFTED else roles.RESOLVE
+    if not roles.allowed(agent.role, needs):
+        st.caption(f"a {roles.NEEDS[needs]} decides a reply in this state")
+        return
+    reply_id, version = reply["reply_id"], reply["version"]
+    edit_key = f"edit_{ticket_id}"
+    if state in EDITABLE:
+        edited = st.text_area("Edit the reply", reply["text"], key=edit_key)
     approve, reject, save, _ = st.columns([1, 1, 1, 3])
-    if save.button("Save edit", key=f"save_{ticket_id}", disabled=edited == reply["text"]):
-        workflow.edit_reply(settings, reply["reply_id"], edited, agent.username)
-        st.session_state[FLASH_KEY] = f"Reply {reply['reply_id']} edited by {agent.username}."
-        st.rerun()
+    if state in EDITABLE:
+        save.button(
+            "Save edit",
+            key=f"save_{ticket_id}",
+            disabled=edited == reply["text"],
+            on_click=_act,
+            args=(lambda: _edited(settings, reply_id, st.session_state[edit_key], agent, version),),
+        )
     for column, label, verdict in (
         (approve, "Approve reply", True),
         (reject, "Reject reply", False),
     ):
-        if column.button(
-            label, key=f"{label}_{ticket_id}", type="primary" if verdict else "secondary"
-        ):
-            decided = workflow.decide(settings, reply["reply_id"], verdict, agent.username)
-            note = f"; {decided.note}" if decided.note else ""
-            message = f"Reply {decided.reply['reply_id']} {decided.reply['decision']}{note}."
-            st.session_state[FLASH_KEY] = message
-            st.rerun()
+        column.button(
+            label,
+            key=f"{label}_{ticket_id}",
+            type="primary" if verdict else "secondary",
+            on_click=_act,
+            args=(lambda v=verdict: _decided(settings, reply_id, v, agent.username, version),),
+        )
+
+
+def _edited(settings: Settings, reply_id: str, text: str, agent: Agent, version: int) -> str:
+    workflow.edit_reply(settings, reply_id, text, agent.username, version)
+    return f"Reply {reply_id} edited by {agent.username}."
+
+
+def _decided(settings: Settings, reply_id: str, verdict: bool, agent: str, version: int) -> str:
+    decided = workflow.decide(settings, reply_id, verdict, agent, version)
+    note = f"; {decided.note}" if decided.note else ""
+    return f"Reply {decided.reply['reply_id']} {decided.reply['decision']}{note}."
+
+
+def _act(action: Callable[[], str]) -> None:
+    """A button's callback: the action's outcome, or why it was refused, shows on the rerun
+    (a callback's error would otherwise escape the page's guard)."""
+    try:
+        st.session_state[FLASH_KEY] = action()
+    except UserError as err:
+        st.session_state[REFUSED_KEY] = str(err)
+    except backends.BackendDown as err:
+        st.session_state[REFUSED_KEY] = f"{err.backend}: {err.detail} ({err.hint})"
 
 
 def show_close(settings: Settings, ticket: dict[str, Any]) -> None:
     agent = current_agent()
     if agent is None or ticket.get("status") == "closed":
         return
-    if st.button("Close ticket", key=f"close_{ticket['ticket_id']}"):
-        closed = workflow.close_ticket(settings, ticket["ticket_id"], agent.username)
-        st.session_state[FLASH_KEY] = f"Ticket {closed['ticket_id']} closed by {agent.username}."
-        st.rerun()
+    if not roles.allowed(agent.role, roles.CLOSE):
+        return
+    ticket_id, version = ticket["ticket_id"], ticket.get("version")
+
+    def close() -> str:
+        closed = workflow.close_ticket(settings, ticket_id, agent.username, version)
+        return f"Ticket {closed['ticket_id']} closed by {agent.username}."
+
+    st.button("Close ticket", key=f"close_{ticket_id}", on_click=_act, args=(close,))
 
 
 def show_correction(settings: Settings, ticket: dict[str, Any]) -> None:

@@ -3,8 +3,10 @@ read a ticket's reply, and an agent's approve, reject, edit, close and correctio
 
 Everything goes through `tweetcare.tickets` (routing.yaml, replies.yaml, the store's approval
 queue), so the console decides nothing the stream would decide differently. Every action an
-agent takes is recorded in the audit trail (`tweetcare.tickets.audit`) under their name, and so
-is every label given in the Label queue (`tweetcare.tickets.labels`).
+agent takes names the version of the ticket or reply they saw (`tweetcare.tickets.actions`), so
+a change made since is refused, not overwritten, and is recorded in the audit trail under their
+name in the same transaction; so is every label given in the Label queue
+(`tweetcare.tickets.labels`).
 """
 
 from __future__ import annotations
@@ -14,15 +16,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import Analysis
 from tweetcare.core.settings import Settings
 from tweetcare.process import port_open
-from tweetcare.tickets import audit
+from tweetcare.tickets import actions, audit
 from tweetcare.tickets.announce import publish_replies
 from tweetcare.tickets.corrections import Changes, correct_ticket
 from tweetcare.tickets.labels import TweetLabel, label_tweet, labelled_tweet_ids
-from tweetcare.tickets.models import PENDING, Reply, brand_of, reply_id_for, ticket_id_for
+from tweetcare.tickets.models import DECIDABLE, Reply, brand_of, reply_id_for, ticket_id_for
 from tweetcare.tickets.replies import draft_reply, load_replies
 from tweetcare.tickets.routing import load_routing
 from tweetcare.ui.backends import with_store
@@ -82,10 +83,10 @@ def reply_of(settings: Settings, ticket_id: str) -> dict[str, Any] | None:
 
 
 def pending_ticket_ids(settings: Settings) -> set[str]:
-    """Tickets whose reply waits for a person."""
+    """Tickets whose reply waits for a person (held, refused by X, or of unclear outcome)."""
     return with_store(
         settings,
-        lambda store: {r.ticket_id for r in store.list_replies(PENDING, limit=1_000_000)},
+        lambda store: {r.ticket_id for r in store.list_replies(limit=1_000_000, states=DECIDABLE)},
     )
 
 
@@ -96,21 +97,19 @@ class Decision:
     note: str
 
 
-def decide(settings: Settings, reply_id: str, approve: bool, agent: str) -> Decision:
-    """Approve or reject a pending reply (the store refuses a second decision: UserError),
-    recorded under `agent`.
+def decide(
+    settings: Settings, reply_id: str, approve: bool, agent: str, version: int | None
+) -> Decision:
+    """Approve or reject a reply waiting for a person, as `agent` saw it at `version` (a
+    second decision or a change since is refused: UserError), with its audit entry.
 
     An approved reply is published to the `replies` topic like the gate's automatic ones, as
     `tweetcare replies approve` does; with no broker it stays approved in the store, where
     `tweetcare replies post` finds it.
     """
-    reply = with_store(settings, lambda store: store.decide_reply(reply_id, approve).to_dict())
-    audit.record(
-        settings.tickets_db_url,
-        agent,
-        "approve" if approve else "reject",
-        reply["reply_id"],
-        ticket_id=reply["ticket_id"],
+    reply = with_store(
+        settings,
+        lambda store: actions.decide_reply(store, reply_id, approve, agent, version).to_dict(),
     )
     if not approve:
         return Decision(reply, "")
@@ -124,42 +123,25 @@ def decide(settings: Settings, reply_id: str, approve: bool, agent: str) -> Deci
     return Decision(reply, f"published to `{settings.topic_replies}`")
 
 
-def edit_reply(settings: Settings, reply_id: str, text: str, agent: str) -> dict[str, Any]:
-    """Change the text of a reply that still waits for a person, recorded under `agent`."""
-    text = text.strip()
-    if not text:
-        raise UserError("a reply cannot be empty")
-
-    def edit(store: Any) -> tuple[dict[str, Any], str]:
-        with Session(store.engine) as session, session.begin():
-            reply = session.get(Reply, reply_id)
-            if reply is None:
-                raise UserError(f"no reply {reply_id}")
-            if reply.decision != PENDING:
-                raise UserError(
-                    f"reply {reply_id} is {reply.decision}: only a pending one is edited"
-                )
-            before, reply.text = reply.text, text
-            return reply.to_dict(), before
-
-    reply, before = with_store(settings, edit)
-    if before != text:
-        audit.record(
-            settings.tickets_db_url,
-            agent,
-            "edit",
-            reply_id,
-            detail=f"was: {before}",
-            ticket_id=reply["ticket_id"],
-        )
-    return reply
+def edit_reply(
+    settings: Settings, reply_id: str, text: str, agent: str, version: int | None
+) -> dict[str, Any]:
+    """Change the text of a reply that still waits for a person, as `agent` saw it at
+    `version`; text X would refuse (over 280 characters) is refused with a clear message."""
+    return with_store(
+        settings,
+        lambda store: actions.edit_reply(store, reply_id, text, agent, version).to_dict(),
+    )
 
 
-def close_ticket(settings: Settings, ticket_id: str, agent: str) -> dict[str, Any]:
-    """Close a ticket by hand (as `tweetcare tickets close`), recorded under `agent`."""
-    ticket = with_store(settings, lambda store: store.close_ticket(ticket_id).to_dict())
-    audit.record(settings.tickets_db_url, agent, "close", ticket["ticket_id"])
-    return ticket
+def close_ticket(
+    settings: Settings, ticket_id: str, agent: str, version: int | None
+) -> dict[str, Any]:
+    """Close a ticket by hand (as `tweetcare tickets close`) as `agent` saw it at `version`: a
+    follow-up that arrived since makes it a conflict, not a close."""
+    return with_store(
+        settings, lambda store: actions.close_ticket(store, ticket_id, agent, version).to_dict()
+    )
 
 
 def correct(

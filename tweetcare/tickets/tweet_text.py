@@ -1,0 +1,34 @@
+"""What X accepts as a reply's text, checked before an agent's edit is saved.
+
+X counts a tweet in Unicode code points after NFC normalisation, up to 280. Its own library
+weights some characters double and every link as 23; the Python port of it on PyPI
+(twitter-text-parser) imports `pkg_resources`, which setuptools no longer ships, so the
+code-point count is used: it agrees with X's for the Latin text of the reply templates.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from tweetcare.core.errors import UserError
+
+# X's limit on a tweet's length
+TWEET_MAX_CHARS = 280
+
+
+def tweet_length(text: str) -> int:
+    return len(unicodedata.normalize("NFC", text))
+
+
+def checked_reply_text(text: str) -> str:
+    """The text an agent typed, trimmed; a clear error if X would refuse it for its length."""
+    text = text.strip()
+    if not text:
+        raise UserError("a reply cannot be empty")
+    length = tweet_length(text)
+    if length > TWEET_MAX_CHARS:
+        raise UserError(
+            f"the reply has {length} characters; X takes at most {TWEET_MAX_CHARS}: "
+            f"shorten it by {length - TWEET_MAX_CHARS}"
+        )
+    return text
