@@ -13,7 +13,7 @@ MVN := mvn -q -B -s jvm/settings.xml
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento test test-cluster test-faults test-unit test-model lint clean
+.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento docs test test-cluster test-faults test-unit test-model lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -77,10 +77,14 @@ demo-cluster: install jars jars-cluster postgres ## the demo on a local producti
 	( eval "$$($(VENV)/bin/tweetcare cluster env)" && $(VENV)/bin/tweetcare demo ); \
 	  rc=$$?; $(VENV)/bin/tweetcare cluster down; exit $$rc
 
-test: install jars jars-cluster postgres browser ## lint, import contracts, unit, integration and cluster tests
+test: install jars jars-cluster postgres browser ## lint, import contracts, the docs (mkdocs --strict), unit, integration and cluster tests
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mkdocs build --strict
 	$(PY) -m pytest
+
+docs: install ## build the documentation site into site/ (references generated from the code)
+	$(VENV)/bin/mkdocs build --strict
 
 test-cluster: install jars jars-cluster postgres ## the tests on the local production-shaped cluster
 	$(PY) -m pytest -m cluster
