@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from tweetcare.core.redact import redact_url
 from tweetcare.core.settings import Settings
 from tweetcare.process import Service, ServiceError
 
@@ -61,7 +62,7 @@ def prepare_registry(settings: Settings) -> None:
 
 def not_registered(name: str, alias: str, tracking_uri: str) -> str:
     """The one line a server without its model says, here and in the server's own log."""
-    return f"no model registered as {name}@{alias} in {tracking_uri}: run dvc repro"
+    return f"no model registered as {name}@{alias} in {redact_url(tracking_uri)}: run dvc repro"
 
 
 def start_server(

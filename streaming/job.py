@@ -54,6 +54,7 @@ from streaming.lake_topic import (
 )
 from streaming.progress import ProgressFile, end_offsets_of
 from tweetcare.core.errors import UserError
+from tweetcare.core.redact import redact
 from tweetcare.core.settings import Settings, get_settings
 from tweetcare.core.storage import (
     DEAD_LETTERS_TABLE,
@@ -323,7 +324,7 @@ class ProgressListener(StreamingQueryListener):
 
     def onQueryTerminated(self, event: Any) -> None:
         if event.exception:
-            self.progress.update(last_error=str(event.exception)[:2000])
+            self.progress.update(last_error=redact(str(event.exception))[:2000])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -442,8 +443,8 @@ def run_until_stopped(
             spark.streams.awaitAnyTermination(POLL_SECONDS)
     except StreamingQueryException as err:
         # e.g. the model server stayed down: the failed batch replays from the checkpoint
-        log.error("the query failed: %s", err)
-        progress.update(last_error=str(err)[:2000])
+        log.error("the query failed: %s", redact(str(err)))
+        progress.update(last_error=redact(str(err))[:2000])
         sys.exit(1)
     if not stop_requested():
         log.error("a query stopped on its own")

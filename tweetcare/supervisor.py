@@ -26,6 +26,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from tweetcare.core.redact import redact_command
+
 # the job's exit code for "cannot start: fix the configuration"
 FATAL_EXIT_CODE = 2
 FIRST_PAUSE_S = 2.0
@@ -59,7 +61,8 @@ class Supervisor:
         self.child: subprocess.Popen[bytes] | None = None
         self.state: dict[str, Any] = {
             "pid": os.getpid(),
-            "command": args.command,
+            # as it may be shown: a secret on the job's command line is masked
+            "command": redact_command(args.command),
             "job_pid": None,
             "state": "starting",
             "restarts": 0,
@@ -115,7 +118,8 @@ class Supervisor:
         """Start the job and wait for it to end (or for a stop request)."""
         self.child = subprocess.Popen(self.args.command, start_new_session=True)
         self.save(state="running", job_pid=self.child.pid, started_at=_now(), next_start_at=None)
-        log.info("started the job (pid %d): %s", self.child.pid, " ".join(self.args.command))
+        shown = " ".join(self.state["command"])
+        log.info("started the job (pid %d): %s", self.child.pid, shown)
         while self.child.poll() is None:
             if self.stop_requested():
                 self._stop_child()

@@ -105,8 +105,11 @@ def root(
 
 
 def _error(message: str) -> None:
-    """One line on stderr, whatever the message holds."""
-    text = " ".join(str(message).split())
+    """One line on stderr, whatever the message holds (a URL's password masked: errors quote
+    the store's or the registry's URL, and end up in logs and pasted into chats)."""
+    from tweetcare.core.redact import redact
+
+    text = redact(" ".join(str(message).split()))
     typer.echo(f"error: {text}", err=True)
 
 

@@ -21,9 +21,11 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 import tweetcare
 from tweetcare.core.errors import UserError
+from tweetcare.core.redact import is_secret_name, redact, redact_url
 from tweetcare.core.settings import Settings, get_settings
 from tweetcare.process import Service, ServiceError, alive, stop_group
 from tweetcare.supervisor import read_state
@@ -85,7 +87,7 @@ def spark_submit_command(settings: Settings) -> list[str]:
         "spark.ui.enabled": "false",
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-        **settings.spark_conf,
+        **public_conf(settings.spark_conf),
     }
     return [
         str(spark_submit),
@@ -102,6 +104,14 @@ def spark_submit_command(settings: Settings) -> list[str]:
         "--stop-file",
         str(stop_file(settings).resolve()),
     ]
+
+
+def public_conf(conf: dict[str, str]) -> dict[str, str]:
+    """The conf that may go on the command line, which `ps`, the supervisor's log and its state
+    file show. Secrets (the S3 secret key, passwords) stay off it: they reach the job in its
+    environment (`TWEETCARE_SPARK_CONF`, `TWEETCARE_AWS_SECRET_ACCESS_KEY`), and the job's own
+    session builder applies them (`streaming/job.py`'s `build_session`)."""
+    return {key: value for key, value in conf.items() if not is_secret_name(key)}
 
 
 def supervised(settings: Settings, job: list[str]) -> list[str]:
@@ -210,7 +220,7 @@ def stream_health(settings: Settings) -> dict[str, Any]:
         "job_pid": job_pid if up else None,
         "restarts": int(state.get("restarts", 0)),
         "last_exit_code": state.get("last_exit_code"),
-        "last_error": progress.get("last_error") or state.get("last_error"),
+        "last_error": _redacted(progress.get("last_error") or state.get("last_error")),
         "last_batch": progress.get("batch_id"),
         "updated_at": progress.get("updated_at"),
         "rows": progress.get("rows"),
@@ -227,7 +237,7 @@ def topic_lag(settings: Settings, topic: str, done: dict[str, Any]) -> dict[str,
         partitions = lag_of(topic_end_offsets(settings, topic), done.get(topic, {}))
         lag |= {"total": sum(partitions.values()), "partitions": partitions}
     except KafkaError as err:
-        lag["error"] = f"Kafka at {settings.kafka_bootstrap} did not answer: {err}"
+        lag["error"] = redact(f"Kafka at {settings.kafka_bootstrap} did not answer: {err}")
     return lag
 
 
@@ -279,27 +289,46 @@ def status(
         raise typer.Exit(1)
 
 
+def _redacted(error: Any) -> Any:
+    """An error the job or the supervisor wrote, without the secrets it may quote."""
+    return redact(error) if isinstance(error, str) else error
+
+
 def _print_store(console: Console, settings: Settings, tickets: int) -> None:
+    where = redact_url(settings.tickets_db_url)
     store = TicketStore(settings.tickets_db_url)
     try:
-        table = Table(title=f"tickets store ({settings.tickets_db_url})")
-        table.add_column("count")
-        table.add_column("value", justify="right")
-        for name, value in store.counts().items():
-            table.add_row(name, str(value))
-        console.print(table)
-        if tickets > 0:
-            recent = Table(title="latest tickets")
-            for column in ("ticket_id", "brand", "tweets", "updated_at", "text"):
-                recent.add_column(column)
-            for ticket in store.list_tickets(tickets):
-                recent.add_row(
-                    ticket.ticket_id,
-                    ticket.brand or "-",
-                    str(ticket.tweet_count),
-                    ticket.updated_at.isoformat(timespec="seconds"),
-                    ticket.text[:60],
-                )
-            console.print(recent)
+        _print_store_tables(console, store, where, tickets)
+    except SQLAlchemyError as err:
+        console.print(f"tickets store ({where}): unreachable ({redact(_first_line(err))})")
     finally:
         store.close()
+
+
+def _first_line(err: SQLAlchemyError) -> str:
+    """The driver's own message, not SQLAlchemy's statement and parameters."""
+    orig = getattr(err, "orig", None)
+    lines = str(orig if orig is not None else err).strip().splitlines()
+    return f"{type(orig or err).__name__}: {lines[0] if lines else ''}"
+
+
+def _print_store_tables(console: Console, store: TicketStore, where: str, tickets: int) -> None:
+    table = Table(title=f"tickets store ({where})")
+    table.add_column("count")
+    table.add_column("value", justify="right")
+    for name, value in store.counts().items():
+        table.add_row(name, str(value))
+    console.print(table)
+    if tickets > 0:
+        recent = Table(title="latest tickets")
+        for column in ("ticket_id", "brand", "tweets", "updated_at", "text"):
+            recent.add_column(column)
+        for ticket in store.list_tickets(tickets):
+            recent.add_row(
+                ticket.ticket_id,
+                ticket.brand or "-",
+                str(ticket.tweet_count),
+                ticket.updated_at.isoformat(timespec="seconds"),
+                ticket.text[:60],
+            )
+        console.print(recent)

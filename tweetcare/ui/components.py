@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from tweetcare.core.errors import UserError
+from tweetcare.core.redact import redact
 from tweetcare.core.settings import Settings
 from tweetcare.ui.backends import (
     BackendDown,
@@ -39,9 +40,9 @@ def guarded(render: Render, settings: Settings) -> None:
     except BackendDown as err:
         show_down(err)
     except UserError as err:
-        st.warning(str(err))
+        st.warning(redact(str(err)))
     except Exception as err:  # noqa: BLE001 - the page stays usable whatever a backend answers
-        st.error(f"This view failed: {type(err).__name__}: {err}")
+        st.error(f"This view failed: {type(err).__name__}: {redact(str(err))}")
 
 
 def page(render: Render, settings: Settings) -> Callable[[], None]:

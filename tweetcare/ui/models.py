@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from tweetcare.core.contract import SHADOW_KEY
+from tweetcare.core.redact import redact_url
 from tweetcare.core.settings import Settings
 from tweetcare.ui import backends
 from tweetcare.ui.data import VersionRecord, champion_explanation, comparison_frame
@@ -16,7 +17,7 @@ LATENCY = ["latency_ms_b1", "latency_ms_b256"]
 
 def render(settings: Settings) -> None:
     st.title("Models")
-    st.caption(f"From MLflow at `{settings.mlflow_tracking_uri}`.")
+    st.caption(f"From MLflow at `{redact_url(settings.mlflow_tracking_uri)}`.")
     snapshot = backends.read_models(settings)
     show_champion(settings, snapshot)
     frame = comparison_frame(snapshot.runs)

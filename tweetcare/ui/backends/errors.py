@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tweetcare.core.redact import redact, redact_url
+
 MODEL_SERVER = "model server (BentoML)"
 TICKET_STORE = "ticket store"
 LAKE = "Parquet lake"
@@ -25,8 +27,10 @@ START_KAFKA = "start it with `tweetcare kafka start` (or run `tweetcare demo`)"
 
 
 class BackendDown(Exception):
-    """A backend is unreachable or empty; the message says which, where, and how to start it."""
+    """A backend is unreachable or empty; the message says which, where, and how to start it.
+    Agents read it: a password in the URL or in the driver's message is masked here, once."""
 
     def __init__(self, backend: str, where: str, detail: str, hint: str) -> None:
+        where, detail = redact_url(where), redact(detail)
         super().__init__(f"{backend} at {where}: {detail}")
         self.backend, self.where, self.detail, self.hint = backend, where, detail, hint

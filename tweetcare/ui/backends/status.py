@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY
+from tweetcare.core.redact import redact_url
 from tweetcare.core.settings import Settings
 from tweetcare.ui.backends.errors import (
     FILL_LAKE,
@@ -30,7 +31,8 @@ class BackendStatus:
 
 
 def backend_statuses(settings: Settings) -> list[BackendStatus]:
-    """A quick probe of every backend, for the sidebar: up or down, and how to start it."""
+    """A quick probe of every backend, for the sidebar: up or down, and how to start it (every
+    URL without its password: agents see the sidebar)."""
     statuses = []
     try:
         info = model_info(settings)
@@ -43,14 +45,17 @@ def backend_statuses(settings: Settings) -> list[BackendStatus]:
     try:
         counts = with_store(settings, lambda s: s.counts())
         detail = f"{counts['tickets']} tickets"
-        statuses.append(BackendStatus(TICKET_STORE, settings.tickets_db_url, True, detail, ""))
+        where = redact_url(settings.tickets_db_url)
+        statuses.append(BackendStatus(TICKET_STORE, where, True, detail, ""))
     except BackendDown as err:
         statuses.append(_down(err))
     where, lake_up, detail = lake_status(settings)
     statuses.append(BackendStatus(LAKE, where, lake_up, detail, FILL_LAKE))
     try:
         require_tracking_store(settings.mlflow_tracking_uri)
-        statuses.append(BackendStatus(MLFLOW, settings.mlflow_tracking_uri, True, "", ""))
+        statuses.append(
+            BackendStatus(MLFLOW, redact_url(settings.mlflow_tracking_uri), True, "", "")
+        )
     except BackendDown as err:
         statuses.append(_down(err))
     return statuses

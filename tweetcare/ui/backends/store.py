@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import inspect, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -37,9 +36,7 @@ def with_store(settings: Settings, read: Callable[[TicketStore], _T]) -> _T:
         return read(store)
     except SQLAlchemyError as err:
         detail = str(err.orig if getattr(err, "orig", None) else err).splitlines()[0]
-        raise BackendDown(
-            TICKET_STORE, _safe_url(settings.tickets_db_url), detail, FILL_TICKET_STORE
-        ) from err
+        raise BackendDown(TICKET_STORE, settings.tickets_db_url, detail, FILL_TICKET_STORE) from err
     finally:
         store.close()
 
@@ -64,8 +61,3 @@ def read_batches(settings: Settings, since: datetime) -> list[dict[str, Any]]:
             ]
 
     return with_store(settings, read)
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
