@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
+from typer.testing import CliRunner
 
 from tests.fixtures.kafka import broker_settings
+from tweetcare.cli import kafka as kafka_cli
 from tweetcare.core.schemas import TWCS_COLUMNS, TweetMessage
 from tweetcare.core.settings import Settings
 from tweetcare.kafka.admin import admin_client
@@ -73,6 +75,24 @@ def test_project_topics_exist_with_the_configured_partitions(kafka_broker: Setti
     with admin_client(kafka_broker) as client:
         described = client.describe_topics(kafka_broker.all_topics)
     assert {len(topic["partitions"]) for topic in described} == {kafka_broker.topic_partitions}
+
+
+def test_the_cli_says_the_broker_is_up_and_lists_its_topics(
+    kafka_broker: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kafka status --json` exits 0 only while the broker answers; `kafka topics list`."""
+    for name, value in kafka_broker.to_env().items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    status = runner.invoke(kafka_cli.app, ["status", "--json"])
+    assert status.exit_code == 0, status.output
+    state = json.loads(status.stdout)
+    assert state["running"] and state["ready"]
+    assert state["pid"] == service(kafka_broker).pid()
+    assert set(kafka_broker.all_topics) <= set(state["topics"])
+    listed = runner.invoke(kafka_cli.app, ["topics", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert set(kafka_broker.all_topics) <= set(listed.stdout.split())
 
 
 def test_replay_publishes_every_row_in_time_order_keyed_by_conversation(
