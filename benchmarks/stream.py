@@ -51,7 +51,7 @@ from serving.launcher import server, start_server, stop_server
 from tweetcare.cli.stream import spark_submit_command, start_stream, stop_stream
 from tweetcare.cluster import postgres, spark
 from tweetcare.cluster.layout import Layout
-from tweetcare.cluster.topology import running_cluster
+from tweetcare.cluster.topology import delete, running_cluster
 from tweetcare.core.conversations import conversation_ids
 from tweetcare.core.schemas import TWCS_COLUMNS
 from tweetcare.core.settings import Settings, get_settings
@@ -463,7 +463,6 @@ def main() -> None:
         parser.error("--before, --previous and --variant measure on local[2] only")
     env = get_settings()
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
-    work.chmod(0o755)  # the cluster's PostgreSQL runs as an unprivileged user under root
     kafka_port, controller, bento = free_port(), free_port(), free_port()
     registry = args.registry or env.mlflow_tracking_uri
     base = env.model_copy(
@@ -510,6 +509,8 @@ def main() -> None:
     if args.keep:
         print(f"work folder, with each job's and the server's logs: {work}")
     else:
+        if args.topology == "cluster":  # as root its database's files live outside `work`
+            delete(work / "cluster", log=lambda _line: None)
         shutil.rmtree(work, ignore_errors=True)
 
 
