@@ -177,3 +177,17 @@ def test_a_cli_error_line_masks_the_urls_it_quotes(capsys: pytest.CaptureFixture
     assert capsys.readouterr().err == "error: no ticket T-1 in " + (
         "postgresql+psycopg://care:***@127.0.0.1:5432/tickets\n"
     )
+
+
+def test_the_settings_repr_masks_every_secret_they_hold() -> None:
+    settings = Settings(
+        tickets_db_url=postgres_url(5432),
+        mlflow_tracking_uri=f"http://care:{MLFLOW_PASSWORD}@mlflow:5000",
+        spark_conf={"spark.hadoop.fs.s3a.secret.key": S3_SECRET, "spark.cores.max": "2"},
+        aws_secret_access_key=S3_SECRET,
+    )
+    shown = repr(settings) + str(settings)
+    assert_no_secret(shown)
+    assert "care:***@mlflow:5000" in shown and "'spark.cores.max': '2'" in shown
+    # what the child processes are given is the real thing
+    assert settings.to_env()["TWEETCARE_TICKETS_DB_URL"] == postgres_url(5432)

@@ -7,6 +7,7 @@ Endpoints, ports and state locations live here so that the CLI, the demo, the te
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tweetcare.core.contract import CHALLENGER, CHAMPION, registered_names
+from tweetcare.core.redact import redact, redact_conf
 
 
 class Settings(BaseSettings):
@@ -136,6 +138,17 @@ class Settings(BaseSettings):
     # how long a post run holds a reply it hands to X: longer than any one X call, so another
     # run takes over (marks it unclear) only a reply whose run died
     reply_post_lease_seconds: float = Field(default=300.0, gt=0)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """The repr a log line or a traceback shows: credentials fields are left out
+        (`repr=False`), passwords inside URLs and secret conf values are masked."""
+        for name, value in super().__repr_args__():
+            if isinstance(value, str):
+                yield name, redact(value)
+            elif isinstance(value, dict):
+                yield name, redact_conf(value)
+            else:
+                yield name, value
 
     @property
     def kafka_bootstrap(self) -> str:
