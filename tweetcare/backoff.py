@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from tweetcare.core.redact import redact
+
 T = TypeVar("T")
 
 log = logging.getLogger("tweetcare.backoff")
@@ -57,7 +59,7 @@ def retry(
         except Exception as err:
             if not transient(err) or attempt == len(pauses):
                 if attempt:
-                    log.error("%s: giving up after %d attempts: %s", what, attempt + 1, err)
+                    log.error("%s: giving up after %d attempts: %s", what, attempt + 1, _brief(err))
                 raise
             log.warning(
                 "%s unavailable (attempt %d, waiting %.1fs): %s",
@@ -75,5 +77,6 @@ def retry(
 
 
 def _brief(err: Exception) -> str:
-    text = " ".join(str(err).split())
+    """One line for the log, a URL's password masked (a driver's error may quote its DSN)."""
+    text = redact(" ".join(str(err).split()))
     return f"{type(err).__name__}: {text[:200]}"

@@ -5,6 +5,7 @@ that the supervisor logs and saves."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from tests.fixtures.kafka import free_ports
 from tests.unit.test_supervisor import JOB
+from tweetcare.backoff import Backoff, retry
 from tweetcare.cli import _error
 from tweetcare.cli.stream import (
     app,
@@ -191,3 +193,23 @@ def test_the_settings_repr_masks_every_secret_they_hold() -> None:
     assert "care:***@mlflow:5000" in shown and "'spark.cores.max': '2'" in shown
     # what the child processes are given is the real thing
     assert settings.to_env()["TWEETCARE_TICKETS_DB_URL"] == postgres_url(5432)
+
+
+def test_an_outage_is_logged_without_the_password_its_error_quotes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def connect() -> None:
+        raise ConnectionError(f"cannot reach {postgres_url(5432)}")
+
+    caplog.set_level(logging.INFO, logger="tweetcare")
+    with pytest.raises(ConnectionError):
+        retry(
+            connect,
+            lambda _err: True,
+            Backoff(total_s=1.0, first_s=0.5),
+            "ticket store",
+            sleep=lambda _s: None,
+        )
+    assert "unavailable (attempt 1" in caplog.text and "giving up after 3 attempts" in caplog.text
+    assert "care:***@127.0.0.1:5432" in caplog.text
+    assert_no_secret(caplog.text)
