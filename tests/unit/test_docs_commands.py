@@ -7,16 +7,15 @@ command or option fails here instead of misleading a reader.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shlex
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+
+from tests.fixtures.docs import load_hook
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
@@ -26,17 +25,6 @@ INLINE = re.compile(r"`([^`]+)`")
 # a word that stands for a value the reader picks: FILE, TOPIC, COMMAND
 PLACEHOLDER = re.compile(r"[A-Z][A-Z_]*")
 INVOCATION = re.compile(r"(?:^|(?<=[\s(\"';&|]))tweetcare\s+(?P<args>[^\n;&|)`#]*)")
-
-
-def _load_cli_reference() -> ModuleType:
-    """docs/hooks/cli_reference.py, the module that renders the CLI reference page."""
-    path = ROOT / "docs" / "hooks" / "cli_reference.py"
-    spec = importlib.util.spec_from_file_location("cli_reference", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("cli_reference", module)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass(frozen=True)
@@ -113,7 +101,7 @@ def resolve(root: Any, args: str) -> str:
 
 @pytest.fixture(scope="module")
 def root() -> Any:
-    return _load_cli_reference().root_command()
+    return load_hook("cli_reference").root_command()
 
 
 DOCUMENTED = documented_commands()
@@ -133,7 +121,7 @@ def test_the_readme_and_the_docs_show_the_main_commands(root: Any) -> None:
     assert {"data import", "data labels import", "tickets list", "analyze", "ui"} <= readme
     every_command = {
         " ".join(node.path)
-        for node in _load_cli_reference().walk(root)
+        for node in load_hook("cli_reference").walk(root)
         if node.path and not node.is_group
     }
     # the docs show each command at least once; the generated reference lists all of them anyway
