@@ -252,11 +252,14 @@ def test_an_agent_decides_a_held_reply_once(data: ConsoleData, tmp_path: Path) -
     assert workflow.pending_ticket_ids(settings) == {travel["ticket_id"], billing["ticket_id"]}
     reply = workflow.reply_of(settings, travel["ticket_id"])
     assert reply is not None and reply["decision"] == PENDING
-    decided = workflow.decide(settings, reply["reply_id"], approve=True, agent="alice")
+    seen = reply["version"]
+    decided = workflow.decide(settings, reply["reply_id"], True, "alice", seen)
     assert decided.reply["decision"] == APPROVED
     assert "not published" in decided.note and "tweetcare kafka start" in decided.note
+    with pytest.raises(UserError, match="changed by someone else"):
+        workflow.decide(settings, reply["reply_id"], False, "bob", seen)  # bob saw it too
     with pytest.raises(UserError, match="not pending"):
-        workflow.decide(settings, reply["reply_id"], approve=False, agent="bob")
+        workflow.decide(settings, reply["reply_id"], False, "bob", decided.reply["version"])
     assert workflow.pending_ticket_ids(settings) == {billing["ticket_id"]}
     trail = workflow.audit_trail(settings, travel["ticket_id"])
     assert [(e.actor, e.action) for e in trail] == [("alice", "approve")]  # the refusal is not
