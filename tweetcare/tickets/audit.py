@@ -2,9 +2,10 @@
 
 One append-only table (`audit_log`) in the ticket database, with its own metadata so the
 store's schema checks never see it; created on first use (and by the store's `create_schema`).
-The console records every approve, reject, close and edit an agent makes; the CLI can record
-through the same `record`; the ticket store records each priority raise by an incident (`raise`,
-by the monitor or the stream) in the transaction that makes it.
+Every approve, reject, close and edit an agent makes, from the console or the CLI
+(`tweetcare.tickets.actions`), and each priority raise by an incident (`raise`, by the monitor
+or the stream) is appended (`append`) in the transaction that makes the change: there is never a
+change without its entry, nor an entry without its change.
 """
 
 from __future__ import annotations
