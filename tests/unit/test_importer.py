@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +17,7 @@ from tweetcare.cli.data import app
 from tweetcare.core.errors import UserError
 from tweetcare.data.importer import REJECT_REASONS, import_twcs
 
+TWEETCARE = Path(sys.executable).with_name("tweetcare")
 HEADER = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
 DATE = "Tue Oct 31 22:10:47 +0000 2017"
 ROWS = [
@@ -100,3 +106,66 @@ def test_cli_generate_writes_both_files(tmp_path: Path) -> None:
     labels = pd.read_csv(out / "labels.csv")
     assert len(tweets) == len(labels) == 200
     assert "twcs.csv" in result.output
+
+
+def _bytes_of(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_importing_a_file_onto_itself_keeps_its_rows(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    own = data / "twcs.csv"
+    rows = [f"{i},c{i},True,{DATE},@acme order {i} is late,,\n" for i in range(50_000)]
+    own.write_text(HEADER + "".join(rows), encoding="utf-8")  # many chunks, many read buffers
+    args = ["import", str(own), "--out", str(data), "--chunksize", "1000"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    good = pd.read_csv(own, dtype=str, keep_default_na=False)
+    assert list(good["tweet_id"]) == [str(i) for i in range(50_000)]
+    assert sorted(p.name for p in data.iterdir()) == ["rejects.csv", "twcs.csv"]
+
+
+@pytest.mark.parametrize("chunksize", [2, 1000])
+def test_a_bad_byte_mid_file_leaves_the_old_dataset_as_it_was(
+    broken_csv: Path, tmp_path: Path, chunksize: int
+) -> None:
+    out = tmp_path / "out"
+    import_twcs(broken_csv, out)
+    before = _bytes_of(out)
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes((HEADER + "".join(ROWS[:4])).encode() + b"10,x,True,y,\xff\xfe bad,,\n")
+    with pytest.raises(UserError, match="could not be read as CSV"):
+        import_twcs(bad, out, chunksize=chunksize)
+    assert _bytes_of(out) == before  # no partial file left behind either
+
+
+def test_an_import_killed_mid_file_leaves_the_old_dataset_and_the_next_cleans_up(
+    broken_csv: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    import_twcs(broken_csv, out)
+    before = _bytes_of(out)
+    big = tmp_path / "big.csv"
+    with big.open("w", encoding="utf-8") as f:
+        f.write(HEADER)
+        f.writelines(f"{i},c{i},True,{DATE},@acme order {i} is late,,\n" for i in range(300_000))
+    env = {**os.environ, "COLUMNS": "200"}
+    args = [str(TWEETCARE), "data", "import", str(big), "--out", str(out), "--chunksize", "500"]
+    importing = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        partial = out / f".twcs.csv.{importing.pid}.partial"
+        # mid-import: the new dataset is being written beside the old one
+        while not (partial.exists() and partial.stat().st_size > 0):
+            assert importing.poll() is None, importing.stderr.read() if importing.stderr else ""
+            time.sleep(0.01)
+        importing.send_signal(signal.SIGKILL)
+    finally:
+        importing.wait()
+    assert importing.returncode == -signal.SIGKILL
+    assert partial.exists()  # what a kill -9 leaves: a hidden partial, the old files intact
+    assert {k: v for k, v in _bytes_of(out).items() if not k.startswith(".")} == before
+
+    report = import_twcs(broken_csv, out, chunksize=2)  # the next import removes the leftover
+    assert report.accepted == 3
+    assert _bytes_of(out) == before

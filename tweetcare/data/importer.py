@@ -1,17 +1,22 @@
 """Import a real Kaggle twcs.csv: check every row, keep the good ones, set aside the rest.
 
 The full file has 2.8M rows, so it is read in chunks (memory stays flat). Rows that cannot be
-used are written to ``rejects.csv`` with the reason, never dropped silently.
+used are written to ``rejects.csv`` with the reason, never dropped silently. Both files are
+written beside their targets and renamed over them only once the whole input has been read, so
+importing a file onto itself works, and a bad byte mid-file or a killed import leaves the old
+dataset as it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from tweetcare.core.atomic import replacing
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import TWCS_COLUMNS, TWCS_DATE_FORMAT
 
@@ -132,6 +137,23 @@ def import_twcs(
     check_header(path)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = ImportReport(out_dir / "twcs.csv", out_dir / "rejects.csv")
+    with ExitStack() as outputs:
+        # exits run last-in first-out: rejects.csv is renamed first, the dataset itself last
+        twcs_partial = outputs.enter_context(replacing(report.twcs_path))
+        rejects_partial = outputs.enter_context(replacing(report.rejects_path))
+        _write(path, twcs_partial, rejects_partial, report, chunksize, progress)
+    return report
+
+
+def _write(
+    path: Path,
+    twcs_out: Path,
+    rejects_out: Path,
+    report: ImportReport,
+    chunksize: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Read `path` in chunks, accepted rows to `twcs_out`, rejects to `rejects_out`."""
     seen: set[int] = set()
     first = True
     try:
@@ -149,8 +171,8 @@ def import_twcs(
             good = reason.eq("")
             rejects = chunk[~good].assign(reason=reason[~good])
             mode = "w" if first else "a"
-            rows[good].to_csv(report.twcs_path, index=False, mode=mode, header=first)
-            rejects.to_csv(report.rejects_path, index=False, mode=mode, header=first)
+            rows[good].to_csv(twcs_out, index=False, mode=mode, header=first)
+            rejects.to_csv(rejects_out, index=False, mode=mode, header=first)
             first = False
             report.accepted += int(good.sum())
             for name, count in reason[~good].value_counts().items():
@@ -158,8 +180,10 @@ def import_twcs(
             if progress is not None:
                 progress(len(chunk))
     except (UnicodeDecodeError, pd.errors.ParserError) as err:
-        raise UserError(f"{path} could not be read as CSV: {err}") from err
+        raise UserError(
+            f"{path} could not be read as CSV: {err}; nothing was written, "
+            f"{report.twcs_path.parent} is as it was"
+        ) from err
     if first:  # header only: still leave both files behind
-        pd.DataFrame(columns=list(TWCS_COLUMNS)).to_csv(report.twcs_path, index=False)
-        pd.DataFrame(columns=[*TWCS_COLUMNS, "reason"]).to_csv(report.rejects_path, index=False)
-    return report
+        pd.DataFrame(columns=list(TWCS_COLUMNS)).to_csv(twcs_out, index=False)
+        pd.DataFrame(columns=[*TWCS_COLUMNS, "reason"]).to_csv(rejects_out, index=False)
