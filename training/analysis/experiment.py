@@ -145,14 +145,22 @@ def train_sentiment(
         quantized_minilm(), params.encoder.max_length, params.encoder.batch_size
     )
 
-    def embed(texts: list[str], name: str) -> np.ndarray:
-        return _embed_unique(encoder, sen.embedding_texts(texts), f"MiniLM sentiment {name}")
-
     head = sen.fit_embedding_head(
-        embed(head_train["text"].tolist(), "train"),
+        _embed_unique(
+            encoder, sen.embedding_texts(head_train["text"].tolist()), "MiniLM sentiment train"
+        ),
         head_train["sentiment"].tolist(),
         params.sentiment_embedding_C,
     )
+    # the per-source sets repeat the pooled real held-out tweets: each is read once
+    eval_texts = sen.embedding_texts([t for frame in evals.values() for t in frame["text"]])
+    eval_vectors = _embed_unique(encoder, eval_texts, "MiniLM sentiment held-out")
+    vector_of = dict(zip(eval_texts, eval_vectors, strict=True))
+
+    def embed(texts: list[str]) -> np.ndarray:
+        rows = [vector_of[t] for t in sen.embedding_texts(texts)]
+        return np.stack(rows) if rows else np.zeros((0, encoder.dims), dtype=np.float32)
+
     reports: dict[str, Any] = {}
     predictions: dict[tuple[str, str], list[str]] = {}
     kinds = (sen.VADER, sen.TFIDF, sen.TFIDF_MINILM)
@@ -163,7 +171,7 @@ def train_sentiment(
         )
         predictions[(sen.TFIDF, split)] = sen.tfidf_predict(tfidf, texts)[0]
         predictions[(sen.TFIDF_MINILM, split)] = sen.blend_predict(
-            tfidf, head, texts, embed(texts, split)
+            tfidf, head, texts, embed(texts)
         )[0]
         for kind in kinds:
             truth = frame["sentiment"].tolist()
