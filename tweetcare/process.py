@@ -1,20 +1,31 @@
 """Background services (Kafka broker, BentoML server, Spark job) as pid-file managed processes.
 
 Each service gets ``<state>/<name>.pid`` and ``<state>/logs/<name>.log`` so that `start` is
-idempotent across CLI calls and `stop` is clean even from another shell.
+idempotent across CLI calls and `stop` is clean even from another shell. The pid file records
+the process's identity (pid, start time, boot), so `stop` and `status` never signal a stranger
+that was given the same pid later; and the service holds an exclusive lock (``<name>.lock``, or
+one its caller places, e.g. beside a checkpoint) for its whole life, so two starts racing each
+other, or two services sharing one lock, cannot both run: the second is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tweetcare.core import atomic
+from tweetcare.core.pids import ProcessIdentity, alive, boot_id, identity_of
+from tweetcare.service_lock import LOCK_FD_ENV, ServiceLock
+
+Launch = Callable[..., int]
 
 
 class ServiceError(RuntimeError):
@@ -25,6 +36,8 @@ class ServiceError(RuntimeError):
 class Service:
     name: str
     state_dir: Path
+    # where the service's lock lives; None: <state_dir>/<name>.lock
+    lock_path: Path | None = None
 
     @property
     def pid_file(self) -> Path:
@@ -34,17 +47,32 @@ class Service:
     def log_file(self) -> Path:
         return self.state_dir / "logs" / f"{self.name}.log"
 
-    def pid(self) -> int | None:
-        """The live pid of the service, or None (a stale pid file is removed)."""
+    @property
+    def lock_file(self) -> Path:
+        return self.lock_path or self.state_dir / f"{self.name}.lock"
+
+    def recorded(self) -> ProcessIdentity | None:
+        """The identity the pid file records; None without one (or an old pid-only file)."""
         try:
-            pid = int(self.pid_file.read_text().strip())
+            return ProcessIdentity.from_dict(json.loads(self.pid_file.read_text()))
         except (FileNotFoundError, ValueError):
             return None
-        if _alive(pid):
-            return pid
-        # the leader died on its own (e.g. a server whose model failed to load): its workers
-        # would live on as orphans in its process group, so they go with it
-        _signal_group(pid, signal.SIGKILL)
+
+    def pid(self) -> int | None:
+        """The live pid of the service, or None (a stale pid file is removed).
+
+        Live means the very process the pid file recorded: a pid now used by another process
+        (a reboot, a long time) is not the service, and it and its group are left alone."""
+        if not self.pid_file.exists():
+            return None
+        recorded = self.recorded()
+        if recorded is not None and recorded.is_running():
+            return recorded.pid
+        if recorded is not None and recorded.same_boot() and not alive(recorded.pid):
+            # the leader died on its own (e.g. a server whose model failed to load): its workers
+            # would live on as orphans in its process group, so they go with it (while they live
+            # the kernel hands their group's number to no one else)
+            _signal_group(recorded.pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return None
 
@@ -61,6 +89,36 @@ class Service:
         running = self.pid()
         if running is not None:
             return running
+        with self.starting() as launch:
+            return launch(command, env=env, cwd=cwd)
+
+    @contextlib.contextmanager
+    def starting(self) -> Iterator[Launch]:
+        """Hold the service's lock while it is prepared and launched; yields `launch(command,
+        env=, cwd=)`, which hands the lock to the process it starts.
+
+        ServiceError (one line) when another process holds the lock: the service runs, or is
+        being started, from elsewhere."""
+        lock = ServiceLock(self.lock_file)
+        if not lock.acquire():
+            raise ServiceError(
+                f"{self.name} is already running or being started by another process "
+                f"({self.lock_file} is locked); stop that one first"
+            )
+        try:
+            yield lambda command, env=None, cwd=None: self._launch(lock, command, env, cwd)
+        finally:
+            lock.close()
+
+    def _launch(
+        self,
+        lock: ServiceLock,
+        command: Sequence[str],
+        env: Mapping[str, str] | None,
+        cwd: Path | None,
+    ) -> int:
+        if lock.fd is None:
+            raise ServiceError(f"{self.name}: launched without holding {self.lock_file}")
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
@@ -68,11 +126,14 @@ class Service:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, **(env or {})},
+                env={**os.environ, **(env or {}), LOCK_FD_ENV: str(lock.fd)},
                 cwd=cwd,
                 start_new_session=True,
+                pass_fds=(lock.fd,),
             )
-        self.pid_file.write_text(str(proc.pid))
+        # one that died already gets an identity no process has: it reads as not running
+        identity = identity_of(proc.pid) or ProcessIdentity(proc.pid, -1, boot_id())
+        atomic.write_text(self.pid_file, json.dumps(identity.as_dict()))
         return proc.pid
 
     def stop(self, timeout: float = 30.0) -> bool:
@@ -82,11 +143,11 @@ class Service:
             return False
         _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.2)
-        if _alive(pid):
+        if alive(pid):
             _signal_group(pid, signal.SIGKILL)
-            while _alive(pid):
+            while alive(pid):
                 time.sleep(0.1)
         self.pid_file.unlink(missing_ok=True)
         return True
@@ -125,29 +186,17 @@ def stop_group(pid: int, timeout: float = 30.0) -> None:
     """SIGTERM the process group led by `pid`, SIGKILL it after `timeout`."""
     _signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and alive(pid):
         time.sleep(0.2)
     _signal_group(pid, signal.SIGKILL)
 
 
-def alive(pid: int) -> bool:
-    """Whether `pid` is a live process (a zombie counts as gone)."""
-    return _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def stop_process(identity: ProcessIdentity, timeout: float = 30.0) -> bool:
+    """`stop_group` for the process `identity` names, only if that very process still runs."""
+    if not identity.is_running():
         return False
-    except PermissionError:
-        return True
-    # a zombie child still answers kill(0); treat it as gone
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
+    stop_group(identity.pid, timeout)
+    return True
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -8,7 +8,10 @@ up for `--healthy-after` seconds resets the pause. Exit code 2 from the job mean
 at all (bad configuration): restarting cannot help, so the supervisor stops too. SIGTERM, SIGINT
 or the stop file end supervision: the job is asked to stop (SIGTERM), then killed after a grace
 period. The state file (JSON, replaced atomically) tells `tweetcare stream status` what is going
-on: the job's pid, restarts so far, the last exit and when the next start is due.
+on: the job's pid and identity (start time and boot, so no one signals a stranger given the same
+pid later), restarts so far, the last exit and when the next start is due. A service lock the
+supervisor was started holding (tweetcare/service_lock.py) is handed on to each job it starts,
+so a job that outlives a killed supervisor still holds its checkpoint against a second job.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from tweetcare.core.pids import ProcessIdentity, identity_of
 from tweetcare.core.redact import redact_command
+from tweetcare.service_lock import inherited_lock_fds
 
 # the job's exit code for "cannot start: fix the configuration"
 FATAL_EXIT_CODE = 2
@@ -47,6 +52,12 @@ def read_state(path: Path) -> dict[str, Any]:
         return {}
 
 
+def running_job(state: dict[str, Any]) -> ProcessIdentity | None:
+    """The job a state names, if that very process still runs (not a stranger with its pid)."""
+    identity = ProcessIdentity.from_dict(state.get("job_identity"))
+    return identity if identity is not None and identity.is_running() else None
+
+
 def write_json(path: Path, value: dict[str, Any]) -> None:
     """Replace `path` atomically, so a reader never sees half a file."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -64,6 +75,7 @@ class Supervisor:
             # as it may be shown: a secret on the job's command line is masked
             "command": redact_command(args.command),
             "job_pid": None,
+            "job_identity": None,
             "state": "starting",
             "restarts": 0,
             "started_at": None,
@@ -91,6 +103,7 @@ class Supervisor:
             error = f"the job exited with code {code} after {ran_s:.0f}s"
             self.save(
                 job_pid=None,
+                job_identity=None,
                 last_exit_code=code,
                 last_exit_at=_now(),
                 last_error=error,
@@ -110,14 +123,23 @@ class Supervisor:
             if not self.stop_requested():
                 self.save(restarts=self.state["restarts"] + 1)
         self._stop_child()
-        self.save(state="stopped", job_pid=None, next_start_at=None)
+        self.save(state="stopped", job_pid=None, job_identity=None, next_start_at=None)
         log.info("supervision ended")
         return 0
 
     def _run_once(self) -> int:
         """Start the job and wait for it to end (or for a stop request)."""
-        self.child = subprocess.Popen(self.args.command, start_new_session=True)
-        self.save(state="running", job_pid=self.child.pid, started_at=_now(), next_start_at=None)
+        self.child = subprocess.Popen(
+            self.args.command, start_new_session=True, pass_fds=inherited_lock_fds()
+        )
+        identity = identity_of(self.child.pid)
+        self.save(
+            state="running",
+            job_pid=self.child.pid,
+            job_identity=identity.as_dict() if identity else None,
+            started_at=_now(),
+            next_start_at=None,
+        )
         shown = " ".join(self.state["command"])
         log.info("started the job (pid %d): %s", self.child.pid, shown)
         while self.child.poll() is None:

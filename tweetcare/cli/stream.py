@@ -4,7 +4,9 @@ The job runs under `spark-submit` by file path (nothing imports `streaming/`), w
 settings passed down as `TWEETCARE_*` variables so both sides agree on every endpoint. A small
 supervisor (tweetcare/supervisor.py) is the background service: it starts the job and restarts
 it with backoff when it dies. `status` puts together the supervisor's state, the job's progress
-file and the topic's end offsets from Kafka: up or down, lag, last error, restarts.
+file and the topic's end offsets from Kafka: up or down, lag, last error, restarts. The service
+holds a lock beside its checkpoint for its whole life, so a second job on the same checkpoint
+(a concurrent `start`, another state folder pointed at it) is refused with one line.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import zipfile
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlparse
 
 import typer
 from kafka import KafkaConsumer, TopicPartition
@@ -27,8 +30,8 @@ import tweetcare
 from tweetcare.core.errors import UserError
 from tweetcare.core.redact import is_secret_name, redact, redact_url
 from tweetcare.core.settings import Settings, get_settings
-from tweetcare.process import Service, ServiceError, alive, stop_group
-from tweetcare.supervisor import read_state
+from tweetcare.process import Service, ServiceError, stop_process
+from tweetcare.supervisor import read_state, running_job
 from tweetcare.tickets import TicketStore
 
 SERVICE_NAME = "stream"
@@ -43,6 +46,21 @@ app = typer.Typer(no_args_is_help=True, help="The Spark Structured Streaming job
 
 def job_path() -> Path:
     return Path(tweetcare.__file__).resolve().parents[1] / "streaming" / "job.py"
+
+
+def checkpoint_lock_file(settings: Settings) -> Path:
+    """The lock beside the job's checkpoint (`<checkpoint>.lock`): whatever state folder starts
+    a job, two on one checkpoint cannot both run. A checkpoint in an object store (s3a://) has
+    no file system to lock in: its lock lives in the state folder."""
+    location = urlparse(settings.checkpoint_location)
+    if location.scheme not in ("", "file"):
+        return settings.state_dir / f"{SERVICE_NAME}.lock"
+    checkpoint = Path(location.path if location.scheme else settings.checkpoint_location)
+    return checkpoint.with_name(f"{checkpoint.name}.lock")
+
+
+def stream_service(settings: Settings) -> Service:
+    return Service(SERVICE_NAME, settings.state_dir, checkpoint_lock_file(settings))
 
 
 def ready_file(settings: Settings) -> Path:
@@ -132,27 +150,29 @@ def supervised(settings: Settings, job: list[str]) -> list[str]:
 def start_stream(settings: Settings, job: list[str] | None = None) -> None:
     """Start the supervised job unless it runs, and wait until its query has started.
 
-    `job` replaces the spark-submit command line (tests run a stand-in job)."""
-    service = Service(SERVICE_NAME, settings.state_dir)
+    `job` replaces the spark-submit command line (tests run a stand-in job). ServiceError (one
+    line) when another job holds the checkpoint, or is being started on it."""
+    service = stream_service(settings)
     if service.is_running():
         return
-    command = supervised(settings, job or spark_submit_command(settings))
-    for stale in (ready_file(settings), stop_file(settings), supervisor_file(settings)):
-        stale.unlink(missing_ok=True)
-    env = {
-        **settings.to_env(),
-        "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_DRIVER_PYTHON": sys.executable,
-    }
     service.state_dir.mkdir(parents=True, exist_ok=True)
-    service.start(command, env=env, cwd=Path.cwd())
+    with service.starting() as launch:  # nothing of a running job's is touched before this
+        command = supervised(settings, job or spark_submit_command(settings))
+        for stale in (ready_file(settings), stop_file(settings), supervisor_file(settings)):
+            stale.unlink(missing_ok=True)
+        env = {
+            **settings.to_env(),
+            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_DRIVER_PYTHON": sys.executable,
+        }
+        launch(command, env=env, cwd=Path.cwd())
     service.wait_until(ready_file(settings).exists, START_TIMEOUT_S, "started its query")
 
 
 def stop_stream(settings: Settings) -> bool:
     """Stop supervision and the job between two micro-batches (signals if it does not stop);
     True if it was running."""
-    service = Service(SERVICE_NAME, settings.state_dir)
+    service = stream_service(settings)
     if not service.is_running():
         _kill_orphaned_job(settings)
         return False
@@ -168,10 +188,11 @@ def stop_stream(settings: Settings) -> bool:
 
 
 def _kill_orphaned_job(settings: Settings) -> None:
-    """A job whose supervisor was killed outright would run on unsupervised: end it too."""
-    job_pid = read_state(supervisor_file(settings)).get("job_pid")
-    if isinstance(job_pid, int) and alive(job_pid):
-        stop_group(job_pid)
+    """A job whose supervisor was killed outright would run on unsupervised: end it too (only
+    the very process the supervisor started, never another one given its pid since)."""
+    job = running_job(read_state(supervisor_file(settings)))
+    if job is not None:
+        stop_process(job)
 
 
 def topic_end_offsets(settings: Settings, topic: str) -> dict[str, int]:
@@ -200,10 +221,10 @@ def lag_of(ends: dict[str, int], done: dict[str, int]) -> dict[str, int]:
 
 def stream_health(settings: Settings) -> dict[str, Any]:
     """Up or down, lag behind the topic, last error and restarts, as one JSON-ready object."""
-    supervisor_pid = Service(SERVICE_NAME, settings.state_dir).pid()
+    supervisor_pid = stream_service(settings).pid()
     state = read_state(supervisor_file(settings)) if supervisor_pid else {}
-    job_pid = state.get("job_pid")
-    up = isinstance(job_pid, int) and alive(job_pid)
+    job = running_job(state)
+    up = job is not None
     progress = read_state(progress_file(settings))
     # tweets not scored yet, and scored rows not merged into the lake yet (a Kafka that did not
     # answer for the one is not asked again for the other: `status` stays one timeout long)
@@ -217,7 +238,7 @@ def stream_health(settings: Settings) -> dict[str, Any]:
         "up": up,
         "state": state.get("state", "stopped") if supervisor_pid else "stopped",
         "supervisor_pid": supervisor_pid,
-        "job_pid": job_pid if up else None,
+        "job_pid": job.pid if job is not None else None,
         "restarts": int(state.get("restarts", 0)),
         "last_exit_code": state.get("last_exit_code"),
         "last_error": _redacted(progress.get("last_error") or state.get("last_error")),
@@ -246,7 +267,7 @@ def start() -> None:
     """Start the supervised streaming job in the background (no-op when it runs)."""
     settings = get_settings()
     start_stream(settings)
-    Console().print(f"stream running; log: {Service(SERVICE_NAME, settings.state_dir).log_file}")
+    Console().print(f"stream running; log: {stream_service(settings).log_file}")
 
 
 @app.command("stop")
