@@ -294,7 +294,13 @@ def http_analyzer(settings: Settings, http: httpx.Client) -> Analyzer:
     """The model server's /analyze in chunks, over one client for the whole task."""
 
     def call(texts: list[str]) -> Sequence[Any]:
-        return analyze(texts, settings.bento_url, settings.classify_max_texts, client=http)
+        return analyze(
+            texts,
+            settings.bento_url,
+            settings.classify_max_texts,
+            tries=settings.model_server_error_tries,
+            client=http,
+        )
 
     return call
 

@@ -5,7 +5,8 @@
 The job runs in its own process group (so killing the job is not killing its keeper); each
 restart waits longer (doubling from `--first-pause` up to `--max-pause`), and a run that stayed
 up for `--healthy-after` seconds resets the pause. Exit code 2 from the job means it cannot start
-at all (bad configuration): restarting cannot help, so the supervisor stops too. SIGTERM, SIGINT
+at all (bad configuration): restarting cannot help, so the supervisor stops too; so it does after
+`--max-failures` short runs in a row (a crash loop), with the state `failed` and the reason. SIGTERM, SIGINT
 or the stop file end supervision: the job is asked to stop (SIGTERM), then killed after a grace
 period. The state file (JSON, replaced atomically) tells `tweetcare stream status` what is going
 on: the job's pid and identity (start time and boot, so no one signals a stranger given the same
@@ -38,6 +39,8 @@ FATAL_EXIT_CODE = 2
 FIRST_PAUSE_S = 2.0
 MAX_PAUSE_S = 60.0
 HEALTHY_AFTER_S = 120.0
+# short runs in a row after which the supervisor gives up (0: never)
+MAX_FAILURES = 30
 STOP_GRACE_S = 60.0
 POLL_S = 0.5
 
@@ -113,6 +116,13 @@ class Supervisor:
                 self.save(state="failed")
                 return code
             failures = 1 if ran_s >= self.args.healthy_after else failures + 1
+            if self.args.max_failures and failures >= self.args.max_failures:
+                log.error("%s: %d failed runs in a row; not restarting it", error, failures)
+                self.save(
+                    state="failed",
+                    last_error=f"{error}; gave up after {failures} failed runs in a row",
+                )
+                return 1
             pause = min(self.args.first_pause * 2 ** (failures - 1), self.args.max_pause)
             log.warning("%s; restart %d in %.1fs", error, self.state["restarts"] + 1, pause)
             self.save(
@@ -193,6 +203,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--first-pause", type=float, default=FIRST_PAUSE_S)
     parser.add_argument("--max-pause", type=float, default=MAX_PAUSE_S)
     parser.add_argument("--healthy-after", type=float, default=HEALTHY_AFTER_S)
+    parser.add_argument("--max-failures", type=int, default=MAX_FAILURES)
     parser.add_argument("--stop-grace", type=float, default=STOP_GRACE_S)
     parser.add_argument("command", nargs="+", help="the job's command line, after --")
     return parser.parse_args(argv)

@@ -1,5 +1,6 @@
 """The HTTP client for the model server, against a real HTTP server in a thread (no mocks):
-chunks in order, outages waited out, refused texts found by splitting."""
+chunks in order, outages waited out, refused texts and texts that crash a model found by
+splitting."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from streaming.model_client import ModelServerError, Refused, analyze, classify, model_info
+from streaming.model_client import (
+    PROBE_TEXT,
+    ModelServerError,
+    Refused,
+    analyze,
+    classify,
+    model_info,
+)
 
 INFO = {"name": "tweet-inbound", "version": "3", "run_id": "r", "alias": "champion"}
 
@@ -25,8 +33,11 @@ class Script:
 
     queued: list[tuple[int, Any]] = field(default_factory=list)
     refuse_containing: str | None = None  # any request holding such a text gets a 422
+    fail_containing: str | None = None  # any request holding such a text gets a 500
+    fail_everything: int = 0  # this many requests after the queued ones get a 500, whatever
     body: Any = None  # a fixed answer instead of one analysis per text
     requests: list[tuple[str, int]] = field(default_factory=list)  # (route, number of texts)
+    sent: list[list[str]] = field(default_factory=list)  # the texts of each request
 
 
 def analysis(text: str) -> dict[str, Any]:
@@ -66,9 +77,15 @@ class StandIn:
                 length = int(self.headers.get("Content-Length", 0))
                 texts = json.loads(self.rfile.read(length) or b"{}").get("texts", [])
                 script.requests.append((self.path, len(texts)))
+                script.sent.append(texts)
                 status, body = 200, None
                 if script.queued:
                     status, body = script.queued.pop(0)
+                elif script.fail_everything:
+                    script.fail_everything -= 1
+                    status, body = 500, {"error": "CUDA error", "detail": texts}
+                elif script.fail_containing and any(script.fail_containing in t for t in texts):
+                    status, body = 500, {"error": "model crashed", "detail": texts}
                 elif self.path == "/model_info":
                     body = INFO
                 elif script.refuse_containing and any(script.refuse_containing in t for t in texts):
@@ -141,7 +158,7 @@ def test_a_server_that_is_down_is_waited_for_and_nothing_is_lost(
 
 
 def test_5xx_and_busy_answers_are_waited_out(server: StandIn) -> None:
-    server.script.queued = [(503, {"error": "loading"}), (500, "boom"), (429, "slow down")]
+    server.script.queued = [(503, {"error": "loading"}), (502, "boom"), (429, "slow down")]
     results = analyze(["a", "b"], server.url, 10)
     assert len(results) == 2 and not any(isinstance(r, Refused) for r in results)
     assert len(server.script.requests) == 4
@@ -195,4 +212,50 @@ def test_unusable_answers_raise(server: StandIn, body: object, message: str) -> 
 def test_model_info_returns_the_servers_object(server: StandIn) -> None:
     assert model_info(server.url) == INFO
     server.script.queued = [(503, "loading")]
+    assert model_info(server.url) == INFO
+
+
+def test_a_text_that_crashes_the_server_is_refused_after_the_cap_and_the_rest_analysed(
+    server: StandIn,
+) -> None:
+    server.script.fail_containing = "POISON"
+    texts = [f"ok {n}" for n in range(8)]
+    texts[5] = "POISON pill from +1 555 0100"
+    results = analyze(texts, server.url, max_texts=8, tries=3)
+    assert [n for n, r in enumerate(results) if isinstance(r, Refused)] == [5]
+    refused = results[5]
+    # the status and the tries, never the server's body or the text
+    assert refused == Refused("HTTP 500 after 3 tries")
+    assert [r.masked_text for r in results if not isinstance(r, Refused)] == [
+        t for t in texts if "POISON" not in t
+    ]
+    alone = [sent for sent in server.script.sent if sent == [texts[5]]]
+    assert len(alone) == 3  # the cap, not one try more
+    # one probe told a crashing text from a crashing server
+    assert server.script.sent.count([PROBE_TEXT]) == 1
+
+
+def test_a_text_that_fails_once_is_not_refused(server: StandIn) -> None:
+    server.script.queued = [(500, "flaky"), (500, "flaky again")]
+    results = analyze(["a", "b"], server.url, max_texts=8, tries=2)
+    assert not any(isinstance(r, Refused) for r in results)
+    # the pair failed, "a" failed alone once and passed on its second try, "b" passed at once
+    assert server.script.sent == [["a", "b"], ["a"], ["a"], ["b"]]
+
+
+def test_a_server_failing_every_text_is_waited_out_not_dead_lettered(server: StandIn) -> None:
+    server.script.fail_everything = 7  # the chunk, each half, "a" alone twice, two probes
+    results = analyze(["a", "b"], server.url, max_texts=8, tries=2)
+    assert not any(isinstance(r, Refused) for r in results)
+    assert [r.masked_text for r in results if not isinstance(r, Refused)] == ["a", "b"]
+
+
+def test_a_server_failing_every_text_for_too_long_raises(server: StandIn) -> None:
+    server.script.fail_everything = 10_000
+    with pytest.raises(ModelServerError, match="still failing after waiting 1s"):
+        analyze(["a", "b", "c"], server.url, max_texts=8, tries=2, wait_s=1.0)
+
+
+def test_a_failing_model_info_is_waited_out(server: StandIn) -> None:
+    server.script.queued = [(500, "starting")]
     assert model_info(server.url) == INFO

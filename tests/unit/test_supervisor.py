@@ -122,6 +122,19 @@ def test_a_job_that_cannot_start_is_not_restarted(settings: Settings, tmp_path: 
     assert (state["state"], state["last_exit_code"]) == ("failed", 2)
 
 
+def test_a_job_in_a_crash_loop_is_given_up_on_after_the_cap(
+    settings: Settings, tmp_path: Path
+) -> None:
+    capped = settings.model_copy(update={"stream_max_failures": 2})
+    start_stream(capped, job(capped, tmp_path, "1,1,1,1"))
+    wait_for(lambda: not Service("stream", capped.state_dir).is_running(), "the supervisor ends")
+    assert len(runs(capped)) == 2  # the first run and one restart, not one more
+    health = stream_health(capped)
+    assert (health["up"], health["state"]) == (False, "failed")
+    assert "gave up after 2 failed runs in a row" in health["last_error"]
+    assert "not restarting it" in Service("stream", capped.state_dir).log_tail(20)
+
+
 def test_status_says_up_or_down_lag_last_error_and_restarts(
     settings: Settings, tmp_path: Path
 ) -> None:

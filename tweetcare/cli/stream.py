@@ -142,6 +142,8 @@ def supervised(settings: Settings, job: list[str]) -> list[str]:
         str(supervisor_file(settings).resolve()),
         "--stop-file",
         str(stop_file(settings).resolve()),
+        "--max-failures",
+        str(settings.stream_max_failures),
         "--",
         *job,
     ]
@@ -222,7 +224,12 @@ def lag_of(ends: dict[str, int], done: dict[str, int]) -> dict[str, int]:
 def stream_health(settings: Settings) -> dict[str, Any]:
     """Up or down, lag behind the topic, last error and restarts, as one JSON-ready object."""
     supervisor_pid = stream_service(settings).pid()
-    state = read_state(supervisor_file(settings)) if supervisor_pid else {}
+    saved = read_state(supervisor_file(settings))
+    state = saved if supervisor_pid else {}
+    # a supervisor that gave up (a crash loop, a job that cannot start) says why until restarted
+    gave_up = (
+        saved.get("last_error") if not supervisor_pid and saved.get("state") == "failed" else None
+    )
     job = running_job(state)
     up = job is not None
     progress = read_state(progress_file(settings))
@@ -236,12 +243,16 @@ def stream_health(settings: Settings) -> dict[str, Any]:
     )
     return {
         "up": up,
-        "state": state.get("state", "stopped") if supervisor_pid else "stopped",
+        "state": state.get("state", "stopped")
+        if supervisor_pid
+        else "failed"
+        if gave_up
+        else "stopped",
         "supervisor_pid": supervisor_pid,
         "job_pid": job.pid if job is not None else None,
         "restarts": int(state.get("restarts", 0)),
         "last_exit_code": state.get("last_exit_code"),
-        "last_error": _redacted(progress.get("last_error") or state.get("last_error")),
+        "last_error": _redacted(gave_up or progress.get("last_error") or state.get("last_error")),
         "last_batch": progress.get("batch_id"),
         "updated_at": progress.get("updated_at"),
         "rows": progress.get("rows"),

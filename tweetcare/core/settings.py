@@ -66,6 +66,9 @@ class Settings(BaseSettings):
         default=1024, description="largest list one /classify call takes"
     )
     classify_max_chars: int = Field(default=2000, description="longest text /classify accepts")
+    # how often the stream sends a text alone that makes the model server fail (HTTP 500) before
+    # it dead-letters it (a server that fails on every text is an outage, waited out instead)
+    model_server_error_tries: int = Field(default=3, ge=1)
 
     # model registry
     # the standard MLFLOW_TRACKING_URI works too (TWEETCARE_MLFLOW_TRACKING_URI wins); MLflow
@@ -113,6 +116,10 @@ class Settings(BaseSettings):
     lake_compact_every: int = 10
     # stop the stream when Kafka lost offsets it has not read (retention, a recreated topic)
     fail_on_data_loss: bool = True
+    # the supervisor gives up on a job that failed this many times in a row, each within two
+    # minutes of its start (a crash loop a restart cannot mend: `stream status` says why); an
+    # outage the job waits out for longer than that does not count. 0: restart for ever
+    stream_max_failures: int = Field(default=30, ge=0)
 
     # ticket rules and reply templates (YAML; relative paths fall back to the project root)
     routing_config: Path = Path("config/routing.yaml")
