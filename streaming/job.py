@@ -29,7 +29,7 @@ from types import FrameType
 from typing import Any
 
 from kafka.errors import KafkaError
-from pyspark import StorageLevel
+from pyspark import SparkConf, SparkContext, StorageLevel
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -54,7 +54,7 @@ from streaming.lake_topic import (
 )
 from streaming.progress import ProgressFile, end_offsets_of
 from tweetcare.core.errors import UserError
-from tweetcare.core.redact import redact
+from tweetcare.core.redact import redact, redact_conf
 from tweetcare.core.settings import Settings, get_settings
 from tweetcare.core.storage import (
     DEAD_LETTERS_TABLE,
@@ -62,7 +62,7 @@ from tweetcare.core.storage import (
     hadoop_s3a_conf,
     lake_table_uri,
 )
-from tweetcare.kafka.topics import ensure_topics
+from tweetcare.kafka.topics import ensure_retention, ensure_topics, lake_source_topics
 from tweetcare.tickets import TicketStore
 from tweetcare.tickets.replies import load_replies
 from tweetcare.tickets.routing import load_routing
@@ -91,8 +91,10 @@ INTERPRETED_CONF = {
 
 
 def build_session(settings: Settings) -> SparkSession:
-    """Delta's SQL extension and catalog, S3 access from the settings; `spark_conf` wins."""
-    defaults = {
+    """Delta's SQL extension and catalog, S3 access from the settings and `spark_conf`, each only
+    where the launch did not set it: a user's `spark-submit --conf` (or --properties-file,
+    spark-defaults.conf) always wins over the job's own choices."""
+    wanted = {
         "spark.sql.shuffle.partitions": "2",
         "spark.ui.enabled": "false",
         "spark.sql.session.timeZone": "UTC",
@@ -103,11 +105,26 @@ def build_session(settings: Settings) -> SparkSession:
         **settings.spark_conf,
     }
     builder = SparkSession.builder.appName(QUERY_NAME)
-    for key, value in defaults.items():
+    for key, value in unset_only(wanted, launch_conf()).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    effective = {key: spark.conf.get(key, "") or "" for key in wanted}
+    log.info("spark conf: %s", " ".join(f"{k}={v}" for k, v in redact_conf(effective).items()))
     return spark
+
+
+def launch_conf() -> SparkConf:
+    """The conf the launch gave the driver's JVM (spark-submit's --conf and --properties-file,
+    spark-defaults.conf). PySpark reads it only through the JVM gateway, which spark-submit has
+    already started: `_ensure_initialized` connects to it without creating a context."""
+    SparkContext._ensure_initialized()
+    return SparkConf()
+
+
+def unset_only(wanted: dict[str, str], launched: SparkConf) -> dict[str, str]:
+    """The entries of `wanted` whose keys the launch left unset."""
+    return {key: value for key, value in wanted.items() if not launched.contains(key)}
 
 
 def read_tweets(spark: SparkSession, settings: Settings) -> DataFrame:
@@ -365,17 +382,23 @@ def check_outputs(settings: Settings) -> None:
         store.close()
 
 
-def ensure_lake_rows_topic(settings: Settings) -> None:
-    """Create the lake rows topic where it is missing: topics made before the job had a lake
-    query lack it. A broker that is down now is not a reason to refuse to start: the queries
-    wait for it, and the care query's first write fails and restarts the job if it stays down."""
+def ensure_lake_topics(settings: Settings) -> None:
+    """Create the topics the lake is made from where missing (topics made before the job had a
+    lake query lack the lake rows topic), and raise their retention where shorter than
+    configured, so rows cannot expire before the lake has them. A broker that is down now is
+    not a reason to refuse to start: the queries wait for it, and the care query's first write
+    fails and restarts the job if it stays down."""
+    topics = lake_source_topics(settings)
     try:
-        created = ensure_topics(settings, [settings.lake_rows_topic])
+        created = ensure_topics(settings, topics)
+        repaired = ensure_retention(settings, topics)
     except (UserError, KafkaError) as err:
-        log.warning("could not check the topic %s: %s", settings.lake_rows_topic, err)
+        log.warning("could not check the topics %s: %s", ", ".join(topics), err)
         return
-    if created:
-        log.info("created the topic %s", settings.lake_rows_topic)
+    for name in created:
+        log.info("created the topic %s", name)
+    for name, changes in repaired.items():
+        log.warning("raised the retention of the topic %s to the configured %s", name, changes)
 
 
 def main() -> None:
@@ -387,7 +410,7 @@ def main() -> None:
     except UserError as err:
         log.error("cannot start: %s", err)
         sys.exit(2)
-    ensure_lake_rows_topic(settings)
+    ensure_lake_topics(settings)
     progress = ProgressFile(settings.state_dir)
     spark = build_session(settings)
     ensure_tables(spark, settings)

@@ -16,7 +16,7 @@ from tweetcare.core.settings import Settings
 from tweetcare.kafka.admin import reachable
 from tweetcare.kafka.broker import BrokerPaths, server_properties, start_broker
 from tweetcare.kafka.tail import TailRecord, _masked, one_line
-from tweetcare.kafka.topics import describe_topics, topic_spec
+from tweetcare.kafka.topics import describe_topics, short_retention, topic_spec
 
 
 def _properties(text: str) -> dict[str, str]:
@@ -87,9 +87,30 @@ def test_each_stream_has_its_own_lake_rows_topic_that_takes_a_whole_dead_letter(
     assert topic_spec(settings, settings.lake_rows_topic)["configs"] == {
         "min.insync.replicas": "1",
         "max.message.bytes": str(8 * 2**20),
+        "retention.ms": str(7 * 24 * 3600 * 1000),
+        "retention.bytes": "-1",
+        "cleanup.policy": "delete",
     }
     assert "max.message.bytes" not in topic_spec(settings, settings.topic_tweets)["configs"]
     assert Settings(topic_lake_rows="archive").lake_rows_topic == "archive"
+
+
+def test_the_topics_the_lake_is_made_from_keep_records_for_the_configured_time() -> None:
+    settings = Settings(topic_tweets="shop", lake_topics_retention_ms=3_600_000)
+    for name in ("shop", "shop-lake"):
+        configs = topic_spec(settings, name)["configs"]
+        assert (configs["retention.ms"], configs["cleanup.policy"]) == ("3600000", "delete")
+    # the other topics keep the broker's own retention
+    assert "retention.ms" not in topic_spec(settings, settings.topic_replies)["configs"]
+
+
+def test_only_a_shorter_retention_or_a_compacting_policy_is_repaired() -> None:
+    wanted = {"retention.ms": "1000", "retention.bytes": "-1", "cleanup.policy": "delete"}
+    shorter = {"retention.ms": "10", "retention.bytes": "5000", "cleanup.policy": "compact"}
+    assert short_retention(shorter, wanted) == wanted
+    longer = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+    assert short_retention(longer, wanted) == {}
+    assert short_retention({"retention.ms": "2000", "cleanup.policy": "delete"}, wanted) == {}
 
 
 def test_a_min_isr_above_the_replication_factor_is_refused() -> None:

@@ -23,7 +23,7 @@ import pytest
 
 from streaming import lake
 from streaming.batch import JobContext, PartitionProcessor, record_stats, score_partitions
-from streaming.job import check_outputs, ensure_lake_rows_topic
+from streaming.job import check_outputs, ensure_lake_topics
 from streaming.lake import lineage_of
 from streaming.records import KafkaRecord
 from tests.fixtures.bento import free_port
@@ -388,8 +388,8 @@ def test_a_broker_down_at_start_does_not_keep_the_job_from_starting(
 ) -> None:
     settings = Settings(kafka_host="127.0.0.1", kafka_port=free_port(), topic_tweets="shop")
     with caplog.at_level("WARNING", logger="tweetcare.stream"):
-        ensure_lake_rows_topic(settings)  # the queries wait for the broker; no exit here
-    assert "could not check the topic shop-lake" in caplog.text
+        ensure_lake_topics(settings)  # the queries wait for the broker; no exit here
+    assert "could not check the topics shop, shop-lake" in caplog.text
 
 
 @pytest.mark.parametrize(

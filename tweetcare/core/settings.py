@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     # the stream's scored lake rows on their way from the care query to the lake query
     # (streaming/job.py); empty: `<topic_tweets>-lake`, so each stream has its own
     topic_lake_rows: str = ""
+    # how long the topics the lake is made from (`topic_tweets`, the lake rows topic) keep a
+    # record: longer than any outage of the lake's MERGE, so no row expires before it is in the
+    # lake; set when tweetcare creates them and raised at the stream's start where shorter.
+    # retention bytes -1: no size limit
+    lake_topics_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, gt=0)
+    lake_topics_retention_bytes: int = Field(default=-1, ge=-1)
+    # the stream says (log, `alerts` topic, `stream status`) when scored rows older than this
+    # still wait to be merged into the lake; checked this often while it runs
+    lake_lag_alert_seconds: float = Field(default=900.0, gt=0)
+    lake_lag_check_seconds: float = Field(default=60.0, gt=0)
     # largest message on that topic: a dead letter keeps a whole raw record (up to the
     # broker's 1 MB), which JSON escaping can make several times larger
     lake_rows_max_bytes: int = 16 * 2**20

@@ -1,5 +1,8 @@
 """The project's topics on any cluster: created on purpose (brokers need not auto-create them),
-with the configured partitions, replication factor and min.insync.replicas, and described back."""
+with the configured partitions, replication factor and min.insync.replicas, and described back.
+
+The topics the lake is made from get an explicit retention (never the broker's default, which
+may be hours): `ensure_retention` raises it where an existing topic keeps records for less."""
 
 from __future__ import annotations
 
@@ -15,6 +18,13 @@ from tweetcare.kafka.admin import INTERNAL_TOPIC_PREFIX, admin_client
 
 MIN_ISR = "min.insync.replicas"
 MAX_MESSAGE_BYTES = "max.message.bytes"
+RETENTION_MS = "retention.ms"
+RETENTION_BYTES = "retention.bytes"
+CLEANUP_POLICY = "cleanup.policy"
+# records expire by age only: compaction would keep one lake row per key (a batch's partition)
+DELETE_POLICY = "delete"
+# Kafka's "no limit" for both retention settings
+UNLIMITED = -1
 
 
 @dataclass(frozen=True)
@@ -62,11 +72,77 @@ def topic_spec(settings: Settings, name: str | None = None) -> dict[str, Any]:
     configs = {MIN_ISR: str(settings.topic_min_insync_replicas)}
     if name == settings.lake_rows_topic:
         configs[MAX_MESSAGE_BYTES] = str(settings.lake_rows_max_bytes)
+    if name in lake_source_topics(settings):
+        configs |= retention_configs(settings)
     return {
         "num_partitions": settings.topic_partitions,
         "replication_factor": settings.topic_replication_factor,
         "configs": configs,
     }
+
+
+def lake_source_topics(settings: Settings) -> list[str]:
+    """The topics the lake is made from: a record they drop before the lake has it is lost."""
+    return [settings.topic_tweets, settings.lake_rows_topic]
+
+
+def retention_configs(settings: Settings) -> dict[str, str]:
+    """The retention every topic the lake depends on is created with."""
+    return {
+        RETENTION_MS: str(settings.lake_topics_retention_ms),
+        RETENTION_BYTES: str(settings.lake_topics_retention_bytes),
+        CLEANUP_POLICY: DELETE_POLICY,
+    }
+
+
+def short_retention(current: dict[str, str | None], wanted: dict[str, str]) -> dict[str, str]:
+    """The retention settings of `current` that keep records for less than `wanted` (or compact
+    them), with the wanted values; a longer retention is left as it is."""
+    repairs: dict[str, str] = {}
+    for key in (RETENTION_MS, RETENTION_BYTES):
+        have, want = int(current.get(key) or UNLIMITED), int(wanted[key])
+        if have != UNLIMITED and (want == UNLIMITED or have < want):
+            repairs[key] = wanted[key]
+    if current.get(CLEANUP_POLICY) != wanted[CLEANUP_POLICY]:
+        repairs[CLEANUP_POLICY] = wanted[CLEANUP_POLICY]
+    return repairs
+
+
+def ensure_retention(
+    settings: Settings, names: list[str] | None = None
+) -> dict[str, dict[str, str]]:
+    """Raise the retention of existing topics the lake depends on (default: all of them) where
+    it is shorter than configured; returns what it changed, by topic."""
+    wanted = retention_configs(settings)
+    with admin_client(settings) as client:
+        present = set(client.list_topics())
+        topics = [n for n in (names or lake_source_topics(settings)) if n in present]
+        if not topics:
+            return {}
+        keys = dict.fromkeys(wanted)
+        described = client.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, n, configs=dict(keys)) for n in topics],
+            config_filter="all",
+        )
+        repairs = {
+            name: changes
+            for name in topics
+            if (changes := short_retention(_config_values(described, name), wanted))
+        }
+        if repairs:
+            try:
+                client.alter_configs(
+                    [
+                        ConfigResource(ConfigResourceType.TOPIC, name, configs=changes)
+                        for name, changes in repairs.items()
+                    ]
+                )
+            except KafkaError as err:
+                raise UserError(
+                    f"cannot set the retention of {', '.join(repairs)} on "
+                    f"{settings.kafka_bootstrap}: {err}"
+                ) from err
+    return repairs
 
 
 def ensure_topics(settings: Settings, names: list[str] | None = None) -> list[str]:
@@ -132,5 +208,11 @@ def _topic_info(topic: dict[str, Any], configs: Any) -> TopicInfo:
 def _min_isr(configs: dict[str, Any], name: str) -> int | None:
     """min.insync.replicas of one topic out of describe_configs' answer
     ({"topic": {name: {key: {"value": ...}}}})."""
-    value = configs.get("topic", {}).get(name, {}).get(MIN_ISR, {}).get("value")
+    value = _config_values(configs, name).get(MIN_ISR)
     return None if value is None else int(value)
+
+
+def _config_values(configs: dict[str, Any], name: str) -> dict[str, str | None]:
+    """One topic's settings out of describe_configs' answer, as {key: value}."""
+    entries = configs.get("topic", {}).get(name, {})
+    return {key: entry.get("value") for key, entry in entries.items()}
