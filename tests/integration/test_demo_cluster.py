@@ -4,9 +4,9 @@ Makefile recipe: `tweetcare cluster up --fresh`, `tweetcare demo` in the environ
 cluster env` prints, `tweetcare cluster down`.
 
 Only the installation steps are skipped (`make -o`): the clone uses this checkout's virtualenv,
-with the clone first on PYTHONPATH, and its resolved jars. The clone holds this checkout's
-committed and uncommitted changes to tracked files (`git stash create`, which touches nothing).
-The slowest test: it sits in the cluster suite (`make test-cluster`).
+with the clone first on PYTHONPATH, and its resolved jars. Like a user's clone it holds the
+committed code (HEAD), so commit what it should run. The slowest test: it sits in the cluster
+suite (`make test-cluster`).
 """
 
 from __future__ import annotations
@@ -39,15 +39,12 @@ def git(*args: str, cwd: Path = ROOT) -> str:
 
 @pytest.fixture
 def fresh_clone() -> Iterator[Path]:
-    """A clone of this checkout's tracked files in a new 0700 folder; its cluster state, the
-    database's files outside the folder included, is deleted afterwards."""
+    """A clone of this checkout's HEAD in a new 0700 folder; its cluster state, the database's
+    files outside the folder included, is deleted afterwards."""
     parent = Path(tempfile.mkdtemp(prefix="tweetcare-fresh-"))
     clone = parent / "tweetcare"
     try:
-        snapshot = git("stash", "create")  # "" when nothing tracked has changed
-        git("clone", "-q", str(ROOT), str(clone))  # a local clone links all of .git/objects
-        if snapshot:
-            git("checkout", "-q", snapshot, cwd=clone)
+        git("clone", "-q", str(ROOT), str(clone))
         yield clone
     finally:
         if (clone / ".tweetcare").exists():
