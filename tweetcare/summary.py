@@ -63,6 +63,16 @@ def store_counts(settings: Settings) -> dict[str, int]:
         store.close()
 
 
+def incident_counts(settings: Settings) -> dict[str, int]:
+    """The escalation incidents the ticket store holds, and how many are active now: the count
+    a report gives, from the same store the console and routing read."""
+    store = TicketStore(settings.tickets_db_url)
+    try:
+        return store.incident_counts()
+    finally:
+        store.close()
+
+
 def consumed_messages(settings: Settings) -> int:
     return store_counts(settings)["messages"]
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
@@ -16,7 +17,7 @@ from tweetcare.core.schemas import Analysis, Entity, TweetMessage
 from tweetcare.core.settings import Settings
 from tweetcare.monitoring.incidents import Incident
 from tweetcare.tickets import TicketEvent, TicketStore, actions, audit
-from tweetcare.tickets.models import Base, brand_of, ticket_id_for
+from tweetcare.tickets.models import Base, IncidentRecord, brand_of, ticket_id_for, utc
 from tweetcare.tickets.replies import ReplyTemplates, load_replies
 from tweetcare.tickets.routing import RoutingRules, load_routing
 
@@ -426,3 +427,40 @@ def test_with_the_rule_off_incidents_raise_nothing(
         assert (ticket.priority, ticket.incident_alert_id) == ("normal", None)
     # the incident is recorded all the same: turning the rule on raises from then on
     assert [i.alert_id for i in store.active_incidents()] == ["AL-1"]
+
+
+def test_incidents_are_keyed_by_scope_and_the_window_they_started_in(
+    store: TicketStore, routing: RoutingRules
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(hours=3)
+
+    def seen(alert_id: str, at: datetime, brand: str = "AppleSupport") -> Incident:
+        return Incident(alert_id, "complaints", brand, "technical", None, at)
+
+    def rows() -> list[tuple[str, str, datetime, datetime]]:
+        with store.engine.connect() as conn:
+            found = conn.execute(select(IncidentRecord.__table__)).mappings()
+            return sorted(
+                (r["alert_id"], r["brand"], utc(r["first_seen"]), utc(r["last_seen"]))
+                for r in found
+            )
+
+    assert store.record_incidents([seen("AL-1", start)], TTL, routing, now).recorded == 1
+    # a repeat while it is active goes on in the same row; the same alert again changes nothing
+    later = start + timedelta(minutes=30)
+    assert store.record_incidents([seen("AL-2", later)], TTL, routing, now).recorded == 1
+    assert store.record_incidents([seen("AL-2", later)], TTL, routing, now).recorded == 0
+    assert store.record_incidents([seen("AL-1", start)], TTL, routing, now).recorded == 0
+    assert rows() == [("AL-2", "AppleSupport", start, later)]
+    # after it expired, the scope's next spike is a new incident; the old one stays on record
+    again = now - timedelta(minutes=10)
+    other = seen("AL-4", later, brand="AmazonHelp")
+    assert store.record_incidents([seen("AL-3", again), other], TTL, routing, now).recorded == 2
+    assert rows() == [
+        ("AL-2", "AppleSupport", start, later),
+        ("AL-3", "AppleSupport", again, again),
+        ("AL-4", "AmazonHelp", later, later),
+    ]
+    assert store.incident_counts(now) == {"incidents": 3, "active": 1}
+    assert [i.alert_id for i in store.active_incidents(now)] == ["AL-3"]

@@ -47,7 +47,7 @@ from tweetcare.monitoring.live_hour import (
     live_hour_params,
     live_hour_rows,
 )
-from tweetcare.summary import Summary, collect_summary, consumed_messages
+from tweetcare.summary import Summary, collect_summary, consumed_messages, incident_counts
 from tweetcare.tickets import TicketStore
 from tweetcare.ui.config import DEFAULT_PORT
 from tweetcare.ui.launcher import console_url
@@ -293,6 +293,8 @@ def report_monitor(settings: Settings, result: MonitorResult) -> None:
     )
     if result.note:
         print(f"drift not judged: {result.note}")
+    if result.escalation_note:
+        print(f"escalations not judged: {result.escalation_note}")
     for comparison in result.comparisons:
         breaches = ", ".join(
             f"{m.key} {m.value:.3f} ({m.method}, threshold {m.threshold:g})"
@@ -312,8 +314,9 @@ def report_monitor(settings: Settings, result: MonitorResult) -> None:
         return
     print(f"{result.published} alert(s) published to the `{settings.topic_alerts}` topic")
     if result.alerts:
+        held = incident_counts(settings)
         print(
-            f"{result.incidents} incident(s) recorded in the ticket store; "
+            f"{held['incidents']} incident(s) in the ticket store ({held['active']} active); "
             f"{result.tickets_raised} open ticket(s) raised"
         )
 

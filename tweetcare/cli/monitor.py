@@ -63,6 +63,8 @@ def run(
         f"{result.rows} tweets, {result.dead_letters} dead letters"
         + (f" ({result.note})" if result.note else "")
     )
+    if result.escalation_note:
+        console.print(f"escalations not judged: {result.escalation_note}")
     for comparison in result.comparisons:
         table = Table(title=f"vs {comparison.reference} ({comparison.reference_rows} rows)")
         for column in ("metric", "method", "value", "threshold", "breach"):

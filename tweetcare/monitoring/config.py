@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PositiveInt, ValidationError, field_validator
+from pydantic import Field, PositiveInt, ValidationError, field_validator, model_validator
 
 from tweetcare.core.errors import UserError, describe_validation
 from tweetcare.core.params import DEFAULT_PARAMS, Section, read_params
@@ -41,8 +41,12 @@ class QualityParams(Section):
 
 
 class EscalationParams(Section):
+    # event time: a burst is customers tweeting at once, whenever the stream gets to them
+    time_column: str = "created_at"
     window: timedelta = timedelta(minutes=5)
     history: int = 12
+    # history windows with tweets in them needed for a baseline (fewer: nothing alerts)
+    min_history: PositiveInt = 6
     k: float = 3.0
     min_std: float = 1.0
     min_count: dict[str, int] = Field(
@@ -55,6 +59,15 @@ class EscalationParams(Section):
     max_tweet_ids: int = 200
 
     _durations = field_validator("window", "incident_ttl", mode="before")(parse_duration)
+
+    @model_validator(mode="after")
+    def _history_holds_a_baseline(self) -> EscalationParams:
+        if self.min_history > self.history:
+            raise ValueError(
+                f"min_history ({self.min_history}) is more than the history windows kept "
+                f"({self.history}): nothing could ever alert"
+            )
+        return self
 
 
 class LiveHourParams(Section):

@@ -59,11 +59,17 @@ def open_dataset(uri: str, options: dict[str, str] | None = None) -> ds.Dataset 
     return dataset if dataset.files else None
 
 
-def latest_time(dataset: ds.Dataset, column: str) -> datetime | None:
-    """The largest value of a timestamp column (where the last window ends)."""
+def latest_time(
+    dataset: ds.Dataset, column: str, not_after: datetime | None = None
+) -> datetime | None:
+    """The largest value of a timestamp column (where the last window ends), of the values at
+    or before `not_after` when given."""
     if column not in dataset.schema.names:
         return None
-    value = pc.max(dataset.to_table(columns=[column])[column]).as_py()
+    where = None
+    if not_after is not None:
+        where = ds.field(column) <= pa.scalar(not_after, type=dataset.schema.field(column).type)
+    value = pc.max(dataset.to_table(columns=[column], filter=where)[column]).as_py()
     return value
 
 

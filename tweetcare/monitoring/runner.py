@@ -2,7 +2,8 @@
 
 `run_monitor` is what `tweetcare monitor run`, a scheduler or the stream calls every N minutes:
 the current window is judged against the champion's training data (or, without it, the window
-before) and against the window before; escalations are detected over the same recent rows. It
+before) and against the window before; escalations are detected on the tweets' own times
+(`monitor.escalation.time_column`), over the windows before the latest tweet written. It
 writes Evidently's HTML reports, logs them and every figure to MLflow, appends the figures to the
 lake's `monitoring` table, records escalations as incidents in the ticket store (routing raises
 the priority of the tickets they cover) and publishes breaches and escalations to the `alerts`
@@ -17,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.dataset as ds
 
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
 from tweetcare.monitoring import lake
 from tweetcare.monitoring.alerts import publish_alerts
-from tweetcare.monitoring.config import MonitorParams
+from tweetcare.monitoring.config import EscalationParams, MonitorParams
 from tweetcare.monitoring.drift import Comparison, compare
-from tweetcare.monitoring.escalation import Alert, detect
+from tweetcare.monitoring.escalation import Alert, cut_windows, detect
 from tweetcare.monitoring.features import monitored_frame, training_frame
 from tweetcare.monitoring.incidents import active_incidents
 from tweetcare.monitoring.tracking import log_run
@@ -45,6 +47,8 @@ class MonitorResult:
     comparisons: list[Comparison] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     note: str = ""
+    # why escalations were not judged (no baseline yet), empty when they were
+    escalation_note: str = ""
     run_id: str | None = None
     published: int = 0
     # incidents written to the ticket store, open tickets they raised
@@ -65,6 +69,7 @@ class MonitorResult:
             "comparisons": [c.to_dict() for c in self.comparisons],
             "alerts": [a.to_message() for a in self.alerts],
             "note": self.note,
+            "escalation_note": self.escalation_note,
             "mlflow_run_id": self.run_id,
             "published": self.published,
             "incidents": self.incidents,
@@ -99,14 +104,13 @@ def run_monitor(
     if end is None:
         raise UserError(f"the lake at {uri} has no {column!r} values yet")
     width = window or params.window
-    span = max(2 * width, params.escalation.window * (params.escalation.history + 1))
-    recent = lake.read_since(tweets_ds, column, end - span, end)
+    recent = lake.read_since(tweets_ds, column, end - 2 * width, end)
     times = pd.to_datetime(recent[column], utc=True)
     current = recent[times > end - width]
     previous = recent[(times > end - 2 * width) & (times <= end - width)]
     result = MonitorResult(end - width, end, len(current))
     result.dead_letters = _dead_letters(settings, options, end - width, end)
-    result.alerts = detect(recent, params.escalation, column, end)
+    result.alerts, result.escalation_note = _escalations(tweets_ds, params.escalation, end)
     if len(current) < params.min_rows:
         result.note = f"{len(current)} tweets in the window, fewer than min_rows={params.min_rows}"
     else:
@@ -120,6 +124,27 @@ def run_monitor(
     if publish:
         result.published = publish_alerts(settings, _messages(result))
     return result
+
+
+def _escalations(
+    tweets: ds.Dataset, params: EscalationParams, end: datetime
+) -> tuple[list[Alert], str]:
+    """The escalations of the event-time window ending at the latest tweet written by `end`
+    (a tweet dated later than that is not judged yet), and why none were judged, if so."""
+    column = params.time_column
+    event_end = lake.latest_time(tweets, column, not_after=end)
+    if event_end is None:
+        return [], f"no tweet has a {column!r}"
+    span = params.window * (params.history + 1)
+    rows = lake.read_since(tweets, column, event_end - span, event_end)
+    windows = cut_windows(rows, params, event_end) if len(rows) else None
+    seen = len(windows.observed) if windows is not None else 0
+    if seen < params.min_history:
+        return [], (
+            f"{seen} of the {params.history} windows before the last "
+            f"hold tweets, fewer than min_history={params.min_history} (no baseline yet)"
+        )
+    return detect(rows, params, event_end), ""
 
 
 def _compare(

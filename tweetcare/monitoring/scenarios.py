@@ -1,6 +1,7 @@
 """Test streams in the lake's shape, built from the generator's public API: a steady stream,
 one whose language or category mix shifts halfway, a burst of similar complaints for one brand
-(an outage), and one thread that grows fast (a viral thread).
+(an outage) or spread over every brand (a category-wide spike), and one thread that grows fast
+(a viral thread).
 
 The generator's labels stand in for the models' answers (a perfect model), confidences are
 drawn from fixed Beta distributions, and the rows are laid on an even timeline from `start`, as
@@ -91,6 +92,28 @@ def burst_stream(
         minutes=burst_minutes,
         pool_rows=max(rows, BURST_POOL_ROWS),
     )
+    return _ordered(pd.concat([background, chosen]))
+
+
+def category_burst_stream(
+    rows: int,
+    seed: int,
+    category: str = "billing",
+    burst: int = 60,
+    start: datetime = START,
+    minutes: float = 65.0,
+    burst_minutes: float = 4.0,
+) -> pd.DataFrame:
+    """A steady stream plus `burst` customer complaints in `category` to every brand that gets
+    them (a few each) in its last `burst_minutes`: many similar complaints, no one brand's."""
+    background = steady_stream(rows, seed, start, minutes)
+    pool = _pool(max(rows, BURST_POOL_ROWS) * POOL_FACTOR, seed + 13)
+    similar = pool[pool["inbound"] & (pool["category"] == category)]
+    chosen = _sample(similar, burst, seed + 14)
+    end = start + timedelta(minutes=minutes)
+    chosen = _timeline(chosen, end - timedelta(minutes=burst_minutes), burst_minutes)
+    chosen["tweet_id"] = [f"spread-{seed}-{i}" for i in range(len(chosen))]
+    chosen["conversation_id"] = chosen["tweet_id"]
     return _ordered(pd.concat([background, chosen]))
 
 

@@ -174,10 +174,13 @@ class Reply(Base):
 
 class IncidentRecord(Base):
     """An escalation incident the monitor saw, one row per scope (kind, brand, category,
-    conversation; null = any): the stream raises the tickets it covers until `expires_at`."""
+    conversation; null = any) and the window it started in: the stream raises the tickets it
+    covers until `expires_at`, and a later spike in the scope after that is a row of its own."""
 
     __tablename__ = "incidents"
 
+    # the scope and the end of the incident's first window (`<scope>@<UTC time>`); rows recorded
+    # before incidents had windows in their key hold the scope alone
     scope_key: Mapped[str] = mapped_column(String(255), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     brand: Mapped[str | None] = mapped_column(String(64))

@@ -7,7 +7,7 @@ batch id) so the stream's at-least-once replays change nothing the second time.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +23,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    text,
 )
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
@@ -296,8 +297,9 @@ class TicketStore:
         """Record escalation incidents and raise the open tickets already in their scope.
 
         Called where the alerts are made (`run_monitor`); the stream raises the tickets it opens
-        or updates afterwards. One row per scope: a later alert of the same spike moves its
-        alert id and `last_seen` on, and it stays active until `last_seen + ttl`. The open
+        or updates afterwards. One row per scope and the window it started in (its key): a later
+        alert in the scope while the incident is active moves its alert id and `last_seen` on,
+        and it stays active until `last_seen + ttl`; after that, a new row starts. The open
         tickets in scope are raised in one UPDATE, each with a `raise` audit entry, in the same
         transaction. Recording the same alerts again (a rerun) raises nothing twice.
         """
@@ -315,37 +317,51 @@ class TicketStore:
     ) -> IncidentOutcome:
         latest: dict[str, Incident] = {}
         for i in incidents:
-            key = incident_scope_key(i.kind, i.brand, i.category, i.conversation_id)
-            if key not in latest or latest[key].last_seen < i.last_seen:
-                latest[key] = i
+            scope = incident_scope_key(i.kind, i.brand, i.category, i.conversation_id)
+            if scope not in latest or latest[scope].last_seen < i.last_seen:
+                latest[scope] = i
         table = IncidentRecord.__table__
         with self.writer() as conn:
-            query = select(table).where(table.c.scope_key.in_(sorted(latest))).with_for_update()
-            found = {row["scope_key"]: row for row in conn.execute(query).mappings()}
+            if conn.dialect.name == "postgresql":
+                # a new incident's key holds its window, so no row lock stops two monitor runs
+                # from opening the same scope twice: incident writers take turns (SQLite's
+                # writer holds the database's write lock already)
+                conn.execute(text(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE"))
+            # the incidents each alert could go on: those still active when its window ended
+            since = min(utc(i.last_seen) for i in latest.values())
+            query = select(table).where(table.c.expires_at >= since).with_for_update()
+            going_on = _latest_per_scope(conn.execute(query).mappings())
             new: list[dict[str, Any]] = []
             later: list[dict[str, Any]] = []
-            for key, incident in latest.items():
-                row = _incident_row(key, incident, ttl)
-                old = found.get(key)
-                if old is None:
-                    new.append(row)
-                elif utc(old["last_seen"]) < row["last_seen"]:
-                    # the same incident goes on, or (expired) a new one starts in this scope
-                    if utc(old["expires_at"]) >= row["last_seen"]:
-                        row["first_seen"] = utc(old["first_seen"])
-                    later.append(row)
+            for scope, incident in latest.items():
+                seen = utc(incident.last_seen)
+                old = going_on.get(scope)
+                if old is None or utc(old["expires_at"]) < seen:
+                    new.append(_incident_row(_incident_key(scope, seen), incident, ttl))
+                elif utc(old["last_seen"]) < seen:
+                    later.append(
+                        {
+                            "b_scope_key": old["scope_key"],
+                            "b_alert_id": incident.alert_id,
+                            "b_last_seen": seen,
+                            "b_expires_at": seen + ttl,
+                        }
+                    )
             if new:
                 insert = self._insert(table).returning(table.c.scope_key)
                 if len(conn.execute(insert, new).scalars().all()) != len(new):
                     raise ConcurrentWrite("an incident was recorded by another writer")
             if later:
-                columns = [c for c in later[0] if c != "scope_key"]
                 update = (
                     sa_update(table)
                     .where(table.c.scope_key == bindparam("b_scope_key"))
-                    .values({c: bindparam(f"b_{c}") for c in columns})
+                    .values(
+                        alert_id=bindparam("b_alert_id"),
+                        last_seen=bindparam("b_last_seen"),
+                        expires_at=bindparam("b_expires_at"),
+                    )
                 )
-                conn.execute(update, [{f"b_{k}": v for k, v in row.items()} for row in later])
+                conn.execute(update, later)
             active = [
                 i
                 for i in _active_incidents(conn, now)
@@ -393,6 +409,20 @@ class TicketStore:
             return []
         with self.engine.connect() as conn:
             return _active_incidents(conn, utc(now or datetime.now(UTC)))
+
+    def incident_counts(self, now: datetime | None = None) -> dict[str, int]:
+        """How many incidents the store holds, and how many are active at `now` (default:
+        now): what a summary of the monitor reports, read back rather than counted on the way."""
+        if not self._has_schema() or not inspect(self.engine).has_table(
+            IncidentRecord.__tablename__
+        ):
+            return {"incidents": 0, "active": 0}
+        table = IncidentRecord.__table__
+        active = table.c.expires_at > utc(now or datetime.now(UTC))
+        query = select(func.count(), func.count().filter(active)).select_from(table)
+        with self.engine.connect() as conn:
+            total, live = conn.execute(query).one()
+        return {"incidents": int(total), "active": int(live)}
 
     def _insert(self, table: Table) -> Any:
         """INSERT that skips rows whose key is already there (the replay of a batch)."""
@@ -696,6 +726,24 @@ class TicketStore:
 def _ended() -> dict[str, Any]:
     """A lease given up: the run is done with the reply, whatever became of it."""
     return {"lease_expires_at": datetime.now(UTC)}
+
+
+def _incident_key(scope: str, first_seen: datetime) -> str:
+    """An incident's unique key: its scope and the window it was first seen in, so a later
+    incident in the same scope (after this one expired) is a row of its own, not an overwrite."""
+    return f"{scope}@{first_seen:%Y%m%dT%H%M%SZ}"
+
+
+def _latest_per_scope(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """The most recently seen of these incident rows in each scope."""
+    latest: dict[str, Mapping[str, Any]] = {}
+    for row in rows:
+        scope = incident_scope_key(
+            row["kind"], row["brand"], row["category"], row["conversation_id"]
+        )
+        if scope not in latest or utc(latest[scope]["last_seen"]) < utc(row["last_seen"]):
+            latest[scope] = row
+    return latest
 
 
 def _incident_row(key: str, incident: Incident, ttl: timedelta) -> dict[str, Any]:
