@@ -4,6 +4,10 @@ The stand-in drops the first stream mid-way, answers the next connection with a 
 window reopens in a few seconds, the next with a 503, and redelivers a tweet on the fourth;
 the mention poll returns one tweet the stream also carries. Each tweet must reach `tweets`
 once, keyed by its conversation, in replay's message format, after X's backoff.
+
+A broker outage and a kill -9 lose nothing: tweets read while the broker is down wait in the
+outbox and go first when a run starts again, and the mentions cursor on disk never gets ahead
+of what Kafka acknowledged.
 """
 
 from __future__ import annotations
@@ -11,19 +15,28 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kafka import KafkaConsumer
 
+from tests.fixtures.kafka import broker_settings
 from tests.fixtures.x_standin import KEEP_ALIVE, Episode, XStandIn, stream_tweet
 from tweetcare.core.schemas import TweetMessage
 from tweetcare.core.settings import Settings
 from tweetcare.ingest.backoff import RESET_MARGIN_S, BackoffPolicy
+from tweetcare.ingest.run import cursor_file, outbox_file
+from tweetcare.kafka.broker import start_broker, stop_broker
 from tweetcare.kafka.replay import MESSAGE_FIELDS
+from tweetcare.kafka.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +47,10 @@ RATE_LIMIT_RESET_IN = 3.0
 RUN_TIMEOUT = 180
 
 
-def ids() -> dict[str, str]:
+def ids(names: str = "ABCD") -> dict[str, str]:
     """Fresh tweet ids per run: the session's `tweets` topic also holds other tests' tweets."""
     base = random.randrange(10**15, 10**16)
-    return {name: str(base + step) for step, name in enumerate("ABCD")}
+    return {name: str(base + step) for step, name in enumerate(names)}
 
 
 def run_ingest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -145,3 +158,117 @@ def test_ingest_publishes_each_tweet_once_after_x_backoff(
         )
     ]
     assert any(r.path == f"/2/users/{BRAND_ID}/mentions" for r in standin.requests)
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = RUN_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def kept(settings: Settings) -> set[str]:
+    """The tweet ids the ingest's outbox holds (read-only, beside the running ingest)."""
+    path = outbox_file(settings)
+    if not path.exists():
+        return set()
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        return {row[0] for row in db.execute("SELECT tweet_id FROM outbox")}
+    except sqlite3.OperationalError:  # the table is not made yet
+        return set()
+    finally:
+        db.close()
+
+
+def cursor(settings: Settings) -> dict[str, str]:
+    path = cursor_file(settings)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def test_a_broker_outage_and_a_kill_lose_no_tweet_and_the_cursor_waits_for_acks(
+    tmp_path: Path,
+) -> None:
+    """A private broker (this test stops it): A and mention D go through; then, with the broker
+    down, B and C come on the stream and E among the mentions; the ingest is killed -9. After
+    the broker is back, the next run sends B, C and E first, and each tweet is in Kafka once."""
+    broker = broker_settings(tmp_path / "kafka")
+    settings = broker.model_copy(update={"state_dir": tmp_path / "state"})
+    t = ids("ABCDE")
+    customer = ("501", "jane_doe")
+    a, b, c, d, e = (
+        stream_tweet(t[name], *customer, f"@AmazonHelp tweet {name}") for name in "ABCDE"
+    )
+    gate = threading.Event()
+    rules_file = tmp_path / "x_rules.yaml"
+    rules_file.write_text("brands:\n  - handle: AmazonHelp\n")
+
+    def env_for(standin: XStandIn) -> dict[str, str]:
+        return {
+            **os.environ,
+            **settings.to_env(),
+            "TWEETCARE_X_API_BASE_URL": standin.url,
+            "TWEETCARE_X_BEARER_TOKEN": TOKEN,
+            "TWEETCARE_X_RULES_CONFIG": str(rules_file),
+            "TWEETCARE_X_MENTIONS_POLL_SECONDS": "0.5",
+            "COLUMNS": "200",
+        }
+
+    start_broker(broker)
+    try:
+        ensure_topics(broker)
+        first_run = [Episode(lines=(a,)), Episode(lines=(b, c), gate=gate, hold=True)]
+        standin = XStandIn(first_run, {"AmazonHelp": BRAND_ID}, [], {BRAND_ID: [d]})
+        with standin, (tmp_path / "first.log").open("w") as log:
+            ingest = subprocess.Popen(
+                [str(TWEETCARE), "ingest", "x"], env=env_for(standin), stderr=log
+            )
+            try:
+                # A (then a dropped stream) and mention D, acknowledged: the cursor is at D
+                wait_for(
+                    lambda: (
+                        len(standin.stream_connections()) >= 2
+                        and cursor(settings) == {BRAND_ID: t["D"]}
+                        and not kept(settings)
+                    ),
+                    "A and D in Kafka",
+                )
+                stop_broker(broker)
+                standin.mentions[BRAND_ID] = [e, d]
+                gate.set()
+                wait_for(lambda: kept(settings) == {t["B"], t["C"], t["E"]}, "B, C, E kept")
+                assert cursor(settings) == {BRAND_ID: t["D"]}  # E is not acknowledged
+                assert ingest.poll() is None
+            finally:
+                ingest.send_signal(signal.SIGKILL)
+                ingest.wait()
+        assert kept(settings) == {t["B"], t["C"], t["E"]}
+        assert cursor(settings) == {BRAND_ID: t["D"]}
+
+        start_broker(broker)
+        standin = XStandIn([Episode(hold=True)], {"AmazonHelp": BRAND_ID}, [], {BRAND_ID: [e, d]})
+        with standin, (tmp_path / "second.log").open("w") as log:
+            ingest = subprocess.Popen(
+                [str(TWEETCARE), "ingest", "x", "--json"],
+                env=env_for(standin),
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+            try:
+                wait_for(
+                    lambda: not kept(settings) and cursor(settings) == {BRAND_ID: t["E"]},
+                    "the outbox sent and E acknowledged",
+                )
+            finally:
+                ingest.send_signal(signal.SIGINT)  # Ctrl-C: the run ends and reports
+                out, _ = ingest.communicate(timeout=RUN_TIMEOUT)
+        assert ingest.returncode == 0, (tmp_path / "second.log").read_text()[-3000:]
+        report = json.loads(out.strip().splitlines()[-1])
+        assert (report["resent"], report["kept"], report["failed"]) == (3, 0, 0)
+        assert report["published"] == 0 and report["duplicates"] >= 1  # E: the outbox sent it
+
+        found = consume(broker, set(t.values()))
+        assert sorted(m["tweet_id"] for _, m in found) == sorted(t.values())  # each once
+    finally:
+        stop_broker(broker)

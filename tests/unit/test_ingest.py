@@ -1,5 +1,6 @@
 """X ingestion's pure parts: rules from the file, X's backoff, bounded dedup, the message format,
-and the CLI refusing to start without credentials."""
+the outbox and the mentions cursor around a sink whose answers the test gives, and the CLI
+refusing to start without credentials or with a broken cursor file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,8 +18,10 @@ from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import TweetMessage
 from tweetcare.core.settings import Settings
 from tweetcare.ingest.backoff import RESET_MARGIN_S, Reconnects
+from tweetcare.ingest.cursor import MentionCursor
 from tweetcare.ingest.dedup import SeenIds
 from tweetcare.ingest.messages import record_of, twcs_time, usernames
+from tweetcare.ingest.outbox import Outbox
 from tweetcare.ingest.rules import BrandRule, XRules, load_x_rules, plan_rule_changes, rule_value
 from tweetcare.ingest.x_ingest import XIngest
 from tweetcare.kafka.replay import MESSAGE_FIELDS, build_message
@@ -134,25 +139,155 @@ def test_an_x_tweet_becomes_replays_message_keyed_by_conversation() -> None:
     assert twcs_time("not a date") == "not a date"
 
 
-class ListSink:
-    """The messages a run would send to Kafka, in order."""
+class HeldSink:
+    """A sink whose sends wait for the test to say what Kafka answered."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer_at_once: bool = False) -> None:
+        self.answer_at_once = answer_at_once
         self.sent: list[tuple[str, bytes]] = []
+        self.waiting: list[tuple[Callable[[], None], Callable[[BaseException], None]]] = []
 
-    def send(self, key: str, value: bytes, on_error: object) -> None:
+    def send(
+        self,
+        key: str,
+        value: bytes,
+        on_ack: Callable[[], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
         self.sent.append((key, value))
+        if self.answer_at_once:
+            on_ack()
+        else:
+            self.waiting.append((on_ack, on_error))
+
+    def flush(self, timeout: float) -> bool:
+        return not self.waiting
+
+    def ack_all(self) -> None:
+        for on_ack, _ in self.waiting:
+            on_ack()
+        self.waiting.clear()
+
+    def fail_all(self) -> None:
+        for _, on_error in self.waiting:
+            on_error(TimeoutError("broker down"))
+        self.waiting.clear()
+
+    def tweet_ids(self) -> list[str]:
+        return [json.loads(value)["tweet_id"] for _, value in self.sent]
 
 
-def test_stream_lines_keep_alives_notices_and_repeats_publish_each_tweet_once() -> None:
-    sink = ListSink()
-    ingest = XIngest(None, XRules(brands=[BrandRule(handle="A")]), sink, build_message, 60.0)  # type: ignore[arg-type]
-    tweet = json.dumps({"data": {"id": "1", "author_id": "5", "text": "x", "created_at": "t"}})
+def make_ingest(tmp_path: Path, sink: HeldSink, api: Any = None) -> XIngest:
+    """An ingest over `tmp_path`'s outbox and cursor (one per test, shared by its runs)."""
+    rules = XRules(brands=[BrandRule(handle="A")])
+    return XIngest(
+        api,
+        rules,
+        sink,
+        build_message,
+        60.0,
+        outbox=Outbox(tmp_path / "outbox.sqlite3"),
+        cursor=MentionCursor(tmp_path / "cursor.json"),
+    )
+
+
+def tweet_line(tweet_id: str) -> str:
+    return json.dumps({"data": {"id": tweet_id, "author_id": "5", "text": "x", "created_at": "t"}})
+
+
+def test_stream_lines_keep_alives_notices_and_repeats_publish_each_tweet_once(
+    tmp_path: Path,
+) -> None:
+    sink = HeldSink(answer_at_once=True)
+    ingest = make_ingest(tmp_path, sink)
+    tweet = tweet_line("1")
     for line in ("", tweet, "\r", "not json", '{"errors": [{"title": "x"}]}', tweet):
         ingest.on_line(line)
     assert [key for key, _ in sink.sent] == ["1"]
     report = ingest.report
     assert (report.published, report.duplicates, report.keep_alives, report.skipped) == (1, 1, 2, 2)
+    assert len(ingest.outbox) == 0  # acknowledged: nothing kept
+
+
+def test_a_tweet_stays_in_the_outbox_until_kafka_acknowledges_it_and_goes_first_next_run(
+    tmp_path: Path,
+) -> None:
+    sink = HeldSink()
+    ingest = make_ingest(tmp_path, sink)
+    for tweet_id in ("1", "2", "3"):
+        ingest.on_line(tweet_line(tweet_id))
+    assert [e.tweet_id for e in ingest.outbox.entries()] == ["1", "2", "3"]  # before any answer
+    assert ingest.resend_outbox() == 0  # all three await an answer: none is sent twice
+    sink.waiting[0][0]()  # "1" acknowledged
+    sink.waiting = sink.waiting[1:]
+    sink.fail_all()  # the broker went away: "2" and "3" are not in Kafka
+    assert [e.tweet_id for e in ingest.outbox.entries()] == ["2", "3"]
+    assert ingest.report.failed == 2
+    ingest.on_line(tweet_line("2"))  # X delivers it again: the outbox has it, not a second copy
+    assert ingest.report.duplicates == 1 and len(sink.sent) == 3
+
+    # the process dies; the next run sends what the outbox kept before anything new
+    ingest.outbox.close()
+    later = HeldSink()
+    again = make_ingest(tmp_path, later)
+    assert again.resend_outbox() == 2
+    again.on_line(tweet_line("4"))
+    assert later.tweet_ids() == ["2", "3", "4"]
+    later.ack_all()
+    assert len(again.outbox) == 0 and again.report.resent == 2
+
+
+class Mentions:
+    """X's mention timeline of one brand, newest first, as `XApi.mentions` answers it."""
+
+    def __init__(self, tweet_ids: list[str]) -> None:
+        self.tweet_ids = tweet_ids
+
+    def wait_for_window(self, path: str) -> float:
+        return 0.0
+
+    def mentions(self, user_id: str, since_id: str | None, token: str | None) -> dict[str, Any]:
+        fresh = [i for i in self.tweet_ids if since_id is None or int(i) > int(since_id)]
+        data = [{"id": i, "author_id": "5", "text": "@A hi", "created_at": "t"} for i in fresh]
+        meta = {"newest_id": fresh[0]} if fresh else {}
+        return {"data": data, "includes": {"users": [{"id": "5", "username": "c"}]}, "meta": meta}
+
+
+def test_the_mentions_cursor_moves_only_once_kafka_has_every_tweet_up_to_it(
+    tmp_path: Path,
+) -> None:
+    sink = HeldSink()
+    ingest = make_ingest(tmp_path, sink, Mentions(["12", "11"]))
+    cursor_file = tmp_path / "cursor.json"
+
+    ingest.advance_when_acknowledged("99", *ingest.poll_mentions("99", None))
+    assert not cursor_file.exists()  # sent, not acknowledged
+    sink.fail_all()
+    ingest.advance_when_acknowledged("99", *ingest.poll_mentions("99", None))
+    assert not cursor_file.exists()  # failed: the outbox keeps them, the cursor stays
+    assert ingest.resend_outbox() == 2
+    sink.ack_all()
+    ingest.advance_when_acknowledged("99", *ingest.poll_mentions("99", None))
+    assert json.loads(cursor_file.read_text()) == {"99": "12"}
+
+    # a new mention, acknowledged: the next run (a fresh process) asks X only after it
+    ingest.api.tweet_ids.insert(0, "13")
+    ingest.advance_when_acknowledged("99", *ingest.poll_mentions("99", "12"))
+    assert json.loads(cursor_file.read_text()) == {"99": "12"}
+    sink.ack_all()
+    ingest.advance_when_acknowledged("99", *ingest.poll_mentions("99", "12"))
+    assert MentionCursor(cursor_file).since("99") == "13"
+    assert sink.tweet_ids() == ["12", "11", "12", "11", "13"]
+
+
+def test_a_poll_cut_short_by_the_limit_leaves_the_cursor(tmp_path: Path) -> None:
+    sink = HeldSink(answer_at_once=True)
+    ingest = make_ingest(tmp_path, sink, Mentions(["12", "11"]))
+    ingest.limit = 1
+    newest, polled, complete = ingest.poll_mentions("99", None)
+    assert (newest, complete, sink.tweet_ids()) == ("12", False, ["12"])
+    ingest.advance_when_acknowledged("99", newest, polled, complete)
+    assert not (tmp_path / "cursor.json").exists()  # "11" was never sent
 
 
 def test_without_credentials_the_cli_says_so_in_one_line_and_exits_2() -> None:
@@ -163,3 +298,22 @@ def test_without_credentials_the_cli_says_so_in_one_line_and_exits_2() -> None:
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "TWEETCARE_X_BEARER_TOKEN" in lines[0], done.stderr
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"99": 12}', "[]"])
+def test_a_broken_cursor_file_is_one_line_and_exit_2(tmp_path: Path, content: str) -> None:
+    state = tmp_path / "state"
+    (state / "x-ingest").mkdir(parents=True)
+    (state / "x-ingest" / "mentions-cursor.json").write_text(content)
+    env = {
+        **os.environ,
+        "TWEETCARE_X_BEARER_TOKEN": "token",
+        "TWEETCARE_STATE_DIR": str(state),
+        "COLUMNS": "200",
+    }
+    done = subprocess.run(
+        [str(TWEETCARE), "ingest", "x"], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is not a mentions cursor" in lines[0], done.stderr

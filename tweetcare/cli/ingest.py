@@ -33,8 +33,11 @@ def x(
     `tweets`, in replay's format keyed by conversation, until Ctrl-C or --limit.
 
     Needs TWEETCARE_X_BEARER_TOKEN; reconnects with X's backoff and publishes each tweet once.
+    A tweet Kafka has not acknowledged stays in the outbox (<state_dir>/x-ingest/) and is sent
+    first next time; each brand's mentions cursor moves only past acknowledged tweets. Exits 1
+    when the outbox still holds tweets at the end.
     """
-    from tweetcare.ingest.run import ingest_x
+    from tweetcare.ingest.run import ingest_x, outbox_file
 
     logging.basicConfig(
         level=logging.INFO,
@@ -46,12 +49,18 @@ def x(
     figures = report.as_dict()
     if as_json:
         print(json.dumps({"topic": settings.topic_tweets, **figures}))
-        return
-    Console().print(
-        f"published {report.published} tweets to `{settings.topic_tweets}` "
-        f"({report.duplicates} duplicates dropped, {report.reconnects} reconnects, "
-        f"{report.failed} failed)",
-        highlight=False,
-    )
-    if report.failed:
+    else:
+        Console().print(
+            f"published {report.published} tweets to `{settings.topic_tweets}` "
+            f"({report.duplicates} duplicates dropped, {report.reconnects} reconnects, "
+            f"{report.resent} resent from the outbox, {report.failed} sends failed)",
+            highlight=False,
+        )
+    if report.kept:
+        Console(stderr=True).print(
+            f"{report.kept} tweets are not in Kafka yet: kept in {outbox_file(settings)}, "
+            "they are sent first on the next run",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(1)

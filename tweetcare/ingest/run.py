@@ -1,20 +1,26 @@
-"""Wiring for `tweetcare ingest x`: settings, rules file, X client and a Kafka producer."""
+"""Wiring for `tweetcare ingest x`: settings, rules file, X client, a Kafka producer, and the
+run's durable state (the outbox and the mentions cursor, in `<state_dir>/x-ingest/`, which one
+run at a time holds)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
 from tweetcare.ingest.backoff import BackoffPolicy
+from tweetcare.ingest.cursor import MentionCursor
+from tweetcare.ingest.outbox import Outbox
 from tweetcare.ingest.rules import load_x_rules
 from tweetcare.ingest.x_api import XApi
-from tweetcare.ingest.x_ingest import IngestReport, XIngest
+from tweetcare.ingest.x_ingest import FLUSH_TIMEOUT_S, IngestReport, XIngest
+from tweetcare.service_lock import ServiceLock
 
-FLUSH_TIMEOUT_S = 60.0
+STATE_FOLDER = "x-ingest"
 NO_TOKEN = (
     "no X API credentials: set TWEETCARE_X_BEARER_TOKEN to your app's bearer token "
     "(developer.x.com), or feed Kafka from a file with `tweetcare replay`"
@@ -34,12 +40,45 @@ class KafkaSink:
                 "run `tweetcare kafka start`"
             ) from err
 
-    def send(self, key: str, value: bytes, on_error: Callable[[BaseException], None]) -> None:
-        self.producer.send(self.topic, key=key.encode(), value=value).add_errback(on_error)
+    def send(
+        self,
+        key: str,
+        value: bytes,
+        on_ack: Callable[[], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        try:
+            future = self.producer.send(self.topic, key=key.encode(), value=value)
+        except KafkaError as err:  # e.g. no metadata for the topic in max_block_ms
+            on_error(err)
+            return
+        future.add_callback(lambda _metadata: on_ack()).add_errback(on_error)
+
+    def flush(self, timeout: float) -> bool:
+        try:
+            self.producer.flush(timeout=timeout)
+        except KafkaTimeoutError:
+            return False
+        return True
 
     def close(self) -> None:
-        self.producer.flush(timeout=FLUSH_TIMEOUT_S)
         self.producer.close(timeout=FLUSH_TIMEOUT_S)
+
+
+def state_folder(settings: Settings) -> Path:
+    return settings.state_dir / STATE_FOLDER
+
+
+def outbox_file(settings: Settings) -> Path:
+    return state_folder(settings) / "outbox.sqlite3"
+
+
+def cursor_file(settings: Settings) -> Path:
+    return state_folder(settings) / "mentions-cursor.json"
+
+
+def lock_file(settings: Settings) -> Path:
+    return state_folder(settings) / "ingest.lock"
 
 
 def ingest_x(
@@ -61,14 +100,31 @@ def ingest_x(
     # the replay format, defined once (imported here: it pulls in pandas)
     from tweetcare.kafka.replay import build_message
 
-    sink = KafkaSink(settings)
-    api = XApi(settings.x_api_base_url, settings.x_bearer_token)
-    ingest = XIngest(
-        api, rules, sink, build_message, settings.x_mentions_poll_seconds, limit, policy
-    )
-    try:
-        return ingest.run(stream=stream, mentions=mentions, sync_rules=sync_rules)
-    finally:
-        ingest.stop.set()
-        sink.close()
-        api.close()
+    with ServiceLock(lock_file(settings)) as lock:
+        if not lock.acquire():
+            raise UserError(
+                f"another `tweetcare ingest x` runs on {state_folder(settings)} "
+                f"({lock_file(settings)} is locked)"
+            )
+        outbox = Outbox(outbox_file(settings))
+        cursor = MentionCursor(cursor_file(settings))
+        sink = KafkaSink(settings)
+        api = XApi(settings.x_api_base_url, settings.x_bearer_token)
+        ingest = XIngest(
+            api,
+            rules,
+            sink,
+            build_message,
+            settings.x_mentions_poll_seconds,
+            limit,
+            policy,
+            outbox=outbox,
+            cursor=cursor,
+        )
+        try:
+            return ingest.run(stream=stream, mentions=mentions, sync_rules=sync_rules)
+        finally:
+            ingest.stop.set()
+            sink.close()
+            api.close()
+            outbox.close()
