@@ -63,6 +63,7 @@ from tweetcare.core.storage import (
     lake_table_uri,
 )
 from tweetcare.kafka.topics import ensure_retention, ensure_topics, lake_source_topics
+from tweetcare.monitoring.lake_lag import LakeLagWatch
 from tweetcare.tickets import TicketStore
 from tweetcare.tickets.replies import load_replies
 from tweetcare.tickets.routing import load_routing
@@ -446,8 +447,12 @@ def main() -> None:
     def stop_requested() -> bool:
         return bool(signals) or bool(args.stop_file and args.stop_file.exists())
 
+    def merged() -> dict[str, int]:
+        return dict(progress.state.get("lake_end_offsets", {}).get(settings.lake_rows_topic, {}))
+
+    watch = LakeLagWatch(settings, merged)
     try:
-        run_until_stopped(spark, care_query, lake_query, stop_requested, progress)
+        run_until_stopped(spark, care_query, lake_query, stop_requested, progress, watch.check)
     finally:
         spark.stop()
         lake_writer.store.close()
@@ -459,11 +464,14 @@ def run_until_stopped(
     lake_query: StreamingQuery,
     stop_requested: Callable[[], bool],
     progress: ProgressFile,
+    watch: Callable[[], object],
 ) -> None:
-    """Wait for a stop request (clean stop) or either query's end (exit 1 if it failed)."""
+    """Wait for a stop request (clean stop) or either query's end (exit 1 if it failed), and
+    `watch` the lake's lag meanwhile."""
     try:
         while care.isActive and lake_query.isActive and not stop_requested():
             spark.streams.awaitAnyTermination(POLL_SECONDS)
+            watch()
     except StreamingQueryException as err:
         # e.g. the model server stayed down: the failed batch replays from the checkpoint
         log.error("the query failed: %s", redact(str(err)))

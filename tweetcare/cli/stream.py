@@ -15,6 +15,7 @@ import contextlib
 import json
 import sys
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -30,6 +31,7 @@ import tweetcare
 from tweetcare.core.errors import UserError
 from tweetcare.core.redact import is_secret_name, redact, redact_url
 from tweetcare.core.settings import Settings, get_settings
+from tweetcare.monitoring.lake_lag import measure
 from tweetcare.process import Service, ServiceError, stop_process
 from tweetcare.supervisor import read_state, running_job
 from tweetcare.tickets import TicketStore
@@ -236,11 +238,7 @@ def stream_health(settings: Settings) -> dict[str, Any]:
     # tweets not scored yet, and scored rows not merged into the lake yet (a Kafka that did not
     # answer for the one is not asked again for the other: `status` stays one timeout long)
     lag = topic_lag(settings, settings.topic_tweets, progress.get("end_offsets", {}))
-    lake_lag = (
-        dict(lag)
-        if lag["error"]
-        else topic_lag(settings, settings.lake_rows_topic, progress.get("lake_end_offsets", {}))
-    )
+    lake_lag = dict(lag) if lag["error"] else lake_lag_of(settings, progress)
     return {
         "up": up,
         "state": state.get("state", "stopped")
@@ -260,6 +258,16 @@ def stream_health(settings: Settings) -> dict[str, Any]:
         "lag": lag,
         "lake_lag": lake_lag,
     }
+
+
+def lake_lag_of(settings: Settings, progress: dict[str, Any]) -> dict[str, Any]:
+    """Scored rows not merged into the lake yet, and whether they wait too long (an alert)."""
+    merged = progress.get("lake_end_offsets", {}).get(settings.lake_rows_topic, {})
+    try:
+        return measure(settings, merged, datetime.now(UTC)).to_dict() | {"error": None}
+    except KafkaError as err:
+        error = redact(f"Kafka at {settings.kafka_bootstrap} did not answer: {err}")
+        return {"total": None, "partitions": {}, "error": error, "alert": None}
 
 
 def topic_lag(settings: Settings, topic: str, done: dict[str, Any]) -> dict[str, Any]:
@@ -311,8 +319,14 @@ def status(
     else:
         parts = ", ".join(f"{p}: {n}" for p, n in lag["partitions"].items())
         console.print(f"lag: {lag['total']} messages behind `{settings.topic_tweets}` ({parts})")
-    if health["lake_lag"]["total"] is not None:
-        console.print(f"lake: {health['lake_lag']['total']} scored rows waiting to be merged")
+    lake_lag = health["lake_lag"]
+    if lake_lag["total"] is not None:
+        console.print(f"lake: {lake_lag['total']} scored rows waiting to be merged")
+    if lake_lag.get("alert"):
+        console.print(
+            f"[bold red]lake lag alert[/]: {lake_lag['overdue']} scored rows have waited more "
+            f"than {lake_lag['alert_after_s']:.0f}s (the lake query is failing or too slow)"
+        )
     if health["last_batch"] is not None:
         console.print(f"last batch: {health['last_batch']} at {health['updated_at']}")
     console.print(f"last error: {health['last_error'] or '-'}")
