@@ -1,4 +1,5 @@
-"""The real `dvc repro` of validate -> split -> featurize in a throwaway repo with tiny data."""
+"""The real `dvc repro` of validate -> split -> featurize in a throwaway repo with tiny data, and
+of generate -> validate in a fresh clone of this checkout (no data/, no DVC cache)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests.fixtures.clone import fresh_clone
 from tests.fixtures.twcs import labels_frame, twcs_frame, write_twcs
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("validate", "split", "featurize")
+RECEIPT = "artifacts/data_version.json"
 TINY_PROFILE = {"train": 120, "val": 40, "test": 40}
 
 
@@ -90,3 +93,44 @@ def test_broken_data_stops_repro_naming_the_expectation(tmp_path: Path) -> None:
     assert "expect_column_values_to_be_unique on column 'tweet_id'" in output
     assert "Traceback" not in output
     assert not (project / "artifacts/splits").exists()
+
+
+def test_a_fresh_clone_repro_generates_the_recorded_data_then_validates(tmp_path: Path) -> None:
+    """`git clone && dvc repro`: the generate stage writes the embedded sample, which is the
+    version data.dvc records, and validate runs on it."""
+    clone = fresh_clone(tmp_path)
+    recorded = (clone / "data.dvc").read_text()
+    assert not (clone / "data").exists()
+
+    result = run(["dvc", "repro", "validate"], clone)
+
+    assert "Running stage 'generate'" in result.stdout
+    assert "Running stage 'validate'" in result.stdout
+    assert (clone / "data.dvc").read_text() == recorded
+    assert json.loads((clone / "reports/validation/raw.json").read_text())["success"] is True
+    md5 = yaml.safe_load(recorded)["outs"][0]["md5"]
+    assert json.loads((clone / RECEIPT).read_text())["md5"] == md5
+    # the regenerated folder is the recorded version: DVC finds nothing changed
+    assert run(["dvc", "status", "--json", "data.dvc", "generate"], clone).stdout.strip() == "{}"
+
+
+def test_a_sample_that_is_not_the_recorded_version_is_refused_and_removed(
+    tmp_path: Path,
+) -> None:
+    """Other generate params make other data: the stage names the way out and leaves no data/
+    behind that DVC could record in place of the real version."""
+    clone = fresh_clone(tmp_path)
+    recorded = (clone / "data.dvc").read_text()
+    params = yaml.safe_load((clone / "params.yaml").read_text())
+    params["generate"]["rows"] = 50
+    (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    result = run(["dvc", "repro", "generate"], clone, check=False)
+
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "does not make the version data.dvc records" in output
+    assert "`dvc pull data.dvc`" in output
+    assert "Traceback" not in output
+    assert not (clone / "data").exists()
+    assert (clone / "data.dvc").read_text() == recorded
