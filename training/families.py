@@ -85,12 +85,8 @@ def _fit_baseline(
 def _fit_sequence(
     cell: str, splits: dict[str, pd.DataFrame], params: TrainParams, mask: bool, weight: int
 ) -> FittedModel:
-    from training.sequence import fit_sequence
-    from training.sequence_pyfunc import (
-        log_sequence_pyfunc,
-        save_sequence_pyfunc,
-        sequence_probabilities,
-    )
+    from training.sequence import fit_sequence, sequence_probabilities
+    from training.sequence_pyfunc import log_sequence_pyfunc, save_sequence_pyfunc
 
     threads = params.sequence.threads if params.sequence.accelerator == "cpu" else 0
     fit = fit_sequence(

@@ -56,9 +56,11 @@ class RecurrentClassifier(nn.Module):
             self.embedding(ids), lengths.cpu(), batch_first=True, enforce_sorted=False
         )
         _, state = self.recurrent(packed)
+        return self.head(self.dropout(self.summary(state))).squeeze(-1)
+
+    def summary(self, state: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """The last layer's final hidden state, both directions side by side when bidirectional."""
         final = state[0] if isinstance(state, tuple) else state  # LSTM returns (h, c)
         if self.config.bidirectional:
-            summary = torch.cat([final[-2], final[-1]], dim=1)
-        else:
-            summary = final[-1]
-        return self.head(self.dropout(summary)).squeeze(-1)
+            return torch.cat([final[-2], final[-1]], dim=1)
+        return final[-1]

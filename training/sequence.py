@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 from torchmetrics.classification import BinaryAccuracy, BinaryF1Score
 
 from training.networks import NetworkConfig, RecurrentClassifier
+from training.sequence_pyfunc import INFERENCE_BATCH
 from training.tokenizer import PAD_TOKEN, encode, train_tokenizer
 from tweetcare.core.params import SequenceParams, TokenizerParams
 
@@ -169,3 +170,18 @@ def _fit(
         epochs=trainer.current_epoch,
         best_val_loss=float(checkpoint.best_model_score or float("nan")),
     )
+
+
+def sequence_probabilities(
+    network: RecurrentClassifier, tokenizer: Tokenizer, cleaned: list[str]
+) -> np.ndarray:
+    """Inbound probability of each already-cleaned text from the trained network (in memory, as
+    the comparison scores it; the logged pyfunc runs its ONNX export), in chunks."""
+    network.eval()
+    out: list[np.ndarray] = []
+    with torch.inference_mode():
+        for start in range(0, len(cleaned), INFERENCE_BATCH):
+            ids, lengths = encode(tokenizer, cleaned[start : start + INFERENCE_BATCH])
+            logits = network(torch.from_numpy(ids), torch.from_numpy(lengths))
+            out.append(torch.sigmoid(logits).cpu().numpy())
+    return np.concatenate(out) if out else np.empty(0)

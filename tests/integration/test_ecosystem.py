@@ -23,6 +23,7 @@ import yaml
 
 from tests.fixtures.bento import synthetic_features
 from tests.fixtures.kafka import free_ports
+from tests.fixtures.serving_lock import SERVING_LOCK, pins
 from tests.fixtures.twcs import twcs_frame, write_twcs
 from training.baseline import train_baseline
 from training.pyfunc import save_sklearn_pyfunc
@@ -241,5 +242,10 @@ def test_bentoml_build_packages_the_model_server(tmp_path: Path) -> None:
     assert (source / "serving" / "service.py").is_file()
     assert (source / "config" / "routing.yaml").is_file()
     assert (source / "tweetcare" / "core" / "settings.py").is_file()
-    requirements = (source.parent / "env" / "python" / "requirements.txt").read_text()
-    assert "bentoml==1.4.39" in requirements and "--hash=sha256:" in requirements
+    requirements = source.parent / "env" / "python" / "requirements.txt"
+    text = requirements.read_text()
+    assert "bentoml==1.4.39" in text and "--hash=sha256:" in text
+    # the model server's own lock, not the all-extras one: nothing it does not run
+    installed = pins(requirements)
+    assert installed == pins(SERVING_LOCK)
+    assert not {"torch", "pyspark", "streamlit", "playwright", "pytest", "dvc"} & set(installed)

@@ -12,9 +12,11 @@ import pytest
 import torch
 
 from tests.fixtures.bento import run_python, synthetic_features
+from tests.fixtures.serving_lock import link_locked_site, run_in_locked_site
 from training.families import SEQUENCE_CELLS, FittedModel, fit_family
 from training.networks import NetworkConfig, RecurrentClassifier
 from training.pyfunc import OUTPUT_COLUMNS
+from training.sequence_onnx import export_onnx
 from training.tokenizer import PAD_TOKEN, UNK_TOKEN, encode, train_tokenizer
 from tweetcare.core.params import BaselineParams, SequenceParams, TokenizerParams, TrainParams
 
@@ -79,6 +81,26 @@ def test_network_gives_one_logit_per_text_and_ignores_padding(cell, bidirectiona
     assert padded[0].item() == pytest.approx(short[0].item(), abs=1e-6)
 
 
+@pytest.mark.parametrize("cell", SEQUENCE_CELLS)
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_the_onnx_graph_scores_padded_texts_as_the_packed_network_does(
+    cell, bidirectional, tmp_path: Path
+) -> None:
+    import onnxruntime
+
+    torch.manual_seed(0)
+    network = RecurrentClassifier(NetworkConfig(cell, 30, 4, 3, bidirectional, 0.5)).eval()
+    graph = export_onnx(network, tmp_path / "network.onnx")
+    session = onnxruntime.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+    ids = torch.tensor([[5, 6, 0, 0, 0], [7, 8, 9, 10, 11], [12, 0, 0, 0, 0]])
+    lengths = torch.tensor([2, 5, 1])
+    with torch.inference_mode():
+        expected = torch.sigmoid(network(ids, lengths)).numpy()
+    got = session.run(None, {"ids": ids.numpy(), "lengths": lengths.numpy()})[0]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert not network.training  # exporting leaves the network as it was
+
+
 @pytest.fixture(scope="module")
 def fitted(splits) -> dict[str, FittedModel]:
     """Each family trained once for the module (Lightning start-up is the slow part)."""
@@ -102,7 +124,9 @@ def test_sequence_family_learns_and_round_trips_as_pyfunc(
     np.testing.assert_allclose(out["inbound_probability"], in_memory, atol=1e-5)
     assert loaded.predict(pd.DataFrame({"text": pd.Series([], dtype=object)})).empty
     artifacts = {p.name for p in (tmp_path / "model" / "artifacts").iterdir()}
-    assert {"tokenizer.json", "network_config.json", "weights.safetensors"} <= artifacts
+    assert {"tokenizer.json", "network.onnx", "network_config.json", "weights.safetensors"} <= (
+        artifacts
+    )
 
 
 def test_gru_pyfunc_loads_in_a_fresh_process_with_masked_handles(fitted, tmp_path: Path) -> None:
@@ -119,3 +143,18 @@ def test_gru_pyfunc_loads_in_a_fresh_process_with_masked_handles(fitted, tmp_pat
     rows = json.loads(done.stdout.strip().splitlines()[-1])
     assert [row["label"] for row in rows[:2]] == ["inbound", "outbound"]
     assert rows[2]["inbound_probability"] == pytest.approx(rows[3]["inbound_probability"])
+
+
+def test_a_sequence_pyfunc_serves_without_torch(fitted, tmp_path: Path) -> None:
+    """The model server's lock holds no PyTorch: the saved GRU loads and predicts with only it."""
+    fitted["gru"].save(tmp_path / "gru")
+    site = link_locked_site(tmp_path / "site")
+    done = run_in_locked_site(
+        site,
+        "import importlib.util, json, mlflow, pandas as pd\n"
+        "assert importlib.util.find_spec('torch') is None\n"
+        f"m = mlflow.pyfunc.load_model({str(tmp_path / 'gru')!r})\n"
+        f"print(json.dumps(m.predict(pd.DataFrame({{'text': {TEXTS!r}}}))['label'].tolist()))\n",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["inbound", "outbound"]
