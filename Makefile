@@ -13,7 +13,7 @@ MVN := mvn -q -B -s jvm/settings.xml
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento docs test test-cluster test-faults test-unit test-model lint clean
+.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento py-files docs test test-cluster test-faults test-unit test-model lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -67,8 +67,23 @@ data: install ## generate the default synthetic tweets into data/ (checked again
 demo: install jars ## the main job: data, dvc repro, Kafka, BentoML, Spark, replay, summary
 	$(VENV)/bin/tweetcare demo
 
-bento: install ## package the model server as a Bento (bentofile.yaml); see README to containerize
+bento: install requirements-serving.lock ## package the model server as a Bento (bentofile.yaml)
 	$(VENV)/bin/bentoml build
+
+# the model server's lock, which the Bento installs: the `serving` extra at requirements.lock's
+# pins (no PyTorch, Spark, DVC, console or test tools)
+requirements-serving.lock: pyproject.toml requirements.lock | $(VENV)/.installed
+	$(VENV)/bin/uv pip compile pyproject.toml --extra serving -p 3.11 --generate-hashes \
+	  -c requirements.lock -o $@
+
+# the project's wheel, a zip Python imports from: `spark-submit --py-files dist/tweetcare.zip`
+# puts it on the executors' path, so on a real cluster they import tweetcare and streaming
+PY_FILES := dist/tweetcare.zip
+py-files: $(PY_FILES) ## build dist/tweetcare.zip (the project's wheel) for spark-submit --py-files
+
+$(PY_FILES): pyproject.toml $(shell find tweetcare streaming -name '*.py') | $(VENV)/.installed
+	rm -rf dist/wheel && $(VENV)/bin/uv build -q --wheel --out-dir dist/wheel
+	cp dist/wheel/tweetcare-*.whl $@
 
 # the same demo on a local Spark standalone + 3-broker Kafka + S3 + Postgres + MLflow topology,
 # pointed at it by settings alone (`tweetcare cluster env`); the topology stops afterwards
