@@ -209,3 +209,30 @@ def test_stream_status_and_stop_leave_a_stranger_with_the_jobs_old_pid_alone(
         supervisor.kill()
         supervisor.wait()
     assert alive(stranger.pid)
+
+
+def test_a_process_whose_main_thread_ended_first_is_alive_until_its_last_thread_ends(
+    tmp_path: Path,
+) -> None:
+    """How a JVM shuts down: its leader shows as a zombie while its other threads (and its
+    open lock) live on; it is not gone, nor its lock free, until the last one ends."""
+    release, started = tmp_path / "release", tmp_path / "started"
+    script = (
+        "import ctypes, pathlib, threading, time\n"
+        f"release, started = pathlib.Path({str(release)!r}), pathlib.Path({str(started)!r})\n"
+        "def wait():\n"
+        "    while not release.exists():\n"
+        "        time.sleep(0.05)\n"
+        "threading.Thread(target=wait).start()\n"
+        "started.touch()\n"
+        "ctypes.CDLL(None).pthread_exit(None)\n"
+    )
+    lock = tmp_path / "leader.lock"
+    service = Service("jvm-like", tmp_path, lock)
+    pid = service.start([sys.executable, "-c", script])
+    wait_for(started.exists, "the main thread is about to end")
+    wait_for(lambda: Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z", "leader")
+    assert alive(pid) and service.pid() == pid and is_locked(lock)
+    release.touch()
+    wait_for(lambda: not service.is_running(), "the last thread ends")
+    assert not is_locked(lock)

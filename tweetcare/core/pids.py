@@ -58,10 +58,21 @@ def _stat_fields(pid: int) -> list[str] | None:
     return stat[stat.rindex(")") + 2 :].split()
 
 
+def _running(pid: int, fields: list[str]) -> bool:
+    """Not a zombie, or a zombie leader whose other threads still run: a JVM shutting down ends
+    its main thread first, and holds its files (its lock) until its last thread ends."""
+    if fields[_STATE_FIELD] != "Z":
+        return True
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except OSError:
+        return False
+
+
 def identity_of(pid: int) -> ProcessIdentity | None:
     """The identity of the live process `pid`; None when there is none (a zombie counts)."""
     fields = _stat_fields(pid)
-    if fields is None or fields[_STATE_FIELD] == "Z":
+    if fields is None or not _running(pid, fields):
         return None
     return ProcessIdentity(pid, int(fields[_START_FIELD]), boot_id())
 
@@ -75,4 +86,4 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True
     fields = _stat_fields(pid)
-    return fields is not None and fields[_STATE_FIELD] != "Z"
+    return fields is not None and _running(pid, fields)
