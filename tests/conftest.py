@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.console",
     "tests.fixtures.registry",
     "tests.fixtures.project",
+    "tests.fixtures.postgres",
 ]
 
 

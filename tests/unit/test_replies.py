@@ -13,7 +13,7 @@ from tweetcare.core.settings import Settings
 from tweetcare.tickets.models import AUTO, PENDING
 from tweetcare.tickets.replies import ReplyTemplates, draft_reply, load_replies
 
-TICKET = "TC-0123456789"
+TICKET = "#10482"
 GATE = {"min_inbound_probability": 0.9, "min_category_confidence": 0.8}
 GATE |= {"hold_priorities": ["urgent"], "require_sentiment": True, "max_chars": 280}
 
@@ -74,7 +74,7 @@ def test_the_gate_holds_what_is_not_confident(
 
 
 def test_a_reply_that_would_repeat_an_entity_is_held() -> None:
-    rules = {"default": "Ticket {ticket_id}: we will look at London", "gate": GATE}
+    rules = {"default": "Ticket {ticket_number}: we will look at London", "gate": GATE}
     templates = ReplyTemplates.model_validate(rules)
     london = Entity(start=0, end=6, label="LOCATION", text="London")
     draft = draft_reply(templates, analysis(entities=[london]), "travel", "normal", TICKET)
@@ -83,7 +83,7 @@ def test_a_reply_that_would_repeat_an_entity_is_held() -> None:
 
 
 def test_a_template_with_a_phone_number_never_goes_out_alone() -> None:
-    rules = {"default": "Ticket {ticket_id}: call +44 20 7946 0958", "gate": GATE}
+    rules = {"default": "Ticket {ticket_number}: call +44 20 7946 0958", "gate": GATE}
     templates = ReplyTemplates.model_validate(rules)
     draft = draft_reply(templates, analysis(), "travel", "normal", TICKET)
     assert "the reply contains a phone number or an email" in draft.reasons
@@ -92,9 +92,9 @@ def test_a_template_with_a_phone_number_never_goes_out_alone() -> None:
 @pytest.mark.parametrize(
     ("template", "message"),
     [
-        ("Hi {customer}, ticket {ticket_id}", "no other field"),  # would echo the tweet
-        ("We are on it", "must use {ticket_id}"),
-        ("{ticket_id} " + "x" * 280, "renders to"),
+        ("Hi {customer}, ticket {ticket_number}", "no other field"),  # would echo the tweet
+        ("We are on it", "must use {ticket_number}"),
+        ("{ticket_number} " + "x" * 280, "renders to"),
     ],
 )
 def test_unsafe_templates_are_refused_when_loaded(
@@ -103,7 +103,7 @@ def test_unsafe_templates_are_refused_when_loaded(
     path = tmp_path / "replies.yaml"
     path.write_text(
         yaml.safe_dump(
-            {"default": "ok {ticket_id}", "by_category": {"billing": template}, "gate": GATE}
+            {"default": "ok {ticket_number}", "by_category": {"billing": template}, "gate": GATE}
         )
     )
     with pytest.raises(UserError, match=message):

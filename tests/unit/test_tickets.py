@@ -104,7 +104,9 @@ def test_a_ticket_carries_routing_priority_sla_analysis_and_lineage(
 ) -> None:
     imei = Entity(start=0, end=4, label="PHONE", text="<phone>")
     event = customer("1", "1", 10, entities=[imei], masked_text="@AppleSupport call <phone>")
+    before = datetime.now(UTC)
     outcome = store.apply([event], routing, templates, batch_id="s-1", data_version="abc123")
+    after = datetime.now(UTC)
     assert (outcome.opened, outcome.attached) == (1, 0)
     ticket = store.get_ticket(ticket_id_for("1"))
     assert ticket.ticket_id.startswith("TC-") and ticket.brand == "AppleSupport"
@@ -116,10 +118,15 @@ def test_a_ticket_carries_routing_priority_sla_analysis_and_lineage(
     assert (ticket.models, ticket.data_version) == (MODELS, "abc123")
     created = datetime(2017, 10, 31, 22, 10, 47, tzinfo=UTC)
     assert ticket.created_at.replace(tzinfo=UTC) == created
-    assert (ticket.sla_due_at.replace(tzinfo=UTC) - created).total_seconds() == 240 * 60
+    # the SLA clock runs from when the store opened it, not from the 2017 tweet
+    opened = ticket.opened_at.replace(tzinfo=UTC)
+    assert before <= opened <= after
+    assert (ticket.sla_due_at.replace(tzinfo=UTC) - opened).total_seconds() == 240 * 60
     assert ticket.first_response_at is None
+    assert (ticket.ticket_number, ticket.reference) == (1, "#1")
     as_json = ticket.to_dict()
-    assert as_json["sla_due_at"] == "2017-11-01T02:10:47+00:00"
+    assert as_json["sla_due_at"] == (opened + timedelta(minutes=240)).isoformat()
+    assert as_json["ticket_number"] == 1
 
 
 def test_follow_ups_attach_and_a_brand_reply_marks_the_ticket_responded(
@@ -169,7 +176,7 @@ def test_a_follow_up_with_an_urgent_word_escalates_the_ticket(
     store.apply([customer("2", "1", 12, text="this looks like fraud")], routing, templates)
     ticket = store.get_ticket(ticket_id_for("1"))
     assert ticket.priority == "urgent"
-    assert (ticket.sla_due_at - ticket.created_at).total_seconds() == 60 * 60
+    assert (ticket.sla_due_at - ticket.opened_at).total_seconds() == 60 * 60
 
 
 def test_replies_are_drafted_gated_and_decided(
@@ -180,7 +187,9 @@ def test_replies_are_drafted_gated_and_decided(
     store.apply([confident, unsure], routing, templates, batch_id="s-1")
     [sent] = store.replies_sent_in("s-1")
     assert sent.ticket_id == ticket_id_for("1") and sent.decision == "auto"
-    assert ticket_id_for("1") in sent.text and sent.in_reply_to_tweet_id == "1"
+    # the public reply names the short number, never the internal id
+    assert store.get_ticket(ticket_id_for("1")).reference in sent.text
+    assert "TC-" not in sent.text and sent.in_reply_to_tweet_id == "1"
     [pending] = store.list_replies("pending")
     assert pending.ticket_id == ticket_id_for("2")
     assert pending.gate_reasons == ["category confidence 0.41 < 0.80"]
@@ -232,8 +241,9 @@ def test_filters_stats_and_closing(
     assert stats["by_status"] == {"open": 1, "responded": 1}
     assert stats["first_response_seconds"]["median"] == 600
     assert stats["sla_breached"] == 0  # both are still inside their SLA at 23:00
-    late = store.ticket_stats(now=datetime(2017, 11, 5, tzinfo=UTC))
-    assert late["sla_breached"] == 1  # the unanswered one
+    opened = store.get_ticket(ticket_id_for("2")).opened_at.replace(tzinfo=UTC)
+    late = store.ticket_stats(now=opened + timedelta(days=5))
+    assert late["sla_breached"] == 1  # the unanswered one, on the store's clock
 
     closed = actions.close_ticket(store, ticket_id_for("2").lower(), "bob")
     assert closed.status == "closed"
@@ -347,7 +357,7 @@ def test_recording_an_incident_raises_the_open_tickets_in_its_scope_once(
     assert (outcome.recorded, outcome.raised) == (1, 1)
     raised = store.get_ticket(ticket_id_for("1"))
     assert (raised.priority, raised.incident_alert_id) == ("high", "AL-1")
-    assert (raised.sla_due_at - raised.created_at) == timedelta(minutes=240)  # high's SLA
+    assert (raised.sla_due_at - raised.opened_at) == timedelta(minutes=240)  # high's SLA
     assert raised.to_dict()["incident_alert_id"] == "AL-1"  # on the `tickets` topic too
     for conversation in ("2", "3", "4"):
         other = store.get_ticket(ticket_id_for(conversation))

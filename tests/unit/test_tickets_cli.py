@@ -139,7 +139,7 @@ def test_post_is_a_dry_run_without_live(settings: Settings) -> None:
     result = runner.invoke(app, ["replies", "post"])
     assert result.exit_code == 0, result.output
     assert "dry run: 1 replies to post" in result.output  # the automatic one
-    assert CONFIDENT in result.output
+    assert CONFIDENT.replace("TC-", "RE-") in result.output
 
 
 def test_live_posting_without_credentials_is_a_clear_error(settings: Settings) -> None:
@@ -170,7 +170,9 @@ def test_live_posting_marks_replies_posted(settings: Settings) -> None:
     fake = FakeX()
     report = post_replies(store, settings, live=True, make_client=lambda _s: fake)
     assert report.posted == [(CONFIDENT.replace("TC-", "RE-"), "9001")]
-    assert fake.sent[0][1] == "1" and CONFIDENT in fake.sent[0][0]
+    # the public tweet names the ticket's number, never its internal id
+    assert fake.sent[0][1] == "1" and "ticket #1 " in fake.sent[0][0]
+    assert "TC-" not in fake.sent[0][0]
     assert store.replies_to_post() == []  # posted once, never twice
     store.close()
 

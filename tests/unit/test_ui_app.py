@@ -88,7 +88,7 @@ def test_the_whole_app_lists_every_backend_in_the_sidebar(
     app.run()
     assert not app.exception
     sidebar = " ".join(m.value for m in app.sidebar.markdown)
-    for backend in ("model server (BentoML)", "ticket store", "Parquet lake", "MLflow"):
+    for backend in ("model server (BentoML)", "ticket store", "Delta lake", "MLflow"):
         assert backend in sidebar
 
 
@@ -104,7 +104,7 @@ def test_queues_show_known_tickets_by_team(monkeypatch: pytest.MonkeyPatch, tmp_
     open_tickets = [t for t in data.tickets.values() if t["status"] == "open"]
     first = min(open_tickets, key=lambda t: (levels.index(t["priority"]), t["sla_due_at"]))
     assert headings[0].startswith(f"{first['team']} · ")  # the most urgent ticket's team leads
-    assert f"Ticket {first['ticket_id']}" in headings  # and it is the one opened
+    assert f"Ticket #{first['ticket_number']}" in headings  # and it is the one opened
 
 
 def test_live_shows_the_recent_batches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -177,7 +177,8 @@ def test_try_a_tweet_shows_a_full_analysis(
     analysis = Analysis.model_validate(body)
     team = rules.team_for(rules.category_of(analysis), "BlueJetAir")
     assert f"Team **{team}** · priority **{rules.priority_for(analysis, text)}**" in page
-    assert any("TC-" in t.value for t in app.text)  # the drafted reply names the ticket
+    # the drafted reply names the ticket's number (given when the stream opens it), never an id
+    assert any("ticket #" in t.value.lower() and "TC-" not in t.value for t in app.text)
 
 
 def test_models_page_shows_the_comparison_and_why_the_champion_won(

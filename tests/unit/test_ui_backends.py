@@ -240,7 +240,7 @@ def test_preview_routes_like_the_stream_and_holds_urgent_replies(tmp_path: Path)
     assert preview.team == rules.team_for("travel", "BlueJetAir")
     assert preview.priority == rules.priority_for(analysis, analysis.masked_text) == "urgent"
     assert preview.decision == PENDING  # urgent words make it urgent; urgent is always held
-    assert preview.sla_minutes > 0 and "TC-" in preview.reply
+    assert preview.sla_minutes > 0 and workflow.PREVIEW_REFERENCE in preview.reply
     no_ticket = analysis.model_copy(update={"needs_ticket": False})
     assert workflow.preview(settings, no_ticket, "x") is None
     assert workflow.priority_levels(settings)[0] == "urgent"

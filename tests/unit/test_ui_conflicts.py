@@ -52,7 +52,8 @@ def test_closing_after_a_follow_up_arrived_is_refused_until_the_agent_reloads(
     assert store.get_ticket(ticket_id).status == OPEN
 
     button(app, "Close ticket").click().run()  # the page now shows the follow-up
-    assert any(f"Ticket {ticket_id} closed by alice" in s.value for s in app.success)
+    number = store.get_ticket(ticket_id).reference
+    assert any(f"Ticket {number} closed by alice" in s.value for s in app.success)
     assert store.get_ticket(ticket_id).status == CLOSED
     assert [e.action for e in audit.trail(store.url, ticket_id)] == ["close"]
     store.close()

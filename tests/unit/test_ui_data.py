@@ -40,6 +40,7 @@ from tweetcare.ui.data import (
     queues_by_team,
     sla_text,
     ticket_decision,
+    ticket_label,
     window_detail,
     window_ends,
     window_table,
@@ -207,8 +208,26 @@ def test_queue_table_keeps_the_first_rows() -> None:
     frame = queue_frame([ticket(str(i), i, 100 + i, priority="low") for i in range(5)], NOW)
     frame["reply"] = "pending"
     table = queue_table(frame, limit=2, extra=["reply"])
-    assert table["ticket_id"].tolist() == ["0", "1"]
+    assert table["ticket"].tolist() == ["0", "1"]  # no number yet: the id stands in
     assert list(table.columns)[-2:] == ["reply", "text"]
+
+
+def test_the_queue_names_tickets_by_number_and_runs_the_sla_clock_from_their_opening() -> None:
+    """Replayed history: tweeted in 2017, opened by the stream 5 minutes ago with an hour's SLA.
+    Its age and SLA count from the opening, not from the tweet."""
+    replayed = ticket("TC-9E74BE99F3095CC9BB645693A9022DAA", 0, 55, ticket_number=10482)
+    replayed |= {
+        "created_at": "2017-10-31T22:10:47+00:00",
+        "opened_at": (NOW - timedelta(minutes=5)).isoformat(),
+    }
+    frame = queue_frame([replayed], NOW)
+    assert (frame.loc[0, "ticket"], frame.loc[0, "age"], frame.loc[0, "sla"]) == (
+        "#10482",
+        "5m",
+        "due in 55m",
+    )
+    assert ticket_label(replayed) == "#10482"
+    assert queue_table(frame, limit=1).loc[0, "ticket"] == "#10482"
 
 
 # --- Live ----------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from rich.table import Table
 from tweetcare.cli.actor import ExpectVersionOption, UserOption, actor
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings, get_settings
-from tweetcare.process import port_open
+from tweetcare.kafka.admin import reachable
 from tweetcare.tickets import Reply, TicketStore, actions
 from tweetcare.tickets.announce import publish_replies
 from tweetcare.tickets.models import DECIDABLE, REFUSED, UNCLEAR
@@ -47,6 +47,7 @@ def pending(
     store = TicketStore(get_settings().tickets_db_url)
     try:
         replies = store.list_replies(limit=limit, states=DECIDABLE)
+        tickets = store.tickets_of(r.conversation_id for r in replies)
     finally:
         store.close()
     if as_json:
@@ -62,9 +63,10 @@ def pending(
             reasons = "a post run stopped while posting it: check X, then approve or reject"
         elif r.state == REFUSED:
             reasons = f"X refused it ({r.refusal}): edit it, then approve it, or reject it"
+        ticket = tickets.get(r.conversation_id)
         table.add_row(
             r.reply_id,
-            r.ticket_id,
+            ticket.reference if ticket else r.ticket_id,
             r.state,
             escape(r.brand or "-"),
             escape(reasons),
@@ -87,7 +89,7 @@ def approve(
     settings = get_settings()
     who = actor(user)
     _one_if_versioned(reply_ids, expect_version)
-    if publish and not port_open(settings.kafka_host, settings.kafka_port):
+    if publish and not reachable(settings):
         raise UserError(
             f"no Kafka broker answers at {settings.kafka_bootstrap} to publish to "
             f"`{settings.topic_replies}`: run `tweetcare kafka start` or pass --no-publish"

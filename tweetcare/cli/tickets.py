@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -18,9 +18,17 @@ from tweetcare.core.settings import get_settings
 from tweetcare.tickets import Ticket, TicketStore
 from tweetcare.tickets.models import TICKET_STATUSES, utc
 from tweetcare.tickets.routing import load_routing
+from tweetcare.ui.data.durations import format_duration
 
 app = typer.Typer(no_args_is_help=True, help="Support tickets opened by the stream.")
 TEXT_WIDTH = 60
+TicketArgument = Annotated[
+    str,
+    typer.Argument(
+        help="its number (#10482 or 10482) or a unique prefix of its id (TC-3F2A)",
+        show_default=False,
+    ),
+]
 
 
 def _console() -> Console:
@@ -34,6 +42,12 @@ def _store() -> TicketStore:
 
 def _when(value: datetime | None) -> str:
     return utc(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _age(ticket: Ticket, now: datetime) -> str:
+    """How long the ticket has been open on the store's clock (not since the tweet, which may
+    be years old in replayed history), as the console shows it."""
+    return format_duration((now - utc(ticket.opened_at)).total_seconds())
 
 
 def _minutes(seconds: float | None) -> str:
@@ -89,18 +103,20 @@ def list_tickets(
             print(json.dumps(ticket.to_dict(), ensure_ascii=False))
         return
     table = Table(title=f"{len(tickets)} tickets")
-    columns = ("ticket", "status", "priority", "team", "category", "brand", "tweets")
+    columns = ("ticket", "status", "priority", "team", "category", "brand", "tweets", "age")
     for column in (*columns, "SLA due", "1st response", "text"):
         table.add_column(column, overflow="fold")
+    now = datetime.now(UTC)
     for t in tickets:
         table.add_row(
-            t.ticket_id,
+            t.reference,
             t.status,
             t.priority,
             t.team,
             t.category,
             escape(t.brand or "-"),
             str(t.tweet_count),
+            _age(t, now),
             _when(t.sla_due_at),
             _minutes(t.first_response_seconds),
             escape(t.text[:TEXT_WIDTH]),
@@ -110,7 +126,7 @@ def list_tickets(
 
 @app.command("show")
 def show(
-    ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")],
+    ticket_id: TicketArgument,
     as_json: Annotated[
         bool, typer.Option("--json", help="one JSON object: the ticket, thread, replies")
     ] = False,
@@ -150,10 +166,11 @@ def show(
 
 
 def _ticket_table(ticket: Ticket) -> Table:
-    table = Table(title=f"ticket {ticket.ticket_id}", show_header=False)
+    table = Table(title=f"ticket {ticket.reference}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     shown: dict[str, Any] = {
+        "id": ticket.ticket_id,
         "status": ticket.status,
         "priority": ticket.priority,
         # why a ticket is more urgent than its own tweets make it
@@ -169,7 +186,8 @@ def _ticket_table(ticket: Ticket) -> Table:
         "customer": ticket.customer_id,
         "conversation": ticket.conversation_id,
         "tweets": ticket.tweet_count,
-        "created": _when(ticket.created_at),
+        "tweeted": _when(ticket.created_at),
+        "opened": f"{_when(ticket.opened_at)} ({_age(ticket, datetime.now(UTC))} ago)",
         "updated": _when(ticket.updated_at),
         "SLA due": _when(ticket.sla_due_at),
         "first response": (
@@ -225,7 +243,7 @@ def stats(
 
 @app.command("close")
 def close(
-    ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")],
+    ticket_id: TicketArgument,
     user: UserOption = None,
     expect_version: ExpectVersionOption = None,
 ) -> None:
@@ -238,12 +256,12 @@ def close(
         ticket = close_ticket(store, ticket_id, who, expect_version)
     finally:
         store.close()
-    _console().print(f"{ticket.ticket_id} closed by {escape(who)}")
+    _console().print(f"{ticket.reference} closed by {escape(who)}")
 
 
 @app.command("correct")
 def correct(
-    ticket_id: Annotated[str, typer.Argument(help="e.g. TC-1A2B3C4D5E")],
+    ticket_id: TicketArgument,
     category: Annotated[str | None, typer.Option(help="the right complaint category")] = None,
     sentiment: Annotated[str | None, typer.Option(help="the right sentiment")] = None,
     not_inbound: Annotated[
@@ -271,15 +289,16 @@ def correct(
         done = correct_ticket(
             store, ticket_id, agent, changes, load_routing(settings.routing_config)
         )
+        shown = store.get_ticket(ticket_id).reference
     finally:
         store.close()
     if as_json:
         print(json.dumps(done, default=str))
         return
     if not done:
-        _console().print(f"{ticket_id.upper()}: nothing changed (the models already said so)")
+        _console().print(f"{shown}: nothing changed (the models already said so)")
     for row in done:
         _console().print(
-            f"{row['ticket_id']}: {row['field']} {escape(str(row['before']))} -> "
+            f"{shown}: {row['field']} {escape(str(row['before']))} -> "
             f"{escape(row['after'])} by {escape(row['agent'])}"
         )

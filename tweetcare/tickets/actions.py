@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tweetcare.core.errors import UserError
 from tweetcare.tickets import audit
+from tweetcare.tickets.lookup import find_ticket_id
 from tweetcare.tickets.models import (
     APPROVED,
     CLOSED,
@@ -95,13 +96,15 @@ def edit_reply(
 def close_ticket(
     store: TicketStore, ticket_id: str, actor: str, version: int | None = None
 ) -> Ticket:
-    """Close a ticket by hand; a customer tweeting again in the thread reopens it. Refused when
-    a follow-up (or anything else) changed the ticket since the agent loaded it."""
+    """Close a ticket (its number, or a unique prefix of its id) by hand; a customer tweeting
+    again in the thread reopens it. Refused when a follow-up (or anything else) changed the
+    ticket since the agent loaded it."""
     _require(actor)
     now = datetime.now(UTC)
     table = Ticket.__table__
     with store.writer() as conn:
-        row = _locked(conn, table, table.c.ticket_id, ticket_id, "ticket", store)
+        found = find_ticket_id(conn, ticket_id) if store.has_schema() else None
+        row = _locked(conn, table, table.c.ticket_id, found or ticket_id, "ticket", store)
         _check_version("ticket", row["ticket_id"], row["version"], version)
         if row["status"] == CLOSED:
             raise UserError(f"ticket {row['ticket_id']} is closed already")

@@ -21,6 +21,7 @@ from tweetcare.core.corrections import read_corrections_csv
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import CATEGORIES, CORRECTED_FIELDS, CORRECTION_COLUMNS, SENTIMENTS
 from tweetcare.tickets import audit
+from tweetcare.tickets.lookup import find_ticket_id
 from tweetcare.tickets.models import (
     CLOSED,
     DECIDABLE,
@@ -65,7 +66,8 @@ def correct_ticket(
         raise UserError("a correction needs the name of the agent who made it")
     now = datetime.now(UTC)
     with Session(store.engine) as session, session.begin():
-        ticket = session.get(Ticket, ticket_id.upper())
+        found = find_ticket_id(session, ticket_id)
+        ticket = session.get(Ticket, found) if found else None
         if ticket is None:
             raise UserError(f"no ticket {ticket_id} in {store.url}")
         found = _apply(session, ticket, changes, routing, now)

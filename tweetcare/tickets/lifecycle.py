@@ -34,7 +34,10 @@ def open_ticket(
     routing: RoutingRules,
     batch_id: str | None,
     data_version: str | None,
+    opened_at: datetime,
 ) -> Ticket:
+    """A new ticket for the tweet's conversation, its SLA clock running from `opened_at` (the
+    store's time, not the tweet's); its number comes from the database when it is written."""
     brand = brand_of(tweet.text)
     category = routing.category_of(analysis)
     priority = routing.priority_for(analysis, tweet.text)
@@ -55,8 +58,9 @@ def open_ticket(
         first_tweet_id=tweet.tweet_id,
         tweet_count=1,
         created_at=when,
+        opened_at=opened_at,
         updated_at=when,
-        sla_due_at=routing.sla_due(priority, when),
+        sla_due_at=routing.sla_due(priority, opened_at),
         models=dict(analysis.models),
         data_version=data_version,
         opened_in_batch=batch_id,
@@ -83,7 +87,7 @@ def attach_follow_up(
         )
         if priority != ticket.priority:
             ticket.priority = priority
-            ticket.sla_due_at = routing.sla_due(priority, utc(ticket.created_at))
+            ticket.sla_due_at = routing.sla_due(priority, utc(ticket.opened_at))
 
 
 def raise_for_incident(ticket: Ticket, incident: Incident, routing: RoutingRules) -> str | None:
@@ -99,7 +103,7 @@ def raise_for_incident(ticket: Ticket, incident: Incident, routing: RoutingRules
     ticket.incident_alert_id = incident.alert_id
     ticket.priority = routing.incident_priority(before)
     if ticket.priority != before:
-        ticket.sla_due_at = routing.sla_due(ticket.priority, utc(ticket.created_at))
+        ticket.sla_due_at = routing.sla_due(ticket.priority, utc(ticket.opened_at))
     return before
 
 
@@ -121,8 +125,11 @@ def draft_for(
     tweet_id: str,
     now: datetime,
     batch_id: str | None,
+    priority: str,
 ) -> Reply:
-    draft = draft_reply(templates, analysis, ticket.category, ticket.priority, ticket.ticket_id)
+    """The ticket's acknowledgement, naming its number (so the ticket is written first), for
+    the priority it opened with."""
+    draft = draft_reply(templates, analysis, ticket.category, priority, ticket.reference)
     return Reply(
         reply_id=reply_id_for(ticket.ticket_id),
         ticket_id=ticket.ticket_id,

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, FetchedValue, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TICKET_ID_PREFIX = "TC-"
@@ -20,6 +20,12 @@ REPLY_ID_PREFIX = "RE-"
 # conversations never share a ticket however many there are
 TICKET_ID_DIGITS = 32
 _TICKET_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://tweetcare/conversations")
+# the ticket number people see (replies, console, CLI): `#` and the store's own counter (a
+# sequence on Postgres, a trigger under SQLite's write lock; migration 0007); the long id above
+# stays internal
+TICKET_NUMBER_MARK = "#"
+# the largest number the column holds (a 32-bit INTEGER on both databases)
+TICKET_NUMBER_MAX = 2**31 - 1
 
 # ticket status: waiting on the brand, answered by the brand, closed by an agent
 OPEN = "open"
@@ -77,12 +83,22 @@ class Ticket(Base):
     # [{"start", "end", "label", "text"}], phone numbers and emails already masked
     entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default=OPEN, index=True)
+    # the short number people use (`#10482`), given by the database when the row is inserted,
+    # so it is sequential per store and unique whoever writes at once
+    ticket_number: Mapped[int | None] = mapped_column(
+        Integer, unique=True, server_default=FetchedValue()
+    )
     # the opening tweet with phone numbers and emails masked
     text: Mapped[str] = mapped_column(Text)
     first_tweet_id: Mapped[str] = mapped_column(String(64))
     tweet_count: Mapped[int] = mapped_column(Integer, default=1)
+    # when the customer tweeted (the tweet's own created_at: years ago for replayed history)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # when the stream opened it: the SLA clock and the age an agent sees run from here, as a
+    # helpdesk's do, so replayed history is not all overdue by years
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # opened_at + the priority's SLA (routing.yaml)
     sla_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_response_seconds: Mapped[float | None] = mapped_column(Float)
@@ -106,11 +122,18 @@ class Ticket(Base):
         """JSON-ready fields (timestamps as ISO 8601), for the `tickets` topic and the CLI."""
         return _json_ready(self)
 
+    @property
+    def reference(self) -> str:
+        """What people call it: its number (`#10482`); the long id only before it has one."""
+        return ticket_reference(self.ticket_number) if self.ticket_number else self.ticket_id
+
     def sla_breached(self, now: datetime) -> bool:
-        """Answered after the due time, or still unanswered past it."""
+        """Answered later than its SLA allows (the customer's wait, in the tweets' own time),
+        or still unanswered past the due time (on the store's clock, from `opened_at`)."""
         due = utc(self.sla_due_at)
-        if self.first_response_at is not None:
-            return utc(self.first_response_at) > due
+        if self.first_response_seconds is not None:
+            allowed = (due - utc(self.opened_at)).total_seconds()
+            return self.first_response_seconds > allowed
         return now > due
 
 
@@ -250,6 +273,11 @@ class StreamBatch(Base):
 def ticket_id_for(conversation_id: str) -> str:
     """A stable id: the same conversation gets the same ticket id in every run and database."""
     return TICKET_ID_PREFIX + uuid.uuid5(_TICKET_NAMESPACE, conversation_id).hex.upper()
+
+
+def ticket_reference(number: int) -> str:
+    """A ticket number as people write it: `#10482`."""
+    return f"{TICKET_NUMBER_MARK}{number}"
 
 
 def incident_scope_key(

@@ -1,7 +1,7 @@
 """Drafted acknowledgements and the safety gate that decides which ones go out on their own.
 
 A template may use the ticket number and nothing else, and that is checked when the file is
-loaded: a reply built only from a fixed sentence and a ticket id cannot echo what the customer
+loaded: a reply built only from a fixed sentence and a ticket number cannot echo what the customer
 wrote, so no phone number, email or order id can leak into a public tweet. The gate then sends a
 draft automatically only when the models were confident; everything else waits for a person.
 """
@@ -17,13 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tweetcare.core.errors import UserError, describe_validation
 from tweetcare.core.pii import mask_pii
 from tweetcare.core.schemas import Analysis
-from tweetcare.tickets.models import AUTO, PENDING, TICKET_ID_DIGITS, TICKET_ID_PREFIX
+from tweetcare.tickets.models import AUTO, PENDING, TICKET_NUMBER_MAX, ticket_reference
 from tweetcare.tickets.routing import load_yaml, resolve_config
 
-# the only field a template may name
-TEMPLATE_FIELDS = frozenset({"ticket_id"})
-# the longest ticket id there is, to check every template's length once at load time
-_LONGEST_TICKET_ID = TICKET_ID_PREFIX + "F" * TICKET_ID_DIGITS
+# the only field a template may name: the ticket's number as people see it (`#10482`)
+NUMBER_FIELD = "ticket_number"
+TEMPLATE_FIELDS = frozenset({NUMBER_FIELD})
+# the longest ticket number there is, to check every template's length once at load time
+_LONGEST_REFERENCE = ticket_reference(TICKET_NUMBER_MAX)
 
 
 class GateRules(BaseModel):
@@ -49,12 +50,12 @@ class ReplyTemplates(BaseModel):
     def _safe_templates(self) -> ReplyTemplates:
         for name, template in {"default": self.default, **self.by_category}.items():
             fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
-            if fields - TEMPLATE_FIELDS or "ticket_id" not in fields:
+            if fields - TEMPLATE_FIELDS or NUMBER_FIELD not in fields:
                 raise ValueError(
-                    f"template {name!r} must use {{ticket_id}} and no other field "
+                    f"template {name!r} must use {{{NUMBER_FIELD}}} and no other field "
                     f"(it uses {sorted(fields) or 'none'}): replies never echo the tweet"
                 )
-            size = len(template.format(ticket_id=_LONGEST_TICKET_ID))
+            size = len(template.format_map({NUMBER_FIELD: _LONGEST_REFERENCE}))
             if size >= self.gate.max_chars:
                 raise ValueError(
                     f"template {name!r} renders to {size} characters; "
@@ -62,9 +63,10 @@ class ReplyTemplates(BaseModel):
                 )
         return self
 
-    def render(self, category: str, ticket_id: str) -> str:
+    def render(self, category: str, reference: str) -> str:
+        """The category's template with the ticket's number (`#10482`) filled in."""
         template = self.by_category.get(category, self.default)
-        return " ".join(template.format(ticket_id=ticket_id).split())
+        return " ".join(template.format_map({NUMBER_FIELD: reference}).split())
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,11 @@ def gate_reasons(rules: GateRules, analysis: Analysis, priority: str, text: str)
 
 
 def draft_reply(
-    templates: ReplyTemplates, analysis: Analysis, category: str, priority: str, ticket_id: str
+    templates: ReplyTemplates, analysis: Analysis, category: str, priority: str, reference: str
 ) -> Draft:
-    """The acknowledgement for a new ticket and the gate's decision on it."""
-    text = templates.render(category, ticket_id)
+    """The acknowledgement for a new ticket (`reference`: its number, `#10482`) and the gate's
+    decision on it."""
+    text = templates.render(category, reference)
     reasons = gate_reasons(templates.gate, analysis, priority, text)
     return Draft(text=text, decision=PENDING if reasons else AUTO, reasons=reasons)
 

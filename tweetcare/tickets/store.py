@@ -46,6 +46,7 @@ from tweetcare.tickets.lifecycle import (
     raise_for_incident,
     record_response,
 )
+from tweetcare.tickets.lookup import find_ticket_id
 from tweetcare.tickets.models import (
     APPROVED,
     AUTO,
@@ -124,6 +125,17 @@ class Outcome:
     no_ticket: int = 0
     # tickets whose priority an active incident raised
     raised: int = 0
+
+
+@dataclass(frozen=True)
+class _ToDraft:
+    """A ticket opened in this `apply`, waiting for its number to be drafted a reply; with its
+    priority when it opened (a later follow-up in the batch must not change the draft)."""
+
+    ticket: Ticket
+    analysis: Analysis
+    tweet_id: str
+    priority: str
 
 
 @dataclass(frozen=True)
@@ -216,7 +228,7 @@ class TicketStore:
             changed: set[str] = set()
             attached: list[dict[str, Any]] = []
             responses: list[dict[str, Any]] = []
-            replies: list[dict[str, Any]] = []
+            to_draft: list[_ToDraft] = []
             raised: list[dict[str, Any]] = []
             for event in ordered:
                 tweet, analysis = event.tweet, event.analysis
@@ -239,12 +251,14 @@ class TicketStore:
                     if not analysis.needs_ticket:
                         outcome.no_ticket += 1
                         continue
-                    ticket = open_ticket(tweet, analysis, when, routing, batch_id, data_version)
+                    ticket = open_ticket(
+                        tweet, analysis, when, routing, batch_id, data_version, opened_at=now
+                    )
                     tickets[tweet.conversation_id] = ticket
                     outcome.opened += 1
                     raised += _raise_in_incident(ticket, incidents, routing, now, STREAM_ACTOR)
-                    draft = draft_for(ticket, analysis, templates, tweet.tweet_id, now, batch_id)
-                    replies.append(_row(draft))
+                    # drafted once the database has numbered the ticket (the reply names it)
+                    to_draft.append(_ToDraft(ticket, analysis, tweet.tweet_id, ticket.priority))
                 else:
                     attach_follow_up(ticket, analysis, when, routing)
                     raised += _raise_in_incident(ticket, incidents, routing, now, STREAM_ACTOR)
@@ -253,23 +267,20 @@ class TicketStore:
                 attached.append(
                     {"tweet_id": tweet.tweet_id, "ticket_id": ticket.ticket_id, "attached_at": now}
                 )
-            opened = [_row(t) for c, t in tickets.items() if c not in existing]
+            opened = [_new_ticket_row(t) for c, t in tickets.items() if c not in existing]
             updated = [_row(tickets[c]) for c in sorted(changed & existing)]
-            self._write_apply(conn, opened, updated, attached, responses, replies)
+            self._write_tickets(conn, opened, updated)
+            replies = _drafts(conn, to_draft, templates, now, batch_id)
+            self._write_rows(conn, attached, responses, replies)
             audit.append(conn, raised)
         outcome.raised = len(raised)
         return outcome
 
-    def _write_apply(
-        self,
-        conn: Connection,
-        opened: list[dict[str, Any]],
-        updated: list[dict[str, Any]],
-        attached: list[dict[str, Any]],
-        responses: list[dict[str, Any]],
-        replies: list[dict[str, Any]],
+    def _write_tickets(
+        self, conn: Connection, opened: list[dict[str, Any]], updated: list[dict[str, Any]]
     ) -> None:
-        """The bulk statements of one `apply`, parents before the rows that point at them."""
+        """The tickets of one `apply`, before the rows that point at them; the database numbers
+        the new ones as it inserts them."""
         tickets = Ticket.__table__
         if opened:
             insert = self._insert(tickets).returning(tickets.c.ticket_id)
@@ -279,6 +290,15 @@ class TicketStore:
                 raise ConcurrentWrite("a ticket was opened by another writer at the same time")
         if updated:
             _update_tickets(conn, updated)
+
+    def _write_rows(
+        self,
+        conn: Connection,
+        attached: list[dict[str, Any]],
+        responses: list[dict[str, Any]],
+        replies: list[dict[str, Any]],
+    ) -> None:
+        """The rows of one `apply` that point at its tickets, in bulk."""
         for table, rows in (
             (TicketTweet.__table__, attached),
             (TicketResponse.__table__, responses),
@@ -526,12 +546,16 @@ class TicketStore:
             query = query.order_by(Ticket.updated_at.desc(), Ticket.ticket_id)
             return list(session.scalars(query.limit(limit)))
 
-    def get_ticket(self, ticket_id: str) -> Ticket:
-        """One ticket by id (case-insensitive); a clear error when there is none."""
-        with self._sessions() as session:
-            ticket = session.get(Ticket, ticket_id.upper()) if self._has_schema() else None
+    def get_ticket(self, reference: str) -> Ticket:
+        """One ticket by its number (`#10482`, `10482`) or a unique prefix of its id (any
+        case); a clear error when there is none, or when a prefix names several."""
+        ticket = None
+        if self._has_schema():
+            with self._sessions() as session:
+                ticket_id = find_ticket_id(session, reference)
+                ticket = session.get(Ticket, ticket_id) if ticket_id else None
         if ticket is None:
-            raise UserError(f"no ticket {ticket_id} in {self.url}")
+            raise UserError(f"no ticket {reference} in {self.url}")
         return ticket
 
     def thread_of(self, ticket_id: str) -> dict[str, list[str]]:
@@ -853,6 +877,36 @@ def _tickets_by_conversation(session: Session, conversation_ids: set[str]) -> di
         for ticket in session.scalars(select(Ticket).where(Ticket.conversation_id.in_(chunk))):
             found[ticket.conversation_id] = ticket
     return found
+
+
+def _new_ticket_row(ticket: Ticket) -> dict[str, Any]:
+    """A new ticket's row without its number: the database gives it (a sequence's default on
+    Postgres, a trigger on SQLite), and an explicit NULL would stop Postgres' default."""
+    row = _row(ticket)
+    if row["ticket_number"] is None:
+        del row["ticket_number"]
+    return row
+
+
+def _drafts(
+    conn: Connection,
+    opened: Sequence[_ToDraft],
+    templates: ReplyTemplates,
+    now: datetime,
+    batch_id: str | None,
+) -> list[dict[str, Any]]:
+    """The replies of the tickets just written, each naming the number the database gave it."""
+    table = Ticket.__table__
+    numbers: dict[str, int] = {}
+    for chunk in _chunks([o.ticket.ticket_id for o in opened]):
+        query = select(table.c.ticket_id, table.c.ticket_number).where(table.c.ticket_id.in_(chunk))
+        numbers.update({ticket_id: number for ticket_id, number in conn.execute(query)})
+    rows = []
+    for o in opened:
+        o.ticket.ticket_number = numbers[o.ticket.ticket_id]
+        draft = draft_for(o.ticket, o.analysis, templates, o.tweet_id, now, batch_id, o.priority)
+        rows.append(_row(draft))
+    return rows
 
 
 def _row(obj: Base) -> dict[str, Any]:

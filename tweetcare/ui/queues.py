@@ -27,11 +27,13 @@ from tweetcare.ui.data import (
     filter_options,
     filter_queue,
     format_duration,
+    opened_time,
     parse_time,
     queue_frame,
     queue_table,
     queues_by_team,
     sla_text,
+    ticket_label,
 )
 from tweetcare.ui.safe import escape_markdown, literal_columns
 
@@ -40,8 +42,11 @@ FLASH_KEY = "queues_flash"
 # why an agent's last action was refused (a colleague changed the row, bad text), shown once
 REFUSED_KEY = "queues_refused"
 PENDING_MARK = "awaiting approval"
-# `/queues?ticket=TC-…` opens that ticket: links from alerts, audit entries, colleagues
+# `/queues?ticket=10482` (or `#10482`, `TC-…`) opens that ticket: links from alerts, audit
+# entries, colleagues
 TICKET_PARAM = "ticket"
+# the search box: a ticket's number or the start of its id
+FIND_KEY = "find_ticket"
 # queue columns that come from tweets (the rest are the ticket rules' own words)
 OUTSIDE_TEXT = ["brand", "text"]
 
@@ -64,25 +69,25 @@ def render(settings: Settings) -> None:
     if st.toggle(f"Only replies awaiting approval ({len(pending)})", key="only_pending"):
         shown = shown[shown["reply"] == PENDING_MARK]
     st.caption(f"{len(shown)} of {len(frame)} tickets · as of {now:%H:%M:%S} UTC")
+    by_id = {t["ticket_id"]: t for t in tickets}
+    linked = find_linked(settings, by_id)
     for team, rows in queues_by_team(shown):
         st.subheader(f"{team} · {len(rows)}")
         table = queue_table(rows, CONFIG.rows_per_queue, extra=["reply"])
         st.table(literal_columns(table, OUTSIDE_TEXT), hide_index=True)
         if len(rows) > CONFIG.rows_per_queue:
             st.caption(f"… and {len(rows) - CONFIG.rows_per_queue} more in this queue")
-    by_id = {t["ticket_id"]: t for t in tickets}
-    linked = st.query_params.get(TICKET_PARAM)
-    if shown.empty and linked not in by_id:
+    if shown.empty and linked is None:
         return
     st.divider()
     labels = {
-        row.ticket_id: f"{row.ticket_id} · {row.brand or '—'} · {row.priority or '—'} · {row.sla}"
+        row.ticket_id: f"{row.ticket} · {row.brand or '—'} · {row.priority or '—'} · {row.sla}"
         for row in shown.itertuples()
     }
-    # a link opens its ticket whatever the filters; the page never writes the link itself, or
-    # the last ticket looked at would stay chosen when the filters change
-    if linked in by_id and linked not in labels:
-        labels = {linked: f"{linked} (linked)", **labels}
+    # a link or a search opens its ticket whatever the filters; the page never writes the link
+    # itself, or the last ticket looked at would stay chosen when the filters change
+    if linked is not None and linked not in labels:
+        labels = {linked: f"{ticket_label(by_id[linked])} (found)", **labels}
     options = list(labels)
     chosen = st.selectbox(
         "Open a ticket",
@@ -92,6 +97,27 @@ def render(settings: Settings) -> None:
     )
     if chosen:
         show_ticket(settings, by_id[chosen], now)
+
+
+def find_linked(settings: Settings, by_id: dict[str, dict[str, Any]]) -> str | None:
+    """The id of the ticket the search box or a link (`?ticket=`) names, by its number
+    (`#10482`, `10482`) or a unique prefix of its id, added to `by_id` when the queue's read
+    left it out; None when nothing is asked or found (an agent is told why)."""
+    asked = st.text_input(
+        "Find a ticket", key=FIND_KEY, placeholder="#10482, 10482 or the start of its id"
+    ).strip() or st.query_params.get(TICKET_PARAM)
+    if not asked:
+        return None
+    try:
+        found = workflow.find_ticket(settings, asked)
+    except UserError as err:
+        st.warning(escape_markdown(str(err)))
+        return None
+    if found is None:
+        st.warning(f"No ticket {escape_markdown(asked)} in the ticket store.")
+        return None
+    by_id.setdefault(found["ticket_id"], found)
+    return str(found["ticket_id"])
 
 
 def filters(frame: pd.DataFrame) -> dict[str, list[str]]:
@@ -114,8 +140,9 @@ def filters(frame: pd.DataFrame) -> dict[str, list[str]]:
 
 def show_ticket(settings: Settings, ticket: dict[str, Any], now: datetime) -> None:
     ticket_id = ticket["ticket_id"]
-    st.subheader(f"Ticket {ticket_id}")
-    created = parse_time(ticket.get("created_at"))
+    st.subheader(f"Ticket {ticket_label(ticket)}")
+    st.caption(f"id {ticket_id}")
+    created = opened_time(ticket)
     due = parse_time(ticket.get("sla_due_at"))
     facts = {
         "brand": ticket.get("brand"),
@@ -267,7 +294,7 @@ def show_close(settings: Settings, ticket: dict[str, Any]) -> None:
 
     def close() -> str:
         closed = workflow.close_ticket(settings, ticket_id, agent.username, version)
-        return f"Ticket {closed['ticket_id']} closed by {agent.username}."
+        return f"Ticket {ticket_label(closed)} closed by {agent.username}."
 
     st.button("Close ticket", key=f"close_{ticket_id}", on_click=_act, args=(close,))
 

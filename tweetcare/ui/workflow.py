@@ -18,18 +18,26 @@ from sqlalchemy.orm import Session
 
 from tweetcare.core.schemas import Analysis
 from tweetcare.core.settings import Settings
-from tweetcare.process import port_open
+from tweetcare.kafka.admin import reachable
 from tweetcare.tickets import actions, audit
 from tweetcare.tickets.announce import publish_replies
 from tweetcare.tickets.corrections import Changes, correct_ticket
 from tweetcare.tickets.labels import TweetLabel, label_tweet, labelled_tweet_ids
-from tweetcare.tickets.models import DECIDABLE, Reply, brand_of, reply_id_for, ticket_id_for
+from tweetcare.tickets.lookup import find_ticket_id
+from tweetcare.tickets.models import (
+    DECIDABLE,
+    TICKET_NUMBER_MARK,
+    Reply,
+    Ticket,
+    brand_of,
+    reply_id_for,
+)
 from tweetcare.tickets.replies import draft_reply, load_replies
 from tweetcare.tickets.routing import load_routing
 from tweetcare.ui.backends import with_store
 
-# the conversation id a previewed tweet's ticket number is derived from (it has no thread yet)
-PREVIEW_CONVERSATION = "console-preview:{text}"
+# the number a previewed tweet's reply shows: a ticket gets its number when the stream opens it
+PREVIEW_REFERENCE = TICKET_NUMBER_MARK + "…"
 
 
 @dataclass(frozen=True)
@@ -53,8 +61,7 @@ def preview(settings: Settings, analysis: Analysis, text: str) -> Preview | None
     templates = load_replies(settings.replies_config)
     category = routing.category_of(analysis)
     priority = routing.priority_for(analysis, text)
-    ticket_id = ticket_id_for(PREVIEW_CONVERSATION.format(text=text))
-    draft = draft_reply(templates, analysis, category, priority, ticket_id)
+    draft = draft_reply(templates, analysis, category, priority, PREVIEW_REFERENCE)
     return Preview(
         category=category,
         team=routing.team_for(category, brand_of(text), analysis.language),
@@ -78,6 +85,21 @@ def reply_of(settings: Settings, ticket_id: str) -> dict[str, Any] | None:
         with Session(store.engine) as session:
             reply = session.get(Reply, reply_id_for(ticket_id))
             return None if reply is None else reply.to_dict()
+
+    return with_store(settings, read)
+
+
+def find_ticket(settings: Settings, reference: str) -> dict[str, Any] | None:
+    """The ticket an agent named by its number (`#10482`, `10482`) or a unique prefix of its
+    id, None when there is none; UserError naming the matches when a prefix fits several."""
+
+    def read(store: Any) -> dict[str, Any] | None:
+        if not store.has_schema():
+            return None
+        with Session(store.engine) as session:
+            ticket_id = find_ticket_id(session, reference)
+            ticket = session.get(Ticket, ticket_id) if ticket_id else None
+            return None if ticket is None else ticket.to_dict()
 
     return with_store(settings, read)
 
@@ -113,7 +135,7 @@ def decide(
     )
     if not approve:
         return Decision(reply, "")
-    if not port_open(settings.kafka_host, settings.kafka_port):
+    if not reachable(settings):
         return Decision(
             reply,
             f"not published to `{settings.topic_replies}`: no Kafka broker at "

@@ -6,7 +6,7 @@ from tweetcare.core.redact import redact, redact_url
 
 MODEL_SERVER = "model server (BentoML)"
 TICKET_STORE = "ticket store"
-LAKE = "Parquet lake"
+LAKE = "Delta lake"
 MLFLOW = "MLflow"
 KAFKA = "Kafka"
 

@@ -55,10 +55,12 @@ from tweetcare.ui.data.queues import (
     UNASSIGNED,
     filter_options,
     filter_queue,
+    opened_time,
     priority_rank,
     queue_frame,
     queue_table,
     queues_by_team,
+    ticket_label,
 )
 
 __all__ = [
@@ -97,6 +99,7 @@ __all__ = [
     "live_timeline",
     "live_totals",
     "metric_history",
+    "opened_time",
     "parse_time",
     "priority_rank",
     "queue_frame",
@@ -104,6 +107,7 @@ __all__ = [
     "queues_by_team",
     "sla_text",
     "ticket_decision",
+    "ticket_label",
     "window_detail",
     "window_ends",
     "window_table",

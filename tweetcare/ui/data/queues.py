@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from tweetcare.tickets.models import ticket_reference
 from tweetcare.ui.data.durations import format_duration, parse_time, sla_text
 
 UNASSIGNED = "unassigned"
@@ -25,6 +26,7 @@ PRIORITY_WORDS: dict[str, int] = {
 UNKNOWN_PRIORITY_RANK = 99
 QUEUE_COLUMNS = ("ticket_id", "team", "brand", "category", "priority", "status")
 _QUEUE_COMPUTED = (
+    "ticket",
     "priority_rank",
     "sla_due_at",
     "age_seconds",
@@ -52,16 +54,32 @@ def priority_rank(value: Any, levels: Sequence[str] = ()) -> int:
     return int(match.group(1)) if match else UNKNOWN_PRIORITY_RANK
 
 
+def ticket_label(ticket: Mapping[str, Any]) -> str:
+    """What agents call a ticket: its number (`#10482`); its id only before it has one."""
+    number = ticket.get("ticket_number")
+    if number is None or (isinstance(number, float) and math.isnan(number)):
+        return str(ticket.get("ticket_id"))
+    return ticket_reference(int(number))
+
+
+def opened_time(ticket: Mapping[str, Any]) -> datetime | None:
+    """When the store opened the ticket: its age and SLA clock run from here, not from the
+    tweet (years old in replayed history); the tweet's time for a ticket without one."""
+    return parse_time(ticket.get("opened_at")) or parse_time(ticket.get("created_at"))
+
+
 def queue_frame(
     tickets: Sequence[Mapping[str, Any]], now: datetime, levels: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Tickets as rows with team, age and SLA countdown, most urgent first: priority, then the
-    SLA due time (none last), then the oldest. Fields a ticket lacks show as empty."""
+    """Tickets as rows with their number, team, age and SLA countdown, most urgent first:
+    priority, then the SLA due time (none last), then the oldest. Fields a ticket lacks show
+    as empty."""
     rows = []
     for ticket in tickets:
-        created = parse_time(ticket.get("created_at"))
+        created = opened_time(ticket)
         due = parse_time(ticket.get("sla_due_at"))
         row = {column: ticket.get(column) for column in QUEUE_COLUMNS}
+        row["ticket"] = ticket_label(ticket)
         row["team"] = ticket.get("team") or UNASSIGNED
         row["priority_rank"] = priority_rank(ticket.get("priority"), levels)
         row["sla_due_at"] = due
@@ -107,5 +125,5 @@ def queues_by_team(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 def queue_table(frame: pd.DataFrame, limit: int, extra: Sequence[str] = ()) -> pd.DataFrame:
     """The columns an agent scans (plus `extra` ones), for the first `limit` rows."""
-    columns = ["ticket_id", "brand", "category", "priority", "status", "age", "sla", *extra]
+    columns = ["ticket", "brand", "category", "priority", "status", "age", "sla", *extra]
     return frame.head(limit)[[*columns, "text"]].fillna("—").reset_index(drop=True)
