@@ -38,7 +38,6 @@ def run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedP
 
 def make_project(tmp: Path, twcs: pd.DataFrame) -> Path:
     """A git + DVC repo holding the real dvc.yaml and stage code, a tiny profile and data/."""
-    shutil.copy(ROOT / "dvc.yaml", tmp / "dvc.yaml")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["split"]["profiles"]["tiny"] = TINY_PROFILE
     params["split"]["profile"] = "tiny"
@@ -52,6 +51,8 @@ def make_project(tmp: Path, twcs: pd.DataFrame) -> Path:
     run(["dvc", "init", "-q"], tmp)
     run(["dvc", "config", "core.analytics", "false"], tmp)
     run(["dvc", "add", "-q", "data"], tmp)
+    # after data.dvc exists: dvc.yaml reads its md5 (vars)
+    shutil.copy(ROOT / "dvc.yaml", tmp / "dvc.yaml")
     return tmp
 
 

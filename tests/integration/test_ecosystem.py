@@ -192,7 +192,8 @@ def test_dvc_sees_metrics_and_plots_across_git_revisions(tmp_path: Path) -> None
     plots, so DVC can compare them between commits and show them per experiment."""
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("dvc.yaml", "params.yaml", ".gitignore"):
+    # data.dvc too: dvc.yaml reads the data version it records (vars)
+    for name in ("dvc.yaml", "data.dvc", "params.yaml", ".gitignore"):
         shutil.copy(ROOT / name, project / name)
     run(["git", "init", "-q"], project)
     run(["git", "config", "user.email", "t@example.com"], project)
