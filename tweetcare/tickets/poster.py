@@ -13,6 +13,10 @@ instead of posting it again, and a person decides; a reply another live run hold
 touched. X refusing a reply (a 4xx) means nothing was posted: that reply is parked as `refused`
 with X's reason for a person, and the run goes on with the next one. Refused credentials and
 rate limits are no fault of the reply: it goes back to `approved` and the run stops.
+
+Calls go to `x_api_base_url` (X itself, or a stand-in in tests) and wait at most
+`X_REQUEST_TIMEOUT_S` for an answer: an X that never answers leaves that reply `unclear` instead
+of holding the run, and its lease, for ever.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
+import requests
 import tweepy
 
 from tweetcare.core.errors import UserError
+from tweetcare.core.kill_points import POSTER_AFTER_X_ACCEPT, kill_point
 from tweetcare.core.settings import Settings
 from tweetcare.tickets.models import Reply
 from tweetcare.tickets.store import TicketStore
@@ -37,6 +43,11 @@ CREDENTIALS: dict[str, str] = {
     "x_access_token": "access_token",
     "x_access_token_secret": "access_token_secret",
 }
+# the host tweepy.Client always calls (`_ApiSession` sends its calls to `x_api_base_url`)
+TWEEPY_HOST = "https://api.twitter.com"
+# the longest wait for X's answer to one call: far below the lease a run holds on the reply
+# (`reply_post_lease_seconds`), so no other run takes a reply over while X may still answer
+X_REQUEST_TIMEOUT_S = 30.0
 
 
 class XClient(Protocol):
@@ -69,7 +80,24 @@ def tweepy_client(settings: Settings) -> XClient:
             "or leave out --live for a dry run"
         )
     keys = {arg: getattr(settings, name) for name, arg in CREDENTIALS.items()}
-    return tweepy.Client(**keys)
+    client = tweepy.Client(**keys)
+    client.session = _ApiSession(settings.x_api_base_url)
+    return client
+
+
+class _ApiSession(requests.Session):
+    """tweepy.Client's HTTP session, pointed at `base_url` and with a timeout on every call
+    (tweepy names neither: its host is fixed and it waits for ever)."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(url, str) and url.startswith(TWEEPY_HOST):
+            url = self.base_url + url.removeprefix(TWEEPY_HOST)
+        kwargs.setdefault("timeout", X_REQUEST_TIMEOUT_S)
+        return super().request(method, url, *args, **kwargs)
 
 
 def post_replies(
@@ -96,6 +124,7 @@ def post_replies(
             store.refuse(claimed.reply_id, run_id, refused.reason)
             report.refused.append((claimed.reply_id, refused.reason))
             continue
+        kill_point(POSTER_AFTER_X_ACCEPT)  # fault tests: X has the tweet, the store not yet
         store.mark_posted(claimed.reply_id, tweet_id, run_id)
         report.posted.append((claimed.reply_id, tweet_id))
     return report

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tweetcare.backoff import Backoff, retry
 from tweetcare.core.errors import UserError
+from tweetcare.core.kill_points import TICKETS_AFTER_UPSERT, kill_point
 from tweetcare.core.schemas import TWCS_DATE_FORMAT, Analysis, TweetMessage
 from tweetcare.monitoring.incidents import Incident, incident_for
 from tweetcare.tickets import audit
@@ -200,10 +201,12 @@ class TicketStore:
         """
         if not events:
             return Outcome()
-        return self._retrying(
+        outcome = self._retrying(
             lambda: self._apply_once(events, routing, templates, batch_id, data_version),
             "applying tickets",
         )
+        kill_point(TICKETS_AFTER_UPSERT)  # fault tests: committed, the stream's messages not sent
+        return outcome
 
     def _apply_once(
         self,
