@@ -35,6 +35,8 @@ from tweetcare.tickets.routing import RoutingRules
 
 # a dead letter's raw value on the DLQ topic is cut here (the lake keeps it whole)
 DLQ_RAW_CHARS = 16 * 1024
+# the end of a text cut to `classify_max_chars` (tickets and the lake keep what the models read)
+TRUNCATION_MARK = " […]"
 
 log = logging.getLogger("tweetcare.stream")
 
@@ -118,12 +120,12 @@ class PartitionProcessor:
                 tweets.append((parsed, record))
 
         analysed: list[tuple[TweetMessage, KafkaRecord, Analysis]] = []
+        limit = settings.classify_max_chars
         if tweets:
-            limit = settings.classify_max_chars
             answers = self.analyzer([tweet.text[:limit] for tweet, _ in tweets])
             for (tweet, record), answer in zip(tweets, answers, strict=True):
                 if isinstance(answer, Analysis):
-                    analysed.append((tweet, record, answer))
+                    analysed.append((tweet, record, marked_if_cut(tweet, answer, limit)))
                 else:
                     reason = getattr(answer, "reason", None) or type(answer).__name__
                     dead.append((DeadLetter(f"refused by the model server: {reason}"), record))
@@ -145,6 +147,7 @@ class PartitionProcessor:
                 stream_id,
                 processed_at,
                 self.lineage,
+                text_truncated=len(tweet.text) > limit,
             )
             for tweet, record, analysis in applied
         ]
@@ -228,6 +231,15 @@ class PartitionProcessor:
         )
 
 
+def marked_if_cut(tweet: TweetMessage, analysis: Analysis, limit: int) -> Analysis:
+    """The models read a text's first `limit` characters: what the ticket and the lake keep of a
+    longer one ends in TRUNCATION_MARK, so nobody takes the start for the whole tweet (the lake
+    also flags it, `text_truncated`)."""
+    if len(tweet.text) <= limit:
+        return analysis
+    return analysis.model_copy(update={"masked_text": analysis.masked_text + TRUNCATION_MARK})
+
+
 def _is_outage(err: DBAPIError) -> bool:
     """The database is unreachable or busy: the batch must wait or replay, not dead-letter."""
     return isinstance(err, OperationalError | InterfaceError)
@@ -298,6 +310,7 @@ def http_analyzer(settings: Settings, http: httpx.Client) -> Analyzer:
             texts,
             settings.bento_url,
             settings.classify_max_texts,
+            wait_s=settings.model_server_wait_seconds,
             tries=settings.model_server_error_tries,
             client=http,
         )
@@ -306,7 +319,8 @@ def http_analyzer(settings: Settings, http: httpx.Client) -> Analyzer:
 
 
 def served_lineage(settings: Settings, http: httpx.Client) -> Callable[[], lake.Lineage]:
-    return lambda: lake.lineage_of(model_info(settings.bento_url, client=http))
+    wait_s = settings.model_server_wait_seconds
+    return lambda: lake.lineage_of(model_info(settings.bento_url, wait_s=wait_s, client=http))
 
 
 def records_of(batch: pa.RecordBatch) -> list[KafkaRecord]:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from streaming.parse import DeadLetter, parse_created_at
 from streaming.records import KafkaRecord
 from tweetcare.core.pii import mask_pii
-from tweetcare.core.schemas import Analysis, ShadowScore, TweetMessage
+from tweetcare.core.schemas import HANDLE_MAX_CHARS, Analysis, ShadowScore, TweetMessage
 
 PARTITION_COLUMN = "date"
 BRAND_COLUMN = "brand"
@@ -29,7 +29,7 @@ DEAD_LETTER_PARTITIONS = [PARTITION_COLUMN]
 # the brand of a tweet no brand handle can be found for
 UNKNOWN_BRAND = "unknown"
 # what a brand partition value may be: a Twitter handle (never a path)
-_SAFE_BRAND = re.compile(r"^\w{1,64}$")
+_SAFE_BRAND = re.compile(rf"^\w{{1,{HANDLE_MAX_CHARS}}}$")
 _HANDLE = re.compile(r"@(\w+)")
 
 ENTITY_TYPE = pa.struct(
@@ -72,6 +72,9 @@ TWEET_SCHEMA = pa.schema(
         ("shadow_model_version", pa.string()),
         ("shadow_inbound", pa.bool_()),
         ("shadow_inbound_probability", pa.float64()),
+        # the text was longer than the models read (`classify_max_chars`): `text` is its start,
+        # ending in TRUNCATION_MARK (added last: older tables get it as a new column)
+        ("text_truncated", pa.bool_()),
     ]
 )
 
@@ -96,8 +99,10 @@ def brand_partition(tweet: TweetMessage) -> str:
     if not tweet.inbound and _SAFE_BRAND.match(tweet.author_id):
         return tweet.author_id
     for match in _HANDLE.finditer(tweet.text):
-        if not match.group(1).isdigit():
-            return match.group(1)[:64]
+        handle = match.group(1)
+        # a longer @word than any handle is none (as for the tickets' brand)
+        if not handle.isdigit() and len(handle) <= HANDLE_MAX_CHARS:
+            return handle
     return UNKNOWN_BRAND
 
 
@@ -132,6 +137,7 @@ def tweet_row(
     stream_id: str,
     processed_at: datetime,
     lineage: Lineage,
+    text_truncated: bool = False,
 ) -> dict[str, Any]:
     """One row of the `tweets` table: the message (masked), where it came from, its analysis."""
     created = parse_created_at(tweet.created_at)
@@ -169,6 +175,7 @@ def tweet_row(
         "data_version": lineage.data_version,
         "processed_at": processed_at,
         **shadow_columns(analysis.shadow),
+        "text_truncated": text_truncated,
     }
 
 

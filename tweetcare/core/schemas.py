@@ -67,6 +67,13 @@ CORRECTED_FIELDS: tuple[str, ...] = ("inbound", "category", "sentiment")
 
 Label = Literal["inbound", "outbound"]
 
+# The longest id and @handle both stores keep (`String(64)` columns of the ticket store, which
+# Postgres enforces and SQLite does not): checked here, once, so a too-long id is a dead letter
+# with its reason on either database instead of a tweet one of them refuses. X's ids are at
+# most 19 digits and its handles 15 characters; a longer @word in a text is no handle at all.
+ID_MAX_CHARS = 64
+HANDLE_MAX_CHARS = 64
+
 
 class TweetMessage(BaseModel):
     """One tweet on the `tweets` topic: a twcs row plus the conversation it belongs to.
@@ -77,14 +84,15 @@ class TweetMessage(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    tweet_id: str = Field(min_length=1)
-    author_id: str = Field(min_length=1)
+    tweet_id: str = Field(min_length=1, max_length=ID_MAX_CHARS)
+    author_id: str = Field(min_length=1, max_length=ID_MAX_CHARS)
     inbound: bool
     created_at: str = Field(min_length=1)
     text: str = Field(min_length=1)
+    # not stored in a column of their own: no length to keep to
     response_tweet_id: str | None = None
     in_response_to_tweet_id: str | None = None
-    conversation_id: str = Field(min_length=1)
+    conversation_id: str = Field(min_length=1, max_length=ID_MAX_CHARS)
 
 
 # Fields a stream message must carry; the streaming job dead-letters messages that lack one.

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         default=1024, description="largest list one /classify call takes"
     )
     classify_max_chars: int = Field(default=2000, description="longest text /classify accepts")
+    # how long a stream task waits out a model server that is down before its batch fails (the
+    # supervisor then restarts the job, which replays the batch from its checkpoint)
+    model_server_wait_seconds: float = Field(default=300.0, gt=0)
     # how often the stream sends a text alone that makes the model server fail (HTTP 500) before
     # it dead-letters it (a server that fails on every text is an outage, waited out instead)
     model_server_error_tries: int = Field(default=3, ge=1)
