@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, DateTime, FetchedValue, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from tweetcare.core.schemas import HANDLE_MAX_CHARS
+
 TICKET_ID_PREFIX = "TC-"
 REPLY_ID_PREFIX = "RE-"
 # a ticket id is the full 128-bit uuid5 of the conversation id, in hex: no truncation, so two
@@ -290,10 +292,12 @@ def incident_scope_key(
 
 
 def brand_of(text: str) -> str | None:
-    """The first named @handle (twcs customers are numeric ids, brands have names)."""
+    """The first named @handle (twcs customers are numeric ids, brands have names); a longer
+    @word than any handle (`HANDLE_MAX_CHARS`) is none, so the tweet keeps its ticket."""
     for match in _HANDLE.finditer(text):
-        if not match.group(1).isdigit():
-            return match.group(1)
+        handle = match.group(1)
+        if not handle.isdigit() and len(handle) <= HANDLE_MAX_CHARS:
+            return handle
     return None
 
 
