@@ -13,7 +13,7 @@ MVN := mvn -q -B -s jvm/settings.xml
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento py-files docs test test-cluster test-faults test-unit test-model lint clean
+.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento py-files docs test test-cluster test-faults test-envbuild test-unit test-model lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -106,6 +106,11 @@ test-cluster: install jars jars-cluster postgres ## the tests on the local produ
 
 test-faults: install jars ## the fault tests: kill the stream, stop the model server, restart Kafka
 	$(PY) -m pytest -m faults
+
+# `mlflow run . -e main` with MLflow's default environment manager, from a fresh clone: pyenv's
+# Python 3.11.7 and pip building python_env.yaml's environment from requirements.lock
+test-envbuild: install ## `mlflow run .` building its environment from the lock (about 15 min)
+	$(PY) -m pytest -m envbuild
 
 test-unit: install ## only the fast unit tests
 	$(PY) -m pytest tests/unit
