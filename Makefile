@@ -13,10 +13,10 @@ MVN := mvn -q -B -s jvm/settings.xml
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento py-files docs test test-cluster test-faults test-envbuild test-unit test-model lint clean
+.PHONY: help install jars jars-cluster postgres browser data demo demo-cluster bento py-files docs test test-cluster test-faults test-envbuild test-unit test-model lint clean clean-demo clean-tickets clean-users
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 install: $(VENV)/.installed ## create .venv with the locked dependencies
 
@@ -124,7 +124,30 @@ test-model: install ## behavioural tests on the @champion models of TRACKING_URI
 lint: install ## ruff check and format check
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-clean: ## stop services and remove generated state, the demo's too (keeps .venv and .jars)
-	-$(VENV)/bin/tweetcare stream stop; $(VENV)/bin/tweetcare serve stop; $(VENV)/bin/tweetcare kafka stop; \
+# what each clean target deletes; none touches .venv, .jars, the pipeline's outputs (artifacts/,
+# mlflow.db, the git-tracked metrics/, plots/, reports/) or the state of the default services
+BUILD_OUTPUTS := site build dist .pytest_cache .ruff_cache
+DEMO_STATE := .tweetcare/demo
+TICKET_STORE := tickets.db tickets.db-wal tickets.db-shm
+CONSOLE_USERS := .tweetcare/users.yaml
+
+clean: ## remove build outputs only (the docs site, build/, dist/, caches); no data, no state
+	rm -rf $(BUILD_OUTPUTS)
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+clean-demo: ## stop the demo's services; delete its state (.tweetcare/demo) and the local cluster's (demo-cluster)
+	@echo "deleting the demo's state: $(DEMO_STATE) (its broker, lake, tickets, logs) and the local cluster (.tweetcare/cluster and its PostgreSQL files)"
+	-TWEETCARE_STATE_DIR=$(DEMO_STATE) $(VENV)/bin/tweetcare stream stop; \
+	  TWEETCARE_STATE_DIR=$(DEMO_STATE) $(VENV)/bin/tweetcare serve stop; \
+	  TWEETCARE_STATE_DIR=$(DEMO_STATE) $(VENV)/bin/tweetcare kafka stop; \
 	  $(VENV)/bin/tweetcare cluster down --delete
-	rm -rf .tweetcare lake tickets.db artifacts metrics plots reports
+	rm -rf $(DEMO_STATE)
+
+clean-tickets: ## DELETES the ticket store tickets.db: every ticket, reply, correction and audit entry
+	@echo "deleting the ticket store: $(TICKET_STORE) (every ticket, reply, correction and audit entry)"
+	-$(VENV)/bin/tweetcare stream stop
+	rm -f $(TICKET_STORE)
+
+clean-users: ## DELETES the console's agents: their logins, roles and the cookie key (.tweetcare/users.yaml)
+	@echo "deleting the console's agents: $(CONSOLE_USERS) (logins, roles, the cookie key)"
+	rm -f $(CONSOLE_USERS)

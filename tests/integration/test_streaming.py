@@ -268,7 +268,7 @@ def test_analysed_tweets_become_routed_tickets_responses_and_replies(
         # the opening tweet's language picks a language queue, else the category's team
         (language,) = rows.loc[rows.tweet_id == ticket.first_tweet_id, "language"]
         assert ticket.team == routing.team_for(ticket.category, ticket.brand, language)
-        due = utc(ticket.sla_due_at) - utc(ticket.created_at)
+        due = utc(ticket.sla_due_at) - utc(ticket.opened_at)  # the SLA clock starts at opening
         assert due == timedelta(minutes=routing.sla_minutes[ticket.priority])
         assert set(rows.ticket_id) == {ticket.ticket_id}
         answers = rows[~rows.predicted_inbound & (rows.created_at >= utc(ticket.created_at))]

@@ -288,7 +288,9 @@ def test_a_batch_lands_in_the_lake_tickets_replies_and_dead_letters(
     [(reply_key, reply)] = output.on("replies")
     assert reply_key == "1" and reply["decision"] == "auto"
     assert reply["message_id"] == f"reply:{reply['reply_id']}:auto"
-    assert ticket_id_for("1") in reply["text"] and len(reply["text"]) < 280
+    # the public reply names the ticket's short number, never its internal id
+    assert f"ticket #{ticket['ticket_number']}" in reply["text"] and len(reply["text"]) < 280
+    assert ticket_id_for("1") not in reply["text"]
     assert "#112-99812" not in reply["text"] and "0958" not in reply["text"]
 
     letters = [value for _, value in output.on("tweets-dlq")]
