@@ -57,6 +57,11 @@ def most_urgent(tickets: list[dict[str, Any]]) -> dict[str, Any]:
     return min(tickets, key=lambda t: (levels.index(t["priority"]), t["sla_due_at"]))
 
 
+def number(ticket: dict[str, Any]) -> str:
+    """A ticket as the console names it: `#` and its number."""
+    return f"#{ticket['ticket_number']}"
+
+
 def open_ticket(console: RunningConsole, conversation: str) -> dict[str, Any]:
     return console.data.tickets[conversation]
 
@@ -90,17 +95,19 @@ def test_a_queue_filters_by_brand_and_opens_the_most_urgent_ticket(
     page.keyboard.press("Escape")
     page.get_by_text("2 of 4 tickets").wait_for()
 
-    tables = " ".join(page.get_by_test_id("stTable").all_inner_texts())
+    queues = page.get_by_test_id("stTable").filter(has_text="sla")
+    tables = " ".join(queues.all_inner_texts())
     delivery = open_ticket(console_app, "c-delivery")
     billing = open_ticket(console_app, "c-billing")
     travel = open_ticket(console_app, "c-travel")
-    assert delivery["ticket_id"] in tables and billing["ticket_id"] in tables
-    assert travel["ticket_id"] not in tables  # BlueJetAir's is filtered out
+    # the queue names tickets by their short number; the long id stays off it
+    assert number(delivery) in tables and number(billing) in tables
+    assert number(travel) not in tables and "TC-" not in tables  # BlueJetAir's is filtered out
     headings = page.get_by_role("heading").all_inner_texts()
     teams = Counter(t["team"] for t in (delivery, billing))
     assert all(f"{team} · {n}" in headings for team, n in teams.items())
     first = most_urgent([delivery, billing])  # the one the page opens
-    page.get_by_role("heading", name=f"Ticket {first['ticket_id']}").wait_for()
+    page.get_by_role("heading", name=f"Ticket {number(first)}").wait_for()
     assert page.get_by_text(first["text"]).last.is_visible()
     shoot(page, screenshots, "queues-filtered")
 
@@ -110,11 +117,29 @@ def test_a_link_opens_a_ticket_the_filters_hide(
 ) -> None:
     answered = open_ticket(console_app, "c-tech")
     assert answered["status"] != "open"  # the default filter (status: open) hides it
-    sign_in(page, f"{console_app.url}/queues?ticket={answered['ticket_id']}", console_app)
+    link = f"{console_app.url}/queues?ticket={answered['ticket_number']}"  # or #N, or TC-…
+    sign_in(page, link, console_app)
     page.get_by_text("3 of 4 tickets").wait_for()  # the filters are as they were
-    page.get_by_role("heading", name=f"Ticket {answered['ticket_id']}").wait_for()
+    page.get_by_role("heading", name=f"Ticket {number(answered)}").wait_for()
     assert page.get_by_text(answered["text"]).last.is_visible()
     shoot(page, screenshots, "linked-ticket")
+
+
+def test_an_agent_finds_a_ticket_by_the_number_a_customer_quotes(
+    console_app: RunningConsole, page: Any, screenshots: Path
+) -> None:
+    answered = open_ticket(console_app, "c-tech")  # hidden by the default filter (open)
+    sign_in(page, f"{console_app.url}/queues", console_app)
+    page.get_by_text("3 of 4 tickets").wait_for()
+    find = page.get_by_role("textbox", name="Find a ticket")
+    find.fill(number(answered))
+    find.press("Enter")
+    page.get_by_role("heading", name=f"Ticket {number(answered)}").wait_for()
+    assert page.get_by_text(answered["ticket_id"]).is_visible()  # the long id, once, below
+    find.fill("#9999")
+    find.press("Enter")
+    page.get_by_text("No ticket #9999 in the ticket store.").wait_for()
+    shoot(page, screenshots, "found-ticket")
 
 
 def test_an_agent_approves_a_held_reply(
@@ -132,7 +157,7 @@ def test_an_agent_approves_a_held_reply(
 
     sign_in(page, f"{console_app.url}/queues", console_app)
     page.get_by_text("Only replies awaiting approval").click()
-    page.get_by_role("heading", name=f"Ticket {first['ticket_id']}").wait_for()
+    page.get_by_role("heading", name=f"Ticket {number(first)}").wait_for()
     page.get_by_text("held because").wait_for()
     page.get_by_role("button", name="Approve reply").click()
     reply_id = f"RE-{first['ticket_id'].removeprefix('TC-')}"
@@ -147,7 +172,7 @@ def test_an_agent_approves_a_held_reply(
 
     # a link to the ticket opens it, and its view shows who approved it
     sign_in(page, f"{console_app.url}/queues?ticket={first['ticket_id']}", console_app)
-    page.get_by_role("heading", name=f"Ticket {first['ticket_id']}").wait_for()
+    page.get_by_role("heading", name=f"Ticket {number(first)}").wait_for()
     trail = page.get_by_test_id("stTable").filter(has_text="approve")
     trail.wait_for()
     assert console_app.agent in trail.inner_text() and reply_id in trail.inner_text()
@@ -207,7 +232,7 @@ def test_an_agent_corrects_a_category_and_the_ticket_moves_team(
     travel = open_ticket(console_app, "c-travel")
     assert (travel["category"], travel["team"]) == ("travel", "ops-control")
     sign_in(page, f"{console_app.url}/queues?ticket={travel['ticket_id']}", console_app)
-    page.get_by_role("heading", name=f"Ticket {travel['ticket_id']}").wait_for()
+    page.get_by_role("heading", name=f"Ticket {number(travel)}").wait_for()
     page.get_by_text("Correct the models").click()
     choose(page, page.get_by_test_id("stForm"), "Category", "service")
     page.get_by_role("button", name="Save correction").click()

@@ -286,8 +286,11 @@ def test_analysed_tweets_become_routed_tickets_responses_and_replies(
     drafted = store.list_replies(limit=10 * REPLAYED)
     assert sorted(r.ticket_id for r in drafted) == sorted(t.ticket_id for t in tickets)
     by_ticket = {t.ticket_id: t for t in tickets}
+    # the stream's tasks wrote them at once: the database numbered each one, none twice
+    assert sorted(t.ticket_number for t in tickets) == list(range(1, len(tickets) + 1))
     for reply in drafted:
-        assert reply.text == templates.render(by_ticket[reply.ticket_id].category, reply.ticket_id)
+        ticket = by_ticket[reply.ticket_id]  # the public reply names its number (#N), not its id
+        assert reply.text == templates.render(ticket.category, ticket.reference)
         assert (reply.decision == "auto") == (reply.gate_reasons == [])
     published = read_topic(settings, settings.topic_replies)
     auto = sorted(r.reply_id for r in drafted if r.decision == "auto")
