@@ -7,17 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError, UserError
 from tweetcare.core.settings import Settings
 from tweetcare.ingest.backoff import BackoffPolicy
 from tweetcare.ingest.cursor import MentionCursor
 from tweetcare.ingest.outbox import Outbox
 from tweetcare.ingest.rules import load_x_rules
 from tweetcare.ingest.x_api import XApi
-from tweetcare.ingest.x_ingest import FLUSH_TIMEOUT_S, IngestReport, XIngest
+from tweetcare.ingest.x_ingest import IngestReport, XIngest
+from tweetcare.kafka.producer import close_producer, open_producer
 from tweetcare.service_lock import ServiceLock
 
 STATE_FOLDER = "x-ingest"
@@ -32,13 +32,7 @@ class KafkaSink:
 
     def __init__(self, settings: Settings) -> None:
         self.topic = settings.topic_tweets
-        try:
-            self.producer = KafkaProducer(**settings.kafka_client_options(), linger_ms=5)
-        except KafkaError as err:
-            raise UserError(
-                f"no Kafka broker answers at {settings.kafka_bootstrap} ({err}); "
-                "run `tweetcare kafka start`"
-            ) from err
+        self.producer = open_producer(settings)
 
     def send(
         self,
@@ -62,7 +56,7 @@ class KafkaSink:
         return True
 
     def close(self) -> None:
-        self.producer.close(timeout=FLUSH_TIMEOUT_S)
+        close_producer(self.producer)
 
 
 def state_folder(settings: Settings) -> Path:
@@ -93,9 +87,9 @@ def ingest_x(
     if not settings.x_bearer_token:
         raise UserError(NO_TOKEN)
     if limit is not None and limit < 1:
-        raise UserError(f"--limit must be at least 1, got {limit}")
+        raise UsageError(f"--limit must be at least 1, got {limit}")
     if not (stream or mentions):
-        raise UserError("nothing to ingest: --no-stream and --no-mentions exclude each other")
+        raise UsageError("nothing to ingest: --no-stream and --no-mentions exclude each other")
     rules = load_x_rules(settings.x_rules_config)
     # the replay format, defined once (imported here: it pulls in pandas)
     from tweetcare.kafka.replay import build_message

@@ -31,11 +31,10 @@ from tweetcare.ingest.messages import record_of, usernames
 from tweetcare.ingest.outbox import Entry, Outbox
 from tweetcare.ingest.rules import XRules, plan_rule_changes
 from tweetcare.ingest.x_api import MENTIONS_PATH, HttpFailure, RateLimited, Refused, XApi, XError
+from tweetcare.kafka.producer import FLUSH_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 BuildMessage = Callable[[dict[str, Any]], bytes]
-# how long to wait for Kafka's answers before moving a cursor (or ending a run)
-FLUSH_TIMEOUT_S = 60.0
 
 
 class Sink(Protocol):

@@ -10,28 +10,23 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
 from tqdm import tqdm
 
 from tweetcare.core.conversations import conversation_ids
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError
 from tweetcare.core.schemas import TWCS_COLUMNS, TWCS_DATE_FORMAT, TweetMessage
 from tweetcare.core.settings import Settings
-from tweetcare.kafka.admin import require_reachable
+from tweetcare.kafka.producer import FLUSH_TIMEOUT_S, producer
 
 MESSAGE_FIELDS: tuple[str, ...] = tuple(TweetMessage.model_fields)
 INBOUND_VALUES: dict[str, bool] = {"True": True, "False": False}
-# seconds to wait for the last acknowledgements before reporting
-FLUSH_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -121,26 +116,26 @@ def publish_raw(settings: Settings, values: list[bytes], key: bytes | None = Non
 
 def check_pacing(rate: float | None, speed: float | None, limit: int | None) -> None:
     if rate is not None and speed is not None:
-        raise UserError("--rate and --speed exclude each other: pick a fixed rate or a speed-up")
+        raise UsageError("--rate and --speed exclude each other: pick a fixed rate or a speed-up")
     if rate is not None and rate <= 0:
-        raise UserError(f"--rate must be positive (messages per second), got {rate}")
+        raise UsageError(f"--rate must be positive (messages per second), got {rate}")
     if speed is not None and speed <= 0:
-        raise UserError(f"--speed must be positive (times real time), got {speed}")
+        raise UsageError(f"--speed must be positive (times real time), got {speed}")
     if limit is not None and limit < 0:
-        raise UserError(f"--limit must be zero or more, got {limit}")
+        raise UsageError(f"--limit must be zero or more, got {limit}")
 
 
 def load_tweets(csv: Path) -> pd.DataFrame:
     """The CSV as strings (empty cells become None) plus each row's conversation_id."""
     if not csv.is_file():
-        raise UserError(f"no CSV at {csv}")
+        raise UsageError(f"no CSV at {csv}")
     try:
         frame = pd.read_csv(csv, dtype=str, keep_default_na=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise UserError(f"{csv} is not a readable twcs CSV: {err}") from err
+        raise UsageError(f"{csv} is not a readable twcs CSV: {err}") from err
     missing = [column for column in TWCS_COLUMNS if column not in frame.columns]
     if missing:
-        raise UserError(
+        raise UsageError(
             f"{csv} lacks twcs columns {', '.join(missing)}; expected {', '.join(TWCS_COLUMNS)}"
         )
     frame = frame.astype(object).where(frame.notna(), None)
@@ -192,22 +187,6 @@ def build_message(record: dict[str, Any]) -> bytes:
     if isinstance(inbound, str) and inbound in INBOUND_VALUES:
         message["inbound"] = INBOUND_VALUES[inbound]
     return json.dumps(message, ensure_ascii=False).encode()
-
-
-@contextmanager
-def producer(settings: Settings) -> Iterator[KafkaProducer]:
-    """A producer on the configured cluster (acks from every in-sync replica, idempotent: the
-    kafka-python defaults), closed after flushing when the block ends."""
-    # the producer itself would wait 30 s before saying nothing answers
-    require_reachable(settings)
-    try:
-        prod = KafkaProducer(**settings.kafka_client_options(), linger_ms=5)
-    except KafkaError as err:
-        raise UserError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {err}") from err
-    try:
-        yield prod
-    finally:
-        prod.close(timeout=FLUSH_TIMEOUT_S)
 
 
 def _plain(value: Any) -> Any:

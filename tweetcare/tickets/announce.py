@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tweetcare.core.settings import Settings
-from tweetcare.kafka.replay import FLUSH_TIMEOUT_S, producer
+from tweetcare.kafka.producer import FLUSH_TIMEOUT_S, producer
 from tweetcare.tickets.models import reply_message_id
 
 
