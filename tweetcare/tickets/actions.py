@@ -119,7 +119,7 @@ def _locked(
 ) -> dict[str, Any]:
     """The row as it is now, locked until commit (Postgres; SQLite holds its write lock)."""
     row = None
-    if store.has_schema():
+    if store.has_schema() and "\x00" not in value:  # no key holds a NUL (Postgres refuses one)
         query = select(table).where(key == value.strip().upper()).with_for_update()
         row = conn.execute(query).mappings().first()
     if row is None:

@@ -20,7 +20,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tweetcare.core.errors import UserError
-from tweetcare.core.schemas import CATEGORIES, SENTIMENTS
+from tweetcare.core.schemas import CATEGORIES, ID_MAX_CHARS, SENTIMENTS
 from tweetcare.tickets import audit
 from tweetcare.tickets.models import QUEUE_SOURCE, Correction, Ticket, ticket_id_for
 from tweetcare.tickets.store import TicketStore
@@ -75,6 +75,7 @@ def label_tweet(
         raise UserError("a label needs the name of the agent who gave it")
     tweet_id = str(tweet["tweet_id"])
     conversation_id = str(tweet["conversation_id"])
+    _check_storable(tweet_id, conversation_id, str(tweet["text"]))
     model = {
         CATEGORY: None if _missing(tweet.get(CATEGORY)) else str(tweet[CATEGORY]),
         SENTIMENT: None if _missing(tweet.get(SENTIMENT)) else str(tweet[SENTIMENT]),
@@ -175,6 +176,16 @@ def merge_labels(earlier: pd.DataFrame | None, fresh: pd.DataFrame) -> pd.DataFr
         return pd.DataFrame(columns=list(LABEL_COLUMNS))
     merged = pd.concat(frames, ignore_index=True)
     return merged.drop_duplicates("tweet_id", keep="last").reset_index(drop=True)
+
+
+def _check_storable(tweet_id: str, conversation_id: str, text: str) -> None:
+    """The same refusal on SQLite and Postgres for a tweet no store should hold: ids the
+    schema's length (`ID_MAX_CHARS`), no NUL (Postgres cannot store one)."""
+    for name, value in (("tweet id", tweet_id), ("conversation id", conversation_id)):
+        if not value or len(value) > ID_MAX_CHARS or "\x00" in value:
+            raise UserError(f"not a {name} (1 to {ID_MAX_CHARS} characters): {value[:80]!r}")
+    if "\x00" in text:
+        raise UserError(f"tweet {tweet_id} holds a NUL character: it cannot be labelled")
 
 
 def _missing(value: Any) -> bool:
