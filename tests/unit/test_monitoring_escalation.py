@@ -17,7 +17,7 @@ from tweetcare.monitoring import scenarios
 from tweetcare.monitoring.config import EscalationParams, load_monitor_params, parse_duration
 from tweetcare.monitoring.escalation import cut_windows, detect
 from tweetcare.monitoring.features import UNKNOWN_BRAND
-from tweetcare.monitoring.incidents import active_incidents, incident_for
+from tweetcare.tickets.incidents import active_incidents, incident_for
 
 PARAMS_FILE = Path(__file__).resolve().parents[2] / "params.yaml"
 ROWS = 3000  # about 230 tweets per 5-minute window over 65 minutes

@@ -15,8 +15,8 @@ from sqlalchemy.schema import CreateTable
 from tweetcare.core.errors import UserError
 from tweetcare.core.schemas import Analysis, Entity, TweetMessage
 from tweetcare.core.settings import Settings
-from tweetcare.monitoring.incidents import Incident
 from tweetcare.tickets import TicketEvent, TicketStore, actions, audit
+from tweetcare.tickets.incidents import Incident
 from tweetcare.tickets.models import Base, IncidentRecord, brand_of, ticket_id_for, utc
 from tweetcare.tickets.replies import ReplyTemplates, load_replies
 from tweetcare.tickets.routing import RoutingRules, load_routing

@@ -17,8 +17,8 @@ from tests.unit.test_tickets import brand_reply, customer
 from tweetcare.cli import app
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import Settings
-from tweetcare.monitoring.incidents import Incident
 from tweetcare.tickets import TicketStore
+from tweetcare.tickets.incidents import Incident
 from tweetcare.tickets.models import ticket_id_for
 from tweetcare.tickets.poster import post_replies, tweepy_client
 from tweetcare.tickets.replies import load_replies

@@ -16,8 +16,8 @@ from tweetcare.core.params import DEFAULT_PARAMS
 from tweetcare.core.settings import get_settings
 from tweetcare.monitoring.alerts import read_alerts
 from tweetcare.monitoring.config import load_monitor_params, parse_duration
-from tweetcare.monitoring.incidents import active_incidents
 from tweetcare.monitoring.runner import REPORTS_DIR, run_monitor
+from tweetcare.tickets.incidents import active_incidents
 
 app = typer.Typer(no_args_is_help=True, help="Drift, data quality and escalation alerts.")
 

@@ -28,8 +28,8 @@ from tweetcare.monitoring.config import EscalationParams, MonitorParams
 from tweetcare.monitoring.drift import Comparison, compare
 from tweetcare.monitoring.escalation import Alert, cut_windows, detect
 from tweetcare.monitoring.features import monitored_frame, training_frame
-from tweetcare.monitoring.incidents import active_incidents
 from tweetcare.monitoring.tracking import log_run
+from tweetcare.tickets.incidents import active_incidents
 from tweetcare.tickets.routing import load_routing
 from tweetcare.tickets.store import TicketStore
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tweetcare.core.schemas import Analysis, TweetMessage
-from tweetcare.monitoring.incidents import Incident
+from tweetcare.tickets.incidents import Incident
 from tweetcare.tickets.models import (
     AUTO,
     FIRST_VERSION,

@@ -37,9 +37,9 @@ from tweetcare.backoff import Backoff, retry
 from tweetcare.core.errors import UserError
 from tweetcare.core.kill_points import TICKETS_AFTER_UPSERT, kill_point
 from tweetcare.core.schemas import TWCS_DATE_FORMAT, Analysis, TweetMessage
-from tweetcare.monitoring.incidents import Incident, incident_for
 from tweetcare.tickets import audit
 from tweetcare.tickets.engine import IMMEDIATE, make_engine, sqlite_file
+from tweetcare.tickets.incidents import Incident, incident_for
 from tweetcare.tickets.lifecycle import (
     attach_follow_up,
     draft_for,

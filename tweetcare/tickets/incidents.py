@@ -1,4 +1,8 @@
-"""Active incidents from recent escalation alerts, for routing to raise ticket priority."""
+"""Active incidents from recent escalation alerts, for routing to raise ticket priority.
+
+An incident lives with the tickets: the store records it and raises the tickets in its scope.
+The monitor makes incidents from its alerts and hands them to the store, never the other way.
+"""
 
 from __future__ import annotations
 
