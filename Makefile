@@ -88,9 +88,9 @@ $(PY_FILES): pyproject.toml $(shell find tweetcare streaming -name '*.py') | $(V
 # the same demo on a local Spark standalone + 3-broker Kafka + S3 + Postgres + MLflow topology,
 # pointed at it by settings alone (`tweetcare cluster env`); the topology stops afterwards
 demo-cluster: install jars jars-cluster postgres ## the demo on a local production-shaped cluster
-	$(VENV)/bin/tweetcare cluster up --fresh
+	$(VENV)/bin/tweetcare cluster start --fresh
 	( eval "$$($(VENV)/bin/tweetcare cluster env)" && $(VENV)/bin/tweetcare demo ); \
-	  rc=$$?; $(VENV)/bin/tweetcare cluster down; exit $$rc
+	  rc=$$?; $(VENV)/bin/tweetcare cluster stop; exit $$rc
 
 test: install jars jars-cluster postgres browser ## lint, import contracts, the docs (mkdocs --strict), unit, integration and cluster tests
 	$(VENV)/bin/ruff check .
@@ -140,7 +140,7 @@ clean-demo: ## stop the demo's services; delete its state (.tweetcare/demo) and 
 	-TWEETCARE_STATE_DIR=$(DEMO_STATE) $(VENV)/bin/tweetcare stream stop; \
 	  TWEETCARE_STATE_DIR=$(DEMO_STATE) $(VENV)/bin/tweetcare serve stop; \
 	  TWEETCARE_STATE_DIR=$(DEMO_STATE) $(VENV)/bin/tweetcare kafka stop; \
-	  $(VENV)/bin/tweetcare cluster down --delete
+	  $(VENV)/bin/tweetcare cluster stop --delete
 	rm -rf $(DEMO_STATE)
 
 clean-tickets: ## DELETES the ticket store tickets.db: every ticket, reply, correction and audit entry

@@ -14,6 +14,8 @@ from typing import Any
 
 import typer.main
 
+from tweetcare.cli.exit_codes import EXIT_CODES_HELP, JSON_HELP
+
 ROOT_NAME = "tweetcare"
 
 
@@ -109,7 +111,7 @@ def render_command(node: CommandDoc) -> str:
         children = [
             f"[`{ROOT_NAME} {' '.join(child.path)}`](#{_anchor(child)})"
             for child in (node.subcommand(n) for n in node.command.list_commands(node.context))
-            if child is not None
+            if child is not None and not child.command.hidden  # old names, kept for scripts
         ]
         lines += ["Commands: " + ", ".join(children), ""]
     return "\n".join(lines)
@@ -126,6 +128,7 @@ def render_cli_reference() -> str:
         "# CLI reference\n\n"
         "Generated from the `tweetcare` typer app at `mkdocs build` time: each section is what "
         "that command's `--help` says. `tweetcare COMMAND --help` prints the same in a "
-        "terminal.\n"
+        "terminal.\n\n"
+        f"{_prose(EXIT_CODES_HELP)}\n\n{_prose(JSON_HELP)}\n"
     )
     return "\n".join([intro, *(render_command(node) for node in walk(root_command()))])

@@ -75,7 +75,8 @@ def _words(args: str) -> list[str]:
 def resolve(root: Any, args: str) -> str:
     """The command path `tweetcare args` reaches; AssertionError naming what does not exist."""
     node, used_option = root, False
-    for word in _words(args):
+    words = iter(_words(args))
+    for word in words:
         if word.startswith("-"):
             option = word.split("=", 1)[0]
             assert option in node.options, (
@@ -83,6 +84,8 @@ def resolve(root: Any, args: str) -> str:
                 f"(it has {', '.join(sorted(node.options))})"
             )
             used_option = True
+            if node.is_group and "=" not in word and _takes_value(node, option):
+                next(words, None)  # `tweetcare --state-dir DIR tickets list`: DIR is no command
         elif node.is_group and PLACEHOLDER.fullmatch(word):
             return " ".join((*node.path, word))  # `tweetcare COMMAND --help`: any command
         elif node.is_group:
@@ -97,6 +100,13 @@ def resolve(root: Any, args: str) -> str:
         f"`tweetcare {' '.join(node.path)}` is a group, not a command: it only prints its help"
     )
     return " ".join(node.path)
+
+
+def _takes_value(node: Any, option: str) -> bool:
+    return any(
+        option in param.opts and not getattr(param, "is_flag", False)
+        for param in node.command.params
+    )
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +128,7 @@ def test_each_documented_command_exists_with_its_options(root: Any, documented: 
 def test_the_readme_and_the_docs_show_the_main_commands(root: Any) -> None:
     reached = {resolve(root, documented.text) for documented in DOCUMENTED}
     readme = {resolve(root, d.text) for d in DOCUMENTED if d.page == "README.md"}
-    assert {"data import", "data labels import", "tickets list", "analyze", "ui"} <= readme
+    assert {"data import", "data labels import", "tickets list", "analyze", "ui start"} <= readme
     every_command = {
         " ".join(node.path)
         for node in load_hook("cli_reference").walk(root)

@@ -290,18 +290,18 @@ def test_a_poll_cut_short_by_the_limit_leaves_the_cursor(tmp_path: Path) -> None
     assert not (tmp_path / "cursor.json").exists()  # "11" was never sent
 
 
-def test_without_credentials_the_cli_says_so_in_one_line_and_exits_2() -> None:
+def test_without_credentials_the_cli_says_so_in_one_line_and_exits_1() -> None:
     env = {**os.environ, "TWEETCARE_X_BEARER_TOKEN": "", "COLUMNS": "200"}
     done = subprocess.run(
         [str(TWEETCARE), "ingest", "x"], env=env, capture_output=True, text=True, check=False
     )
-    assert done.returncode == 2
+    assert done.returncode == 1  # a missing setting, not a bad command line
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "TWEETCARE_X_BEARER_TOKEN" in lines[0], done.stderr
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"99": 12}', "[]"])
-def test_a_broken_cursor_file_is_one_line_and_exit_2(tmp_path: Path, content: str) -> None:
+def test_a_broken_cursor_file_is_one_line_and_exit_1(tmp_path: Path, content: str) -> None:
     state = tmp_path / "state"
     (state / "x-ingest").mkdir(parents=True)
     (state / "x-ingest" / "mentions-cursor.json").write_text(content)
@@ -314,6 +314,6 @@ def test_a_broken_cursor_file_is_one_line_and_exit_2(tmp_path: Path, content: st
     done = subprocess.run(
         [str(TWEETCARE), "ingest", "x"], env=env, capture_output=True, text=True, check=False
     )
-    assert done.returncode == 2
+    assert done.returncode == 1  # broken state, not a bad command line
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "is not a mentions cursor" in lines[0], done.stderr

@@ -105,12 +105,12 @@ def test_a_second_stream_on_the_same_checkpoint_is_refused(
     assert "\n" not in str(refused.value) and str(checkpoint_lock_file(first)) in str(refused.value)
     assert (runs(first), runs(second)) == (1, 0)
 
-    # the CLI says so in one line and exits 2, without needing Spark
+    # the CLI says so in one line and exits 1 (a runtime failure), without needing Spark
     env = {**os.environ, **second.to_env(), "COLUMNS": "200"}
     done = subprocess.run(
         [str(TWEETCARE), "stream", "start"], env=env, capture_output=True, text=True, check=False
     )
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "already running or being started" in lines[0]
     assert runs(second) == 0

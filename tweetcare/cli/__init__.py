@@ -7,12 +7,17 @@ fast while verbs pull in pandas, SQLAlchemy, MLflow or Spark). The ecosystem's c
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import import_module
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+
+from tweetcare.cli.exit_codes import EXIT_CODES_HELP, FAILURE, JSON_HELP, USAGE
+from tweetcare.cli.help_format import hide_flag_placeholders
 
 # verb -> (module, attribute: a Typer group or a command function, one-line help for --help)
 VERBS: dict[str, tuple[str, str, str]] = {
@@ -28,11 +33,12 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "replay": ("tweetcare.cli.replay", "replay", "Publish a twcs CSV to the tweets topic."),
     "tickets": ("tweetcare.cli.tickets", "app", "Support tickets opened by the stream."),
     "replies": ("tweetcare.cli.replies", "app", "Suggested replies: review, approve, send."),
-    "ui": ("tweetcare.cli.ui", "ui", "The agent console (Streamlit)."),
+    "ui": ("tweetcare.cli.ui", "app", "The agent console (Streamlit), in the foreground."),
     "monitor": ("tweetcare.cli.monitor", "app", "Drift, data quality and escalation alerts."),
     "models": ("tweetcare.cli.models", "app", "The challenger's live record, and promotion."),
     "ingest": ("tweetcare.cli.ingest", "app", "Read live tweets from X onto the tweets topic."),
     "users": ("tweetcare.cli.users", "app", "The agents who may sign in to the console."),
+    "db": ("tweetcare.cli.db", "app", "The ticket store's schema: migrate it."),
 }
 
 
@@ -47,6 +53,7 @@ def load_verb(name: str) -> Any:
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name
+    hide_flag_placeholders(command)
     return command
 
 
@@ -68,6 +75,7 @@ class LazyGroup(TyperGroup):
     def format_help(self, ctx: Any, formatter: Any) -> None:
         # listing the verbs needs only their names and help: leave their modules unimported
         self._listing = True
+        hide_flag_placeholders(self)  # typer adds the completion flags after __init__
         try:
             super().format_help(ctx, formatter)
         finally:
@@ -90,6 +98,7 @@ app = typer.Typer(
     cls=LazyGroup,
     no_args_is_help=True,
     help="Real-time customer care for Twitter/X: data, models, Kafka, Spark and BentoML.",
+    epilog=f"{EXIT_CODES_HELP}\n\n{JSON_HELP}",
     pretty_exceptions_show_locals=False,
 )
 
@@ -100,8 +109,22 @@ def root(
         bool,
         typer.Option("--version", is_eager=True, callback=_version, help="print the version"),
     ] = False,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="use the local state in this folder (runtime files, lake, ticket store), "
+            "e.g. the demo's .tweetcare/demo",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Real-time customer care for Twitter/X: data, models, Kafka, Spark and BentoML."""
+    if state_dir is not None:
+        from tweetcare.core.settings import get_settings
+        from tweetcare.core.state_folder import state_folder_env
+
+        # every command reads its settings from the environment afresh, and so do its children
+        os.environ.update(state_folder_env(get_settings(), state_dir))
 
 
 def _error(message: str) -> None:
@@ -118,11 +141,23 @@ def _usage_error(err: Any) -> int:
     if type(err).__name__ == "NoArgsIsHelpError":  # a group run bare: its help, as click does
         if err.format_message().strip():  # typer's rich help has printed itself already
             typer.echo(err.format_message(), err=True)
-        return 2
+        return USAGE
     ctx = getattr(err, "ctx", None)
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
     _error(f"{err.format_message()}{hint}")
-    return int(getattr(err, "exit_code", 2))
+    return int(getattr(err, "exit_code", USAGE))
+
+
+def exit_code_of(err: Exception) -> int | None:
+    """The exit code of an error meant for the user (see `exit_codes`); None for a bug."""
+    from tweetcare.core.errors import UsageError, UserError
+    from tweetcare.process import ServiceError
+
+    if isinstance(err, UsageError):
+        return USAGE
+    if isinstance(err, (UserError, ServiceError)):
+        return FAILURE
+    return None
 
 
 def main() -> int:
@@ -135,16 +170,14 @@ def main() -> int:
         code = app(standalone_mode=False)
     except typer.Abort:
         _error("aborted")
-        return 1
+        return FAILURE
     except typer.TyperException as err:  # typer >= 0.29 raises its bundled click's exceptions
         return _usage_error(err)
     except Exception as err:
-        from tweetcare.core.errors import UserError
-        from tweetcare.process import ServiceError
-
-        if isinstance(err, (UserError, ServiceError)):
+        code = exit_code_of(err)
+        if code is not None:
             _error(str(err))
-            return 2
+            return code
         click = sys.modules.get("click")  # typer < 0.29 raises click's own
         if click is not None and isinstance(err, click.ClickException):
             return _usage_error(err)

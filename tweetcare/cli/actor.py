@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError
 
 UserOption = Annotated[
     str | None,
@@ -30,7 +30,7 @@ def actor(user: str | None) -> str:
     try:
         name = getpass.getuser()
     except (OSError, KeyError) as err:
-        raise UserError("cannot tell who you are: pass --user NAME") from err
+        raise UsageError("cannot tell who you are: pass --user NAME") from err
     if not name:
-        raise UserError("cannot tell who you are: pass --user NAME")
+        raise UsageError("cannot tell who you are: pass --user NAME")
     return name

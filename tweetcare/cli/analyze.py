@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError, UserError
 from tweetcare.core.settings import Settings, get_settings
 
 # fields of each --json line, in order (the issue's contract for scripts)
@@ -57,14 +57,14 @@ def post_analyze(
 def read_rows(path: Path, limit: int | None) -> pd.DataFrame:
     """tweet_id and text of a twcs-format CSV (other columns are ignored)."""
     if not path.is_file():
-        raise UserError(f"CSV not found: {path}")
+        raise UsageError(f"CSV not found: {path}")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=limit)
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise UserError(f"{path} is not a readable CSV: {err}") from err
+        raise UsageError(f"{path} is not a readable CSV: {err}") from err
     missing = [c for c in ("tweet_id", "text") if c not in frame.columns]
     if missing:
-        raise UserError(f"{path} lacks column(s) {missing}; a twcs-format CSV has tweet_id, text")
+        raise UsageError(f"{path} lacks column(s) {missing}; a twcs-format CSV has tweet_id, text")
     frame = frame[frame["text"].str.strip() != ""]
     return frame[["tweet_id", "text"]].reset_index(drop=True)
 
@@ -141,13 +141,13 @@ def analyze(
 ) -> None:
     """Inbound, sentiment, category, entities and the ticket decision, from the model server."""
     if (text is None) == (input_file is None):
-        raise UserError("give either a TEXT to analyze or --input PATH (not both)")
+        raise UsageError("give either a TEXT to analyze or --input PATH (not both)")
     settings = get_settings()
     console = Console()
     with httpx.Client() as client:
         if text is not None:
             if not text.strip():
-                raise UserError("TEXT is empty: give the tweet to analyze")
+                raise UsageError("TEXT is empty: give the tweet to analyze")
             analysis = post_analyze([text], settings, client)[0]
             if as_json:
                 typer.echo(json_line("", analysis))

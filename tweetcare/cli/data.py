@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError, UserError
 from tweetcare.core.params import DEFAULT_PARAMS, load_params
 from tweetcare.data.generator import write_dataset
 from tweetcare.data.importer import import_twcs
@@ -240,7 +240,7 @@ def import_labels(
         drop_conflicts=drop_conflicts,
     )
     if imported.frame.empty:
-        raise UserError(
+        raise UsageError(
             f"{path} has no labelled rows to import ({imported.rows_read} read, "
             f"{imported.skipped_empty} with an empty label)"
         )
@@ -281,7 +281,7 @@ def _check_labelled(
     report.write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     problem = refusal(summary.results, imported, task, columns, bounds)
     if problem:
-        raise UserError(f"{source} {problem}; every failure is in {report}")
+        raise UsageError(f"{source} {problem}; every failure is in {report}")
     return report
 
 
@@ -411,12 +411,12 @@ def weak_labels(
         )
     except (UnicodeDecodeError, pd.errors.ParserError) as err:
         message = " ".join(str(err).split())
-        raise UserError(f"{path} could not be read as CSV: {message}") from None
+        raise UsageError(f"{path} could not be read as CSV: {message}") from None
     history.index = history.index + 2  # the file's row numbers (the header is row 1)
     bounds = (params.validate_.min_text_chars, params.validate_.max_text_chars)
     weak = derive(history, rules, task, bounds)
     if weak.frame.empty:
-        raise UserError(
+        raise UsageError(
             f"no customer tweet in {path} has a reply that a {task} rule of "
             f"{rules_file or DEFAULT_RULES} matches: nothing written"
         )

@@ -17,10 +17,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,12 +30,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from serving.config import AnalysisSettings
 from serving.launcher import server
 from training.restore import store_uri
+from tweetcare.cli.json_output import print_document, stdout_to_stderr
 from tweetcare.cli.serve import model_info, start_server, stop_server
 from tweetcare.cli.stream import start_stream, stop_stream
 from tweetcare.core.contract import ANALYZE_UNAVAILABLE_KEY
 from tweetcare.core.errors import UserError
 from tweetcare.core.params import Params, load_params
 from tweetcare.core.settings import Settings, get_settings
+from tweetcare.core.state_folder import settings_in
 from tweetcare.data.generator import write_dataset
 from tweetcare.data.versioning import check_data_version, venv_env
 from tweetcare.kafka.broker import start_broker, stop_broker
@@ -98,12 +101,9 @@ def ensure_data(params: Params) -> None:
 
 
 def demo_settings(settings: Settings, state_dir: Path) -> Settings:
-    """The caller's settings with the local runtime state moved into the demo's own folder;
-    a ticket store or lake configured elsewhere (Postgres, s3a://) stays where it is."""
-    update: dict[str, object] = {"state_dir": state_dir, "lake_dir": state_dir / "lake"}
-    if settings.tickets_db_url == Settings.model_fields["tickets_db_url"].default:
-        update["tickets_db_url"] = f"sqlite:///{state_dir / 'tickets.db'}"
-    return settings.model_copy(update=update)
+    """The caller's settings with the local runtime state moved into the demo's own folder
+    (the same move `tweetcare --state-dir` makes, so later commands find the demo's state)."""
+    return settings_in(settings, state_dir)
 
 
 # the stages that write to MLflow, register (the store's owner) last: rerun for --retrain
@@ -337,8 +337,9 @@ def report(summary: Summary) -> None:
     )
 
 
-def report_tickets(settings: Settings) -> None:
-    """What the support team would now see: where tickets went and what happened to replies."""
+def report_tickets(settings: Settings) -> dict[str, Any]:
+    """What the support team would now see: where tickets went and what happened to replies;
+    returns the figures it printed."""
     store = TicketStore(settings.tickets_db_url)
     try:
         stats = store.ticket_stats()
@@ -351,6 +352,7 @@ def report_tickets(settings: Settings) -> None:
     waits = stats["first_response_seconds"]
     if waits:
         print(f"first response (median s): {waits['median']:.0f} over {stats['responded']} tickets")
+    return stats
 
 
 def demo(
@@ -379,8 +381,32 @@ def demo(
     retrain: Annotated[
         bool, typer.Option(help="rerun the MLflow stages into the pipeline's own MLflow store")
     ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="progress on stderr, then the outcome as one JSON object on stdout"
+        ),
+    ] = False,
 ) -> None:
     """Run the whole system once on the embedded data and print a reconciled summary."""
+    with stdout_to_stderr() if as_json else nullcontext():
+        outcome = run_demo(limit, rate, malformed, fresh, state_dir, live_hour, timeout, retrain)
+    if as_json:
+        print_document(outcome)
+
+
+def run_demo(
+    limit: int,
+    rate: float | None,
+    malformed: bool,
+    fresh: bool,
+    state_dir: Path,
+    live_hour: bool,
+    timeout: float,
+    retrain: bool,
+) -> dict[str, Any]:
+    """The demo itself (see the module); returns its outcome: the reconciled figures, what the
+    monitor found in the live hour, the ticket figures and where its state is."""
     started = time.monotonic()
     settings = demo_settings(get_settings(), state_dir)
     console.print(f"demo state (broker, lake, tickets, logs): [bold]{state_dir}[/]")
@@ -408,18 +434,23 @@ def demo(
     report(summary)
     if found is not None:
         report_monitor(settings, found)
-    report_tickets(settings)
+    tickets = report_tickets(settings)
+    seconds = time.monotonic() - started
+    console.print(f"demo finished in {seconds:.0f}s; its state is in {state_dir}")
+    # the lake and the ticket store follow --state-dir; one configured elsewhere (a cluster's
+    # s3a:// lake, its Postgres) is in the environment the demo ran with already
+    tweetcare = f"tweetcare --state-dir {state_dir}"
     console.print(
-        f"demo finished in {time.monotonic() - started:.0f}s; its state is in {state_dir}"
-    )
-    lake = "lake_uri" if settings.lake_uri else "lake_dir"  # s3a:// on a cluster
-    point_at = f"TWEETCARE_STATE_DIR={state_dir} " + " ".join(
-        f"TWEETCARE_{name.upper()}={getattr(settings, name)}" for name in (lake, "tickets_db_url")
-    )
-    console.print(
-        f"look at its tickets: `{point_at} tweetcare tickets list`; agent console: "
-        f"`{point_at} tweetcare ui` (after `tweetcare serve start`), then open "
+        f"look at its tickets: `{tweetcare} tickets list`; agent console: "
+        f"`{tweetcare} ui start` (after `{tweetcare} serve start`), then open "
         f"{console_url(DEFAULT_PORT)}",
         highlight=False,
         markup=False,
     )
+    return {
+        "state_dir": str(state_dir),
+        "seconds": round(seconds, 1),
+        "summary": asdict(summary),
+        "monitor": found.to_dict() if found is not None else None,
+        "tickets": tickets,
+    }

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tweetcare.cli.json_output import print_records
 from tweetcare.core.errors import UserError
 from tweetcare.core.settings import get_settings
 from tweetcare.kafka.broker import broker_status, start_broker, stop_broker
@@ -27,7 +28,7 @@ topics_app = typer.Typer(
 )
 app.add_typer(topics_app, name="topics")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+JsonOption = Annotated[bool, typer.Option("--json", help="one JSON object per topic")]
 
 
 @app.command()
@@ -93,7 +94,7 @@ def topics_list(as_json: JsonOption = False) -> None:
     """The cluster's topics (internal ones left out)."""
     infos = describe_topics(get_settings())
     if as_json:
-        print(json.dumps([info.to_dict() | {"assignment": None} for info in infos], indent=2))
+        print_records(info.to_dict() | {"assignment": None} for info in infos)
         return
     for info in infos:
         print(info.name)
@@ -111,7 +112,7 @@ def topics_describe(
     settings = get_settings()
     infos = describe_topics(settings, names or settings.all_topics)
     if as_json:
-        print(json.dumps([info.to_dict() for info in infos], indent=2))
+        print_records(info.to_dict() for info in infos)
         return
     console = Console()
     for info in infos:

@@ -1,8 +1,9 @@
-"""`tweetcare models shadow-report|promote`: the challenger's live record, and the live gate."""
+"""`tweetcare models list|rollback|shadow-report|promote`: what is registered, the challenger's
+live record, the live gate, and a way back."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tweetcare.cli.actor import UserOption, actor
+from tweetcare.cli.json_output import print_document, print_records
 from tweetcare.core.contract import CHALLENGER, CHAMPION
 from tweetcare.core.params import DEFAULT_PARAMS, load_params
 from tweetcare.core.settings import get_settings
@@ -22,7 +25,65 @@ from tweetcare.monitoring.shadow import (
 )
 from tweetcare.monitoring.shadow import shadow_report as build_report
 
-app = typer.Typer(no_args_is_help=True, help="The challenger's live record, and promotion.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Registered models, the challenger's live record, promotion and rollback.",
+)
+JsonOption = Annotated[bool, typer.Option("--json", help="one JSON object per version")]
+
+
+@app.command("list")
+def list_models(
+    name: Annotated[
+        str | None, typer.Argument(help="only this model (default: every one)", show_default=False)
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The registered models, their versions and which aliases (@champion, @challenger) each
+    holds, from the MLflow registry TWEETCARE_MLFLOW_TRACKING_URI names."""
+    from mlflow.tracking import MlflowClient
+
+    from training.registry_admin import list_versions
+
+    settings = get_settings()
+    rows = list_versions(MlflowClient(settings.mlflow_tracking_uri), name)
+    if as_json:
+        print_records(asdict(row) for row in rows)
+        return
+    if not rows:
+        Console().print(f"no registered models in {settings.mlflow_tracking_uri}")
+        return
+    table = Table(title=f"registered models ({settings.mlflow_tracking_uri})")
+    for column in ("model", "version", "aliases", "decision", "created (UTC)", "run"):
+        table.add_column(column)
+    for row in rows:
+        aliases = ", ".join(f"@{alias}" for alias in row.aliases)
+        table.add_row(row.model, row.version, aliases, row.decision or "-", row.created[:19],
+                      row.run_id or "-")  # fmt: skip
+    Console().print(table)
+
+
+@app.command("rollback")
+def rollback(
+    name: Annotated[str, typer.Argument(help="the registered model, e.g. tweet-inbound")],
+    user: UserOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the move as one JSON object")] = False,
+) -> None:
+    """Move NAME@champion back to the version before it (the newest older version), tagging it
+    with who rolled back and from which version; restart the server to serve it."""
+    from mlflow.tracking import MlflowClient
+
+    from training.registry_admin import rollback_champion
+
+    settings = get_settings()
+    moved = rollback_champion(MlflowClient(settings.mlflow_tracking_uri), name, actor(user))
+    if as_json:
+        print_document(asdict(moved))
+        return
+    typer.echo(
+        f"{moved.model}@{CHAMPION}: version {moved.from_version} -> {moved.to_version} "
+        f"({moved.reason}); restart the server to serve it"
+    )
 
 
 def _figure(value: float | None) -> str:
@@ -67,7 +128,7 @@ def shadow_report(
     settings = get_settings()
     report = build_report(settings, load_params(params).shadow)
     if as_json:
-        print(json.dumps(report.to_dict()))
+        print_document(report.to_dict())
         return
     pairs, verdict = report.pairs, report.verdict
     current = (report.champion_version, report.challenger_version)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from tweetcare.cli.json_output import print_document
 from tweetcare.core.settings import get_settings
 from tweetcare.kafka import replay as replay_producer
 
@@ -28,10 +30,17 @@ def replay(
     limit: Annotated[
         int | None, typer.Option(help="publish only the first N tweets in time order")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="the report as one JSON object (sent, failed, ...)")
+    ] = False,
 ) -> None:
-    """Publish tweets in created_at order; as fast as possible unless --rate or --speed."""
+    """Publish tweets in created_at order; as fast as possible unless --rate or --speed.
+    Exits 1 if any tweet was not acknowledged."""
     settings = get_settings()
     report = replay_producer.replay(input_file, settings, rate=rate, speed=speed, limit=limit)
+    if as_json:
+        print_document(asdict(report))
+        raise typer.Exit(1 if report.failed else 0)
     console = Console()
     console.print(
         f"sent {report.sent} tweets to [bold]{report.topic}[/] in {report.seconds:.1f}s"

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tweetcare.cli.actor import ExpectVersionOption, UserOption, actor
+from tweetcare.cli.json_output import print_document, print_records
 from tweetcare.core.schemas import CATEGORIES, SENTIMENTS
 from tweetcare.core.settings import get_settings
 from tweetcare.tickets import Ticket, TicketStore
@@ -210,7 +211,7 @@ def _score(value: float | None) -> str:
 
 @app.command("stats")
 def stats(
-    as_json: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="the figures as one JSON object")] = False,
 ) -> None:
     """Tickets by status, team, priority and category; first-response times; SLA breaches."""
     store = _store()
@@ -219,7 +220,7 @@ def stats(
     finally:
         store.close()
     if as_json:
-        print(json.dumps(figures, indent=2))
+        print_document(figures)
         return
     console = _console()
     console.print(
@@ -271,7 +272,9 @@ def correct(
         bool, typer.Option("--reply-wrong", help="the drafted reply was wrong")
     ] = False,
     agent: Annotated[str, typer.Option(envvar="USER", help="who corrects it")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="the corrections as JSON")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON object per corrected field")
+    ] = False,
 ) -> None:
     """Correct what the models said about a ticket; the next training learns from it
     (`tweetcare data corrections export`, then `dvc repro`)."""
@@ -293,7 +296,7 @@ def correct(
     finally:
         store.close()
     if as_json:
-        print(json.dumps(done, default=str))
+        print_records(done)
         return
     if not done:
         _console().print(f"{shown}: nothing changed (the models already said so)")

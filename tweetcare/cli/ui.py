@@ -1,4 +1,5 @@
-"""`tweetcare ui`: the agent console (Streamlit) in the foreground, with the project's settings."""
+"""`tweetcare ui start`: the agent console (Streamlit) in the foreground, with the project's
+settings. A bare `tweetcare ui` is its old spelling, kept so scripts keep working."""
 
 from __future__ import annotations
 
@@ -8,28 +9,43 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError, UserError
 from tweetcare.core.settings import get_settings
 from tweetcare.process import port_open
 from tweetcare.ui.config import DEFAULT_PORT
 from tweetcare.ui.launcher import LOOPBACK, console_command, console_env, console_url
 
 console = Console()
+app = typer.Typer(
+    help="The agent console (Streamlit): `tweetcare ui start` runs it in the foreground.",
+    invoke_without_command=True,
+)
+PortOption = Annotated[int, typer.Option(help="port the console listens on")]
+AddressOption = Annotated[
+    str, typer.Option(help="address to listen on (0.0.0.0 shares it on the network)")
+]
 
 
+@app.callback()
 def ui(
-    port: Annotated[int, typer.Option(help="port the console listens on")] = DEFAULT_PORT,
-    address: Annotated[
-        str, typer.Option(help="address to listen on (0.0.0.0 shares it on the network)")
-    ] = LOOPBACK,
+    ctx: typer.Context, port: PortOption = DEFAULT_PORT, address: AddressOption = LOOPBACK
 ) -> None:
-    """Run the agent console until Ctrl-C: try a tweet, the ticket queues, live figures, models.
+    """The agent console: `tweetcare ui start` runs it in the foreground."""
+    if ctx.invoked_subcommand is None:
+        typer.echo("note: `tweetcare ui` is now `tweetcare ui start`", err=True)
+        start(port, address)
+
+
+@app.command("start")
+def start(port: PortOption = DEFAULT_PORT, address: AddressOption = LOOPBACK) -> None:
+    """Run the agent console in the foreground until Ctrl-C (it has no stop: Ctrl-C is its
+    stop): try a tweet, the ticket queues, live figures, models.
 
     It reads the same TWEETCARE_* settings as the rest (model server, ticket store, lake,
     MLflow); a page whose backend is down says which one and how to start it.
     """
     if not 0 < port < 65536:
-        raise UserError(f"--port must be between 1 and 65535, not {port}")
+        raise UsageError(f"--port must be between 1 and 65535, not {port}")
     if port_open(LOOPBACK if address == "0.0.0.0" else address, port):
         raise UserError(f"port {port} is already in use; pick another with --port")
     settings = get_settings()

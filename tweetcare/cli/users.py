@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from tweetcare.core.errors import UserError
+from tweetcare.cli.json_output import print_records
+from tweetcare.core.errors import UsageError
 from tweetcare.core.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Agents who may sign in to the console.")
@@ -40,7 +40,7 @@ def add(
     elif sys.stdin.isatty():
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
-        raise UserError("no terminal to ask the password on: pipe it in with --password-stdin")
+        raise UsageError("no terminal to ask the password on: pipe it in with --password-stdin")
     path = get_settings().console_users_file
     new = add_user(path, username, password, name, role)
     verb = "added" if new else "updated the password of"
@@ -59,7 +59,7 @@ def remove(username: Annotated[str, typer.Argument(help="the sign-in name")]) ->
 
 @app.command("list")
 def list_users(
-    as_json: Annotated[bool, typer.Option("--json", help="a JSON list")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per agent")] = False,
 ) -> None:
     """The agents who may sign in, with their roles."""
     from tweetcare.ui.roles import role_of
@@ -70,7 +70,7 @@ def list_users(
     people = config["credentials"]["usernames"]
     names = usernames(config)
     if as_json:
-        print(json.dumps([{"username": n, "role": role_of(people[n])} for n in names]))
+        print_records({"username": n, "role": role_of(people[n])} for n in names)
     elif names:
         Console().print("\n".join(f"{n} ({role_of(people[n])})" for n in names), highlight=False)
     else:

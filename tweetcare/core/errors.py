@@ -6,7 +6,13 @@ from pydantic import ValidationError
 
 
 class UserError(Exception):
-    """Bad input or a missing prerequisite: the message says what and how to fix it."""
+    """A failure the user can act on (no such ticket, a service down, a missing prerequisite):
+    the message says what and how to fix it; the CLI exits 1."""
+
+
+class UsageError(UserError):
+    """The command was called wrong (a bad option value, argument or input file): fixing the
+    command line fixes it, so the CLI exits 2 as it does for click's own usage errors."""
 
 
 def describe_validation(err: ValidationError, whole: str = "file") -> str:

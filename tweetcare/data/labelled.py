@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError
 from tweetcare.core.schemas import CATEGORIES, SENTIMENTS
 
 LABEL_TASKS: tuple[str, ...] = ("sentiment", "category", "needs_ticket", "inbound")
@@ -54,7 +54,7 @@ def allowed_labels(task: str) -> tuple[str, ...]:
         "inbound": ("true", "false"),
     }
     if task not in labels:
-        raise UserError(f"unknown task {task!r}: use one of {', '.join(LABEL_TASKS)}")
+        raise UsageError(f"unknown task {task!r}: use one of {', '.join(LABEL_TASKS)}")
     return labels[task]
 
 
@@ -63,7 +63,7 @@ def check_name(name: str) -> str:
     if NAME_PATTERN.fullmatch(name):
         return name
     suggestion = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:64] or "my-set"
-    raise UserError(
+    raise UsageError(
         f"set name {_shown(name)} is not a safe name (lower-case letters, digits, _ and -, "
         f"at most 64, starting with a letter or digit): pass e.g. --name {suggestion}"
     )
@@ -87,18 +87,18 @@ def parse_maps(pairs: Sequence[str], task: str) -> dict[str, str]:
     for pair in pairs:
         old, sep, new = pair.partition("=")
         if not sep or not old.strip():
-            raise UserError(
+            raise UsageError(
                 f"--map {_shown(pair)} is not OLD=NEW: write e.g. --map 'Late Flight=travel' "
                 '(or --map "Can\'t Tell=" to leave a label empty)'
             )
         key, label = old.strip().casefold(), normalise_label(task, new)
         if label and label not in allowed:
-            raise UserError(
+            raise UsageError(
                 f"--map {_shown(pair)}: {label!r} is not a {task} label "
                 f"(one of {', '.join(allowed)})"
             )
         if maps.get(key, label) != label:
-            raise UserError(f"--map gives {old.strip()!r} two labels: {maps[key]!r} and {label!r}")
+            raise UsageError(f"--map gives {old.strip()!r} two labels: {maps[key]!r} and {label!r}")
         maps[key] = label
     return maps
 
@@ -148,7 +148,7 @@ def decode(data: bytes, source: str) -> str:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise UserError(
+        raise UsageError(
             f"{source} is not UTF-8: byte 0x{data[err.start]:02x} at line {line}, "
             f"byte {column} of that line (offset {err.start}); save it as UTF-8 "
             "(e.g. `iconv -f latin1 -t utf-8`)"
@@ -165,7 +165,7 @@ def _records(text: str, source: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as err:
-            raise UserError(
+            raise UsageError(
                 f"{source} row {row + 1} is not valid CSV ({err}; near line {reader.line_num})"
             ) from None
         row += 1
@@ -179,14 +179,14 @@ def _column_index(header: list[str], columns: SourceColumns, source: str) -> dic
     missing = [column for column in named.values() if column not in names]
     if missing:
         hint = " (map yours with --text-column, --label-column, --id-column)"
-        raise UserError(
+        raise UsageError(
             f"{source} has no column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(repr(c) for c in missing)}; its columns are "
             f"{', '.join(repr(n) for n in names) or 'none'}{hint}"
         )
     repeated = [column for column in named.values() if names.count(column) > 1]
     if repeated:
-        raise UserError(f"{source} has column {repeated[0]!r} more than once; rename one of them")
+        raise UsageError(f"{source} has column {repeated[0]!r} more than once; rename one of them")
     return {role: names.index(column) for role, column in named.items()}
 
 
@@ -205,11 +205,11 @@ def read_source(
     allowed_labels(task)
     check_name(name)
     if not path.is_file():
-        raise UserError(f"{path} not found (or not a file)")
+        raise UsageError(f"{path} not found (or not a file)")
     records = _records(decode(path.read_bytes(), str(path)), str(path))
     header = next(records, None)
     if header is None or not any(f.strip() for f in header[1]):
-        raise UserError(f"{path} is empty: it needs a header row naming its columns")
+        raise UsageError(f"{path} is empty: it needs a header row naming its columns")
     index = _column_index(header[1], columns, str(path))
     width = len(header[1])
     rows: list[tuple[int, dict[str, str]]] = []
@@ -218,7 +218,7 @@ def read_source(
         if not "".join(fields).strip() and len(fields) <= 1:  # a blank line
             continue
         if len(fields) != width:
-            raise UserError(
+            raise UsageError(
                 f"{path} row {row} has {len(fields)} field{'s' if len(fields) > 1 else ''} but "
                 f"the header has {width} (an unquoted comma or line break?)"
             )
@@ -229,7 +229,7 @@ def read_source(
                 skipped += 1
                 continue
             mapped = f" (--map maps {raw!r} to no label)" if raw else ""
-            raise UserError(
+            raise UsageError(
                 f"{path} row {row}: empty label in column {columns.label!r}{mapped}; label it, "
                 "map it with --map 'VALUE=LABEL', or pass --skip-empty to leave such rows out"
             )
@@ -281,7 +281,7 @@ def _without_conflicts(
         if seen_label == values["label"]:
             continue
         if not drop:
-            raise UserError(
+            raise UsageError(
                 f"{source} rows {seen_row} and {row} have the same text "
                 f"({_shown(values['text'])}) but different labels ({seen_label!r} and "
                 f"{values['label']!r}): correct one of them, or pass --drop-conflicts to leave "
@@ -406,7 +406,7 @@ def write_labelled_set(frame: pd.DataFrame, root: Path, task: str, name: str) ->
     check_name(name)
     missing = [c for c in LABELLED_COLUMNS if c not in frame.columns]
     if missing:
-        raise UserError(f"a labelled set needs the columns {', '.join(missing)}")
+        raise UsageError(f"a labelled set needs the columns {', '.join(missing)}")
     folder = root / task
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.csv"
@@ -440,13 +440,13 @@ def read_labelled_sets(root: Path, task: str) -> dict[str, pd.DataFrame]:
         try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise UserError(
+            raise UsageError(
                 f"{path} is not a readable labelled set ({err}); import it again with "
                 "`tweetcare data labels import`"
             ) from None
         missing = [c for c in LABELLED_COLUMNS if c not in frame.columns]
         if missing:
-            raise UserError(f"{path} lacks the columns {', '.join(missing)}; import it again")
+            raise UsageError(f"{path} lacks the columns {', '.join(missing)}; import it again")
         sets[path.stem] = frame[list(LABELLED_COLUMNS)].astype(str)
     return sets
 

@@ -12,7 +12,7 @@ from typing import Any
 from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError, UserError
 from tweetcare.core.pii import mask_pii
 from tweetcare.core.settings import Settings
 from tweetcare.kafka.admin import require_reachable, user_topics
@@ -46,7 +46,7 @@ def tail(
     """Messages of `topic` as they come (or from its start), until `limit` messages or
     `idle_seconds` without one; without either it follows until interrupted."""
     if limit is not None and limit < 1:
-        raise UserError(f"--limit must be at least 1, got {limit}")
+        raise UsageError(f"--limit must be at least 1, got {limit}")
     require_reachable(settings)
     if topic not in user_topics(settings):
         raise UserError(f"no topic {topic} on {settings.kafka_bootstrap} (see `kafka topics list`)")

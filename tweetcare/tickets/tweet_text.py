@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError
 
 # X's limit on a tweet's length
 TWEET_MAX_CHARS = 280
@@ -29,16 +29,16 @@ def checked_reply_text(text: str) -> str:
     it holds a control character."""
     text = text.strip()
     if not text:
-        raise UserError("a reply cannot be empty")
+        raise UsageError("a reply cannot be empty")
     control = _CONTROL.search(text)
     if control is not None:
-        raise UserError(
+        raise UsageError(
             f"the reply holds a control character (U+{ord(control.group()):04X}) at position "
             f"{control.start() + 1}: remove it"
         )
     length = tweet_length(text)
     if length > TWEET_MAX_CHARS:
-        raise UserError(
+        raise UsageError(
             f"the reply has {length} characters; X takes at most {TWEET_MAX_CHARS}: "
             f"shorten it by {length - TWEET_MAX_CHARS}"
         )

@@ -5,7 +5,7 @@ X), an admin may do all a lead may. Kept free of Streamlit so `tweetcare users` 
 
 from __future__ import annotations
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError
 
 AGENT = "agent"
 LEAD = "lead"
@@ -43,5 +43,5 @@ def check_role(role: str) -> str:
     """A role name as typed; a clear error naming the roles there are."""
     name = role.strip().lower()
     if name not in ROLES:
-        raise UserError(f"unknown role {role!r}; one of: {', '.join(ROLES)}")
+        raise UsageError(f"unknown role {role!r}; one of: {', '.join(ROLES)}")
     return name

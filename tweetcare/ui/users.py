@@ -21,7 +21,7 @@ import bcrypt
 import yaml
 from filelock import FileLock
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError, UserError
 from tweetcare.ui.roles import DEFAULT_ROLE, check_role, role_of
 
 COOKIE_NAME = "tweetcare_console"
@@ -60,14 +60,14 @@ def add_user(
     `role` is given. The file is made readable by its owner only."""
     username = username.strip().lower()
     if not USERNAME.match(username):
-        raise UserError(
+        raise UsageError(
             f"{username!r} is not a usable name: lower-case letters, digits, '_', '.', '-'"
         )
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise UsageError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     size = len(password.encode())
     if size > MAX_PASSWORD_BYTES:
-        raise UserError(
+        raise UsageError(
             f"the password is {size} bytes in UTF-8; bcrypt takes at most {MAX_PASSWORD_BYTES}: "
             "choose a shorter one"
         )
