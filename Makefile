@@ -109,7 +109,7 @@ test-faults: install jars ## the fault tests: kill the stream, stop the model se
 
 # `mlflow run . -e main` with MLflow's default environment manager, from a fresh clone: pyenv's
 # Python 3.11.7 and pip building python_env.yaml's environment from requirements.lock
-test-envbuild: install ## `mlflow run .` building its environment from the lock (about 15 min)
+test-envbuild: install ## `mlflow run .` building its environment from the lock (9-21 min, ~10 GB)
 	$(PY) -m pytest -m envbuild
 
 test-unit: install ## only the fast unit tests
