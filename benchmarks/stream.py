@@ -9,7 +9,9 @@ its own topics, lake and ticket store, replays N generated tweets flat out (sust
 lake rows per second), then paced replays at fixed offered loads (latency from a tweet's Kafka
 timestamp to its ticket's message on `tickets`), sampling memory and CPU time of the job and the
 model server all along. Prints a table, and what limits the rate: CPU seconds per 1,000 tweets
-of each process tree, and the model server's own /analyze throughput, measured last.
+of each process tree, and the model server's own /analyze throughput, measured last; then the
+peak memory of the job's JVM and Python, the model server and, on a cluster, each worker's
+executors, against the 1.5 GB each may use.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/stream.py [--tweets 20000]
         [--loads 100,200,500,1000] [--seconds 20] [--before] [--previous]
@@ -32,7 +34,6 @@ import shutil
 import socket
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ import pyarrow.compute as pc
 from kafka import KafkaConsumer
 
 from benchmarks.old_code import package_at
+from benchmarks.process_sampler import ProcessSampler
 from serving.launcher import server, start_server, stop_server
 from tweetcare.cli.stream import spark_submit_command, start_stream, stop_stream
 from tweetcare.cluster import postgres, spark
@@ -69,6 +71,8 @@ OLD_JOBS = {"before": "c1ba26b", "previous": "2d4a765"}
 WAIT_S = 1800.0
 # the generated data the jobs replay (and the server alone is timed on)
 DATA_SEED = 11
+# issue 31: the job's driver and executors, and the model server, each under 1.5 GB at flat out
+MEMORY_LIMIT_MB = 1536
 
 
 @dataclass
@@ -80,6 +84,8 @@ class Figures:
     python_mb: float = 0.0
     # CPU seconds per 1,000 tweets of the flat-out replay, per process tree
     cpu_per_1000: dict[str, float] = field(default_factory=dict)
+    # peak RSS MiB per group ("job jvm", "server", ...): the group's, and its largest process's
+    peaks_mb: dict[str, tuple[float, float]] = field(default_factory=dict)
     error: str = ""
 
 
@@ -87,67 +93,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-class ProcessSampler:
-    """Peak RSS and CPU seconds of process trees: the job's JVM (driver and, in local mode,
-    executors) and its Python (driver and Arrow workers), on a cluster the Spark workers' trees
-    (their executors' JVMs and Python workers), and the model server. CPU time is
-    the sum over every process seen of its last cumulative reading, so a Python worker that
-    exits between two samples loses at most a second of its time."""
-
-    def __init__(
-        self, job_pid: Any, server_pid: Any, workers: dict[str, Any] | None = None
-    ) -> None:
-        # on a cluster the executors run under the workers' process trees, not the job's
-        self.pids = {"job": job_pid, "server": server_pid, **(workers or {})}
-        self.jvm = 0
-        self.python = 0
-        self._cpu: dict[tuple[str, int], tuple[str, float]] = {}
-        self._start: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._sample()
-        self._start = self.cpu_seconds()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(1.0):
-            self._sample()
-
-    def _sample(self) -> None:
-        for tree, pid_of in self.pids.items():
-            pid = pid_of()
-            if pid is None:
-                continue
-            with contextlib.suppress(psutil.Error):
-                root = psutil.Process(pid)
-                jvm = python = 0
-                for proc in [root, *root.children(recursive=True)]:
-                    with contextlib.suppress(psutil.Error):
-                        name = "jvm" if "java" in proc.name() else "python"
-                        times = proc.cpu_times()
-                        key = f"{tree.split()[0]} {name}" if tree != "server" else tree
-                        self._cpu[(tree, proc.pid)] = (key, times.user + times.system)
-                        rss = proc.memory_info().rss
-                        if name == "jvm":
-                            jvm += rss
-                        else:
-                            python += rss
-                if tree == "job":
-                    self.jvm, self.python = max(self.jvm, jvm), max(self.python, python)
-
-    def cpu_seconds(self) -> dict[str, float]:
-        """CPU seconds used since the sampler started, per "job jvm", "job python", "server"."""
-        totals: dict[str, float] = {}
-        for key, seconds in self._cpu.values():
-            totals[key] = totals.get(key, 0.0) + seconds
-        return {k: v - self._start.get(k, 0.0) for k, v in totals.items()}
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
 
 
 @dataclass(frozen=True)
@@ -377,6 +322,7 @@ def measure(
             finally:
                 memory.stop()
                 figures.jvm_mb, figures.python_mb = memory.jvm / 2**20, memory.python / 2**20
+                figures.peaks_mb = memory.peaks_mb()
     except Exception as err:  # noqa: BLE001 - report the variant as failed, go on with the next
         figures.error = f"{type(err).__name__}: {err}"
     return figures
@@ -425,6 +371,17 @@ def report(rows: list[Figures], loads: list[str], server: float) -> None:
             f"{f.variant}: {parts}; total {total:.1f} -> CPU-bound at about "
             f"{cores * 1000 / total:.0f} tweets/s; the largest share is {top}"
         )
+
+
+def report_memory(rows: list[Figures]) -> None:
+    """Each group's peak RSS over the whole run (flat out and paced), against the limit."""
+    print(f"\npeak RSS in MB, each group's (its largest process's); limit {MEMORY_LIMIT_MB} each")
+    for f in rows:
+        if f.error or not f.peaks_mb:
+            continue
+        over = [g for g, (total, _) in f.peaks_mb.items() if total > MEMORY_LIMIT_MB]
+        parts = ", ".join(f"{g} {total:.0f} ({one:.0f})" for g, (total, one) in f.peaks_mb.items())
+        print(f"{f.variant}: {parts}; " + (f"over: {', '.join(over)}" if over else "all under"))
 
 
 def variants(args: argparse.Namespace) -> list[Variant]:
@@ -506,6 +463,7 @@ def main() -> None:
         # last, with the jobs stopped and the server warm: the model server's own ceiling
         server = server_rate(base, work)
     report(rows, ["max", *args.loads.split(",")], server)
+    report_memory(rows)
     if args.keep:
         print(f"work folder, with each job's and the server's logs: {work}")
     else:
