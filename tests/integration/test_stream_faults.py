@@ -22,6 +22,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
+from kafka import KafkaConsumer
 
 from serving.launcher import start_server, stop_server
 from tests.fixtures.kafka import broker_settings, free_ports
@@ -33,6 +34,7 @@ from tweetcare.cli.stream import (
     stream_health,
     supervisor_file,
 )
+from tweetcare.core.kill_points import KILL_AT_ENV, KILL_ONCE_ENV, TICKETS_AFTER_UPSERT
 from tweetcare.core.settings import Settings
 from tweetcare.data.generator import write_dataset
 from tweetcare.kafka.broker import start_broker, stop_broker
@@ -199,6 +201,45 @@ def test_a_job_killed_mid_batch_and_a_replay_leave_each_tweet_once(
     if sent_file.exists():
         assert len(posts(sent_file)) == len(set(posts(sent_file)))
     store.close()
+
+
+def announced_tickets(settings: Settings) -> set[str]:
+    """Ticket ids of every message on the tickets topic."""
+    consumer = KafkaConsumer(
+        settings.topic_tickets,
+        **settings.kafka_client_options(),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        consumer_timeout_ms=5000,
+    )
+    try:
+        return {json.loads(record.value)["ticket_id"] for record in consumer}
+    finally:
+        consumer.close()
+
+
+def test_a_job_killed_between_the_ticket_upsert_and_its_messages_loses_and_doubles_nothing(
+    stream: Settings, tweets_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the job (started by the supervisor, which passes its environment on) dies right after its
+    # first ticket transaction commits, before the batch's messages reach Kafka; the restarted
+    # job replays that batch from the checkpoint
+    killed = tmp_path / "killed-once"
+    monkeypatch.setenv(KILL_AT_ENV, TICKETS_AFTER_UPSERT)
+    monkeypatch.setenv(KILL_ONCE_ENV, str(killed))
+    settings = stream
+    start_stream(settings)
+    sent = replay(tweets_csv, settings, limit=TWEETS, progress=False).sent
+    wait_for(killed.exists, "the kill point", settings)
+    wait_for(lambda: archived(settings, sent), "all messages", settings)
+    assert stream_health(settings)["restarts"] >= 1
+    assert_each_tweet_once(settings, sent)  # no tweet applied twice, one ticket per thread
+    store = TicketStore(settings.tickets_db_url)
+    opened = {t.ticket_id for t in store.list_tickets(limit=10 * sent)}
+    store.close()
+    # the replayed batch announces the tickets its first run committed but never announced
+    assert opened and announced_tickets(settings) == opened
 
 
 def test_a_model_server_down_for_a_while_loses_nothing(
