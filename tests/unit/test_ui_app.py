@@ -129,15 +129,15 @@ def test_the_console_command_runs_the_app_headless_with_our_settings(tmp_path: P
 def test_tweetcare_ui_refuses_a_busy_port() -> None:
     import socket
 
-    from tweetcare.cli.ui import ui
+    from tweetcare.cli.ui import start
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         with pytest.raises(UserError, match="already in use"):
-            ui(port=busy.getsockname()[1])
+            start(port=busy.getsockname()[1])
     with pytest.raises(UserError, match="between 1 and 65535"):
-        ui(port=70000)
+        start(port=70000)
 
 
 def test_try_a_tweet_shows_a_full_analysis(

@@ -171,11 +171,14 @@ def test_an_agents_approval_shows_in_the_tickets_audit_trail(
 ) -> None:
     app = queues_view(monkeypatch, tmp_path, "alice")
     app.toggle(key="only_pending").set_value(True).run()
+    approved = next(s for s in app.selectbox if s.label == "Open a ticket").value
     approve = next(b for b in app.button if b.label == "Approve reply")
     approve.click().run()
     assert not app.exception
     assert any("approved" in s.value for s in app.success)
-    app.toggle(key="only_pending").set_value(False).run()  # show the decided ticket again
+    app.toggle(key="only_pending").set_value(False).run()  # the whole queue again
+    # open the decided ticket (the queue's order puts others first)
+    next(s for s in app.selectbox if s.label == "Open a ticket").set_value(approved).run()
     trail = next(t.value for t in app.table if "agent" in t.value.columns)
     assert trail[["agent", "action"]].values.tolist() == [["alice", "approve"]]
 
