@@ -9,6 +9,7 @@ broker, then one worker, is killed mid-stream; every tweet must land in the lake
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,8 +23,10 @@ from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from tests.fixtures.registry import INBOUND_ACCURACY_FLOOR
+from tweetcare.cli.stream import app as stream_app
 from tweetcare.cli.stream import start_stream, stop_stream
 from tweetcare.cluster import kafka as cluster_kafka
 from tweetcare.cluster import postgres, s3, spark
@@ -392,3 +395,25 @@ def test_a_worker_crash_mid_stream_loses_and_duplicates_nothing(
         spark.start_worker(layout, 1)
     care_stream.replay_slice(PER_PHASE)
     care_stream.assert_exactly_once()
+
+
+def test_no_secret_reaches_the_streams_logs_state_or_status(
+    care_stream: CareStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # after the stream ran and restarted on the cluster: its logs, the supervisor's saved
+    # command lines and progress files, and `stream status --json` hold no S3 secret
+    settings = care_stream.settings
+    secret = s3.credentials_env(care_stream.layout)["AWS_SECRET_ACCESS_KEY"]
+    assert secret in json.dumps(settings.to_env())  # the job does get it, by its environment
+    written = "\n".join(
+        path.read_text(errors="replace")
+        for path in settings.state_dir.rglob("*")
+        if path.is_file() and path.suffix not in {".zip", ".whl"}
+    )
+    assert "stream" in written  # the logs are there to search
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    status = CliRunner().invoke(stream_app, ["status", "--json"])
+    assert json.loads(status.output)["up"], status.output
+    assert secret not in written
+    assert secret not in status.output
