@@ -88,7 +88,8 @@ def _fit_sequence(
     from training.sequence import fit_sequence, sequence_probabilities
     from training.sequence_pyfunc import log_sequence_pyfunc, save_sequence_pyfunc
 
-    threads = params.sequence.threads if params.sequence.accelerator == "cpu" else 0
+    # the served graph runs on the CPU whatever trained it
+    threads = params.sequence.threads
     fit = fit_sequence(
         cell,
         texts_and_labels(training_rows(splits, weight), mask),
@@ -115,7 +116,11 @@ def _fit_sequence(
             "cell": cell,
             "vocab_size_trained": fit.tokenizer.get_vocab_size(),
         },
-        metrics={"epochs_trained": float(fit.epochs), "best_val_loss": fit.best_val_loss},
+        metrics={
+            "epochs_trained": float(fit.epochs),
+            "best_val_loss": fit.best_val_loss,
+            "seconds_per_epoch": float(np.mean(fit.epoch_seconds)),
+        },
     )
 
 

@@ -16,6 +16,7 @@ from tests.fixtures.serving_lock import link_locked_site, run_in_locked_site
 from training.families import SEQUENCE_CELLS, FittedModel, fit_family
 from training.networks import NetworkConfig, RecurrentClassifier
 from training.pyfunc import OUTPUT_COLUMNS
+from training.sequence import batch_loader, fit_sequence
 from training.sequence_onnx import export_onnx
 from training.tokenizer import PAD_TOKEN, UNK_TOKEN, encode, train_tokenizer
 from tweetcare.core.params import BaselineParams, SequenceParams, TokenizerParams, TrainParams
@@ -101,6 +102,48 @@ def test_the_onnx_graph_scores_padded_texts_as_the_packed_network_does(
     assert not network.training  # exporting leaves the network as it was
 
 
+def test_batches_grouped_by_length_pad_less_and_hold_every_tweet_once() -> None:
+    words = ["refund", "order", "late", "phone", "broken", "again"]
+    texts = [" ".join(words[: 1 + i % 6] * (1 + i % 5)) for i in range(300)]
+    tokenizer = train_tokenizer(texts, 100, 1, 64)
+    row_ids = np.arange(len(texts))  # as labels: each batch tells which rows it holds
+
+    def batches(shuffle: bool, grouped: bool) -> list[tuple[torch.Tensor, ...]]:
+        torch.manual_seed(0)
+        return list(batch_loader(tokenizer, texts, row_ids, 32, shuffle, grouped))
+
+    padded = {}
+    for grouped in (False, True):
+        found = batches(shuffle=True, grouped=grouped)
+        rows = torch.cat([labels for _, _, labels in found]).long().tolist()
+        assert sorted(rows) == row_ids.tolist()
+        for ids, lengths, labels in found:  # each batch as wide as its longest text
+            assert ids.shape == (len(labels), int(lengths.max()))
+        padded[grouped] = sum(ids.numel() for ids, _, _ in found)
+    assert padded[True] < 0.8 * padded[False]
+    # validation: every text once, shortest first
+    widths = [ids.shape[1] for ids, _, _ in batches(shuffle=False, grouped=True)]
+    assert widths == sorted(widths)
+
+
+def test_training_runs_on_the_threads_params_name_and_gives_them_back(monkeypatch) -> None:
+    seen = []
+    monkeypatch.setattr(
+        "training.sequence._fit", lambda *args: seen.append(torch.get_num_threads())
+    )
+    before = torch.get_num_threads()
+    for threads in (1, 2):
+        fit_sequence(
+            "gru",
+            ([], np.empty(0)),
+            ([], np.empty(0)),
+            SequenceParams(threads=threads),
+            TokenizerParams(),
+            0,
+        )
+    assert seen == [1, 2] and torch.get_num_threads() == before
+
+
 @pytest.fixture(scope="module")
 def fitted(splits) -> dict[str, FittedModel]:
     """Each family trained once for the module (Lightning start-up is the slow part)."""
@@ -116,6 +159,7 @@ def test_sequence_family_learns_and_round_trips_as_pyfunc(
     accuracy = ((in_memory >= 0.5) == splits["test"]["inbound"].to_numpy()).mean()
     assert accuracy > 0.8
     assert model.metrics["epochs_trained"] >= 1 and model.params["cell"] == cell
+    assert model.metrics["seconds_per_epoch"] > 0 and model.params["group_by_length"]
 
     model.save(tmp_path / "model")
     loaded = mlflow.pyfunc.load_model(str(tmp_path / "model"))

@@ -87,14 +87,18 @@ class SequenceParams(Section):
     hidden: int = 64
     bidirectional: bool = True
     dropout: float = 0.2
-    batch_size: int = 64
+    batch_size: int = 512
     learning_rate: float = 0.002
     max_epochs: int = 3
     patience: int = 1
     gradient_clip: float = 1.0
-    accelerator: str = "cpu"
-    # one thread: small recurrent ops gain little from two, and a shared 2-core box loses a lot
-    threads: int = 1
+    # Lightning's: "auto" trains on a GPU when there is one
+    accelerator: str = "auto"
+    # CPU threads for training and for the served ONNX graph. One: small recurrent ops gain
+    # little from two, and a shared 2-core box loses a lot
+    threads: int = Field(default=1, ge=1)
+    # batches of tweets of similar length: a packed batch runs as many steps as its longest tweet
+    group_by_length: bool = True
 
 
 class TransformerParams(Section):
