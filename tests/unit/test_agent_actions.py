@@ -157,3 +157,34 @@ def test_the_cli_audits_approve_reject_edit_and_close_under_the_user(
     assert "is approved: only a drafted or refused one is edited" in capsys.readouterr().err
     assert run_cli(monkeypatch, "replies", "reject", "RE-1", "RE-2", *stale) == 2
     assert "give one reply id" in capsys.readouterr().err
+
+
+def test_reopen_and_assign_are_audited_compare_and_sets(
+    store: TicketStore, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(monkeypatch, "tickets", "reopen", HELD, "--user", "al") == 1  # not closed
+    assert "not closed" in capsys.readouterr().err
+    assert run_cli(monkeypatch, "tickets", "close", HELD, "--user", "al") == 0
+    closed = store.get_ticket(HELD)
+    assert closed is not None and closed.status == CLOSED
+
+    reopened = actions.reopen_ticket(store, HELD, "bo", version=closed.version)
+    assert reopened.status == "open" and reopened.closed_at is None
+    with pytest.raises(ChangedMeanwhile):  # a colleague's close view is out of date
+        actions.close_ticket(store, HELD, "cy", version=closed.version)
+
+    assert run_cli(monkeypatch, "tickets", "assign", HELD, "dee", "--user", "bo") == 0
+    assert "assigned to dee by bo" in capsys.readouterr().out
+    assert store.get_ticket(HELD).assignee == "dee"  # type: ignore[union-attr]
+    assert run_cli(monkeypatch, "tickets", "assign", HELD, "--user", "bo") == 0  # to the queue
+    assert store.get_ticket(HELD).assignee is None  # type: ignore[union-attr]
+    assert run_cli(monkeypatch, "tickets", "assign", HELD, "x" * 65, "--user", "bo") == 2
+    assert "at most 64 characters" in capsys.readouterr().err
+    assert trail(store) == [
+        ("al", "close"),
+        ("bo", "reopen"),
+        ("bo", "assign"),
+        ("bo", "assign"),
+    ]
+    entries = audit.trail(store.url, HELD)
+    assert [e.detail for e in entries[-2:]] == ["queue -> dee", "dee -> queue"]

@@ -260,6 +260,46 @@ def close(
     _console().print(f"{ticket.reference} closed by {escape(who)}")
 
 
+@app.command("reopen")
+def reopen(
+    ticket_id: TicketArgument,
+    user: UserOption = None,
+    expect_version: ExpectVersionOption = None,
+) -> None:
+    """Open a closed ticket again, with an audit entry."""
+    from tweetcare.tickets.actions import reopen_ticket
+
+    who = actor(user)
+    store = _store()
+    try:
+        ticket = reopen_ticket(store, ticket_id, who, expect_version)
+    finally:
+        store.close()
+    _console().print(f"{ticket.reference} reopened by {escape(who)}")
+
+
+@app.command("assign")
+def assign(
+    ticket_id: TicketArgument,
+    assignee: Annotated[
+        str | None, typer.Argument(help="the agent to give it to; left out: back to the queue")
+    ] = None,
+    user: UserOption = None,
+    expect_version: ExpectVersionOption = None,
+) -> None:
+    """Give a ticket to an agent (or back to its team's queue), with an audit entry."""
+    from tweetcare.tickets.actions import assign_ticket
+
+    who = actor(user)
+    store = _store()
+    try:
+        ticket = assign_ticket(store, ticket_id, assignee, who, expect_version)
+    finally:
+        store.close()
+    holder = escape(ticket.assignee) if ticket.assignee else "the queue"
+    _console().print(f"{ticket.reference} assigned to {holder} by {escape(who)}")
+
+
 @app.command("correct")
 def correct(
     ticket_id: TicketArgument,

@@ -1,4 +1,4 @@
-"""What an agent does to a ticket or its reply: decide, edit, close.
+"""What an agent does to a ticket or its reply: decide, edit, close, reopen, assign.
 
 Each action is a compare-and-set on the version the agent saw (`UPDATE ... WHERE version = :v`),
 so a change made since they loaded the row (a colleague's decision, the stream attaching a
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, or_, select, update
 from sqlalchemy.orm import Session
 
-from tweetcare.core.errors import UserError
+from tweetcare.core.errors import UsageError, UserError
 from tweetcare.tickets import audit
 from tweetcare.tickets.lookup import find_ticket_id
 from tweetcare.tickets.models import (
@@ -23,6 +23,7 @@ from tweetcare.tickets.models import (
     CLOSED,
     DECIDABLE,
     EDITABLE,
+    OPEN,
     REJECTED,
     Reply,
     Ticket,
@@ -30,6 +31,9 @@ from tweetcare.tickets.models import (
 )
 from tweetcare.tickets.store import TicketStore
 from tweetcare.tickets.tweet_text import checked_reply_text
+
+# the tickets table's column (`String(64)`)
+ASSIGNEE_MAX = 64
 
 
 class ChangedMeanwhile(UserError):
@@ -103,8 +107,7 @@ def close_ticket(
     now = datetime.now(UTC)
     table = Ticket.__table__
     with store.writer() as conn:
-        found = find_ticket_id(conn, ticket_id) if store.has_schema() else None
-        row = _locked(conn, table, table.c.ticket_id, found or ticket_id, "ticket", store)
+        row = _ticket_row(conn, store, ticket_id)
         _check_version("ticket", row["ticket_id"], row["version"], version)
         if row["status"] == CLOSED:
             raise UserError(f"ticket {row['ticket_id']} is closed already")
@@ -112,6 +115,56 @@ def close_ticket(
         _compare_and_set(conn, table, table.c.ticket_id, row, changes, "ticket")
         audit.append(conn, [_entry(now, actor, "close", row["ticket_id"], row)])
     return _reload(store, Ticket, row["ticket_id"])
+
+
+def reopen_ticket(
+    store: TicketStore, ticket_id: str, actor: str, version: int | None = None
+) -> Ticket:
+    """Open a closed ticket again (closed by mistake, or the customer wrote by DM)."""
+    _require(actor)
+    now = datetime.now(UTC)
+    table = Ticket.__table__
+    with store.writer() as conn:
+        row = _ticket_row(conn, store, ticket_id)
+        _check_version("ticket", row["ticket_id"], row["version"], version)
+        if row["status"] != CLOSED:
+            raise UserError(f"ticket {row['ticket_id']} is {row['status']}, not closed")
+        changes = {"status": OPEN, "closed_at": None, "updated_at": now}
+        _compare_and_set(conn, table, table.c.ticket_id, row, changes, "ticket")
+        audit.append(conn, [_entry(now, actor, "reopen", row["ticket_id"], row)])
+    return _reload(store, Ticket, row["ticket_id"])
+
+
+def assign_ticket(
+    store: TicketStore,
+    ticket_id: str,
+    assignee: str | None,
+    actor: str,
+    version: int | None = None,
+) -> Ticket:
+    """Give a ticket to an agent (None: back to the team's queue); the audit keeps who had it."""
+    _require(actor)
+    name = (assignee or "").strip() or None
+    if name is not None and (len(name) > ASSIGNEE_MAX or not name.isprintable()):
+        raise UsageError(f"an assignee is a printable name of at most {ASSIGNEE_MAX} characters")
+    now = datetime.now(UTC)
+    table = Ticket.__table__
+    with store.writer() as conn:
+        row = _ticket_row(conn, store, ticket_id)
+        _check_version("ticket", row["ticket_id"], row["version"], version)
+        if row["assignee"] != name:
+            changes = {"assignee": name, "updated_at": now}
+            _compare_and_set(conn, table, table.c.ticket_id, row, changes, "ticket")
+            detail = f"{row['assignee'] or 'queue'} -> {name or 'queue'}"
+            audit.append(conn, [_entry(now, actor, "assign", row["ticket_id"], row, detail)])
+    return _reload(store, Ticket, row["ticket_id"])
+
+
+def _ticket_row(conn: Connection, store: TicketStore, ticket_id: str) -> dict[str, Any]:
+    """The ticket a number or id prefix names, locked until commit."""
+    table = Ticket.__table__
+    found = find_ticket_id(conn, ticket_id) if store.has_schema() else None
+    return _locked(conn, table, table.c.ticket_id, found or ticket_id, "ticket", store)
 
 
 def _locked(

@@ -85,6 +85,8 @@ class Ticket(Base):
     # [{"start", "end", "label", "text"}], phone numbers and emails already masked
     entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default=OPEN, index=True)
+    # the agent the ticket is given to (`tickets assign`); None: whoever takes it from the queue
+    assignee: Mapped[str | None] = mapped_column(String(64))
     # the short number people use (`#10482`), given by the database when the row is inserted,
     # so it is sequential per store and unique whoever writes at once
     ticket_number: Mapped[int | None] = mapped_column(
