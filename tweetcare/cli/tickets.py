@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -39,6 +39,15 @@ def _console() -> Console:
 
 def _store() -> TicketStore:
     return TicketStore(get_settings().tickets_db_url)
+
+
+def _acting(action: Callable[[TicketStore], Ticket]) -> Ticket:
+    """One audited agent action on the configured store, closed afterwards whatever happens."""
+    store = _store()
+    try:
+        return action(store)
+    finally:
+        store.close()
 
 
 def _when(value: datetime | None) -> str:
@@ -252,11 +261,7 @@ def close(
     from tweetcare.tickets.actions import close_ticket
 
     who = actor(user)
-    store = _store()
-    try:
-        ticket = close_ticket(store, ticket_id, who, expect_version)
-    finally:
-        store.close()
+    ticket = _acting(lambda store: close_ticket(store, ticket_id, who, expect_version))
     _console().print(f"{ticket.reference} closed by {escape(who)}")
 
 
@@ -270,11 +275,7 @@ def reopen(
     from tweetcare.tickets.actions import reopen_ticket
 
     who = actor(user)
-    store = _store()
-    try:
-        ticket = reopen_ticket(store, ticket_id, who, expect_version)
-    finally:
-        store.close()
+    ticket = _acting(lambda store: reopen_ticket(store, ticket_id, who, expect_version))
     _console().print(f"{ticket.reference} reopened by {escape(who)}")
 
 
@@ -291,11 +292,7 @@ def assign(
     from tweetcare.tickets.actions import assign_ticket
 
     who = actor(user)
-    store = _store()
-    try:
-        ticket = assign_ticket(store, ticket_id, assignee, who, expect_version)
-    finally:
-        store.close()
+    ticket = _acting(lambda store: assign_ticket(store, ticket_id, assignee, who, expect_version))
     holder = escape(ticket.assignee) if ticket.assignee else "the queue"
     _console().print(f"{ticket.reference} assigned to {holder} by {escape(who)}")
 
