@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -117,6 +118,7 @@ class XIngest:
         resender = threading.Thread(target=self._call, args=(self.outbox_loop,), daemon=True)
         for thread in (*readers.values(), resender):
             thread.start()
+        previous = self._stop_on_signals()
         try:
             while any(t.is_alive() for t in readers.values()) and not self.stop.wait(0.5):
                 pass
@@ -124,12 +126,27 @@ class XIngest:
             log.info("stopped by Ctrl-C")
         finally:
             self.stop.set()
+            for number, handler in previous.items():
+                signal.signal(number, handler)
         # a mention poll that is ending moves its cursor first; a stream read blocked until the
         # next keep-alive is not waited for (closing the client ends it)
         for thread in (readers.get(self.mentions_loop), resender):
             if thread is not None:
                 thread.join(self.flush_timeout)
         return self._finish()
+
+    def _stop_on_signals(self) -> dict[int, Any]:
+        """Ctrl-C and a service manager's SIGTERM end the run alike: the readers stop and Kafka's
+        answers are awaited. Set here, not inherited: a run started with SIGINT ignored (a shell's
+        background job) must still stop on it. Returns the handlers to put back."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def stop(number: int, _frame: Any) -> None:
+            log.info("stopped by %s", signal.Signals(number).name)
+            self.stop.set()
+
+        return {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
 
     def _finish(self) -> IngestReport:
         """Wait for Kafka's answers, so the outbox keeps exactly what did not get through."""
