@@ -52,8 +52,7 @@ def decide_reply(
     now = datetime.now(UTC)
     table = Reply.__table__
     with store.writer() as conn:
-        row = _locked(conn, table, table.c.reply_id, reply_id, "reply", store)
-        _check_version("reply", row["reply_id"], row["version"], version)
+        row = _reply_row(conn, store, reply_id, version)
         if row["state"] not in DECIDABLE:
             raise UserError(f"reply {row['reply_id']} is not pending (it is {row['state']})")
         lease = row["lease_expires_at"]
@@ -83,8 +82,7 @@ def edit_reply(
     now = datetime.now(UTC)
     table = Reply.__table__
     with store.writer() as conn:
-        row = _locked(conn, table, table.c.reply_id, reply_id, "reply", store)
-        _check_version("reply", row["reply_id"], row["version"], version)
+        row = _reply_row(conn, store, reply_id, version)
         if row["state"] not in EDITABLE:
             raise UserError(
                 f"reply {row['reply_id']} is {row['state']}: only a drafted or refused one "
@@ -107,8 +105,7 @@ def close_ticket(
     now = datetime.now(UTC)
     table = Ticket.__table__
     with store.writer() as conn:
-        row = _ticket_row(conn, store, ticket_id)
-        _check_version("ticket", row["ticket_id"], row["version"], version)
+        row = _ticket_row(conn, store, ticket_id, version)
         if row["status"] == CLOSED:
             raise UserError(f"ticket {row['ticket_id']} is closed already")
         changes = {"status": CLOSED, "closed_at": now}
@@ -125,8 +122,7 @@ def reopen_ticket(
     now = datetime.now(UTC)
     table = Ticket.__table__
     with store.writer() as conn:
-        row = _ticket_row(conn, store, ticket_id)
-        _check_version("ticket", row["ticket_id"], row["version"], version)
+        row = _ticket_row(conn, store, ticket_id, version)
         if row["status"] != CLOSED:
             raise UserError(f"ticket {row['ticket_id']} is {row['status']}, not closed")
         changes = {"status": OPEN, "closed_at": None, "updated_at": now}
@@ -150,8 +146,7 @@ def assign_ticket(
     now = datetime.now(UTC)
     table = Ticket.__table__
     with store.writer() as conn:
-        row = _ticket_row(conn, store, ticket_id)
-        _check_version("ticket", row["ticket_id"], row["version"], version)
+        row = _ticket_row(conn, store, ticket_id, version)
         if row["assignee"] != name:
             changes = {"assignee": name, "updated_at": now}
             _compare_and_set(conn, table, table.c.ticket_id, row, changes, "ticket")
@@ -160,11 +155,26 @@ def assign_ticket(
     return _reload(store, Ticket, row["ticket_id"])
 
 
-def _ticket_row(conn: Connection, store: TicketStore, ticket_id: str) -> dict[str, Any]:
-    """The ticket a number or id prefix names, locked until commit."""
+def _ticket_row(
+    conn: Connection, store: TicketStore, ticket_id: str, version: int | None
+) -> dict[str, Any]:
+    """The ticket a number or id prefix names, locked until commit, at the version the agent
+    saw (when they give one)."""
     table = Ticket.__table__
     found = find_ticket_id(conn, ticket_id) if store.has_schema() else None
-    return _locked(conn, table, table.c.ticket_id, found or ticket_id, "ticket", store)
+    row = _locked(conn, table, table.c.ticket_id, found or ticket_id, "ticket", store)
+    _check_version("ticket", row["ticket_id"], row["version"], version)
+    return row
+
+
+def _reply_row(
+    conn: Connection, store: TicketStore, reply_id: str, version: int | None
+) -> dict[str, Any]:
+    """The reply, locked until commit, at the version the agent saw (when they give one)."""
+    table = Reply.__table__
+    row = _locked(conn, table, table.c.reply_id, reply_id, "reply", store)
+    _check_version("reply", row["reply_id"], row["version"], version)
+    return row
 
 
 def _locked(
