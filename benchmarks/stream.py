@@ -18,7 +18,7 @@ executors, against the 1.5 GB each may use.
         [--variant NAME='{"spark.conf": "value"}' ...]
         [--topology local|cluster [--workers 1,2] [--partitions 2,4]]
 
-`--topology cluster` brings up the local production-shaped cluster (`tweetcare cluster up`: Spark
+`--topology cluster` brings up the local production-shaped cluster (`tweetcare cluster start`: Spark
 standalone with two workers, three KRaft brokers, the lake and checkpoints on S3, tickets in
 Postgres) and measures the job on it once per number of Spark workers and of partitions of the
 tweets topic, so the table shows how the rate moves with each; the cluster stops afterwards.

@@ -1,6 +1,6 @@
 """The cluster's real PostgreSQL starts from a project folder closed to other users (`mktemp -d`
 gives 0700, as /root is): as root the server runs as the postgres user, which could not reach
-files kept there; `tweetcare cluster down --delete` then leaves nothing of it behind."""
+files kept there; `tweetcare cluster stop --delete` then leaves nothing of it behind."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """`make demo-cluster` as a new user runs it: in a fresh clone (an empty DVC cache, so the
 pipeline trains everything) inside a folder closed to other users (`mktemp -d`), the real
-Makefile recipe: `tweetcare cluster up --fresh`, `tweetcare demo` in the environment `tweetcare
-cluster env` prints, `tweetcare cluster down`.
+Makefile recipe: `tweetcare cluster start --fresh`, `tweetcare demo` in the environment `tweetcare
+cluster env` prints, `tweetcare cluster stop`.
 
 Only the installation steps are skipped (`make -o`): the clone uses this checkout's virtualenv,
 with the clone first on PYTHONPATH, and its resolved jars. Like a user's clone it holds the
@@ -54,7 +54,7 @@ def fresh_clone() -> Iterator[Path]:
     finally:
         if (clone / ".tweetcare").exists():
             subprocess.run(
-                [str(VENV / "bin" / "tweetcare"), "cluster", "down", "--delete"],
+                [str(VENV / "bin" / "tweetcare"), "cluster", "stop", "--delete"],
                 cwd=clone,
                 env=user_env(clone),
                 capture_output=True,

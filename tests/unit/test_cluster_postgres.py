@@ -43,7 +43,7 @@ def test_as_root_each_cluster_gets_its_own_folder_outside_the_project(
     home = postgres.server_home(one)
     assert home.parent == server_base
     assert home.name.startswith(postgres.SERVER_PREFIX)
-    assert postgres.server_home(one) == home  # the next `cluster up` finds its data again
+    assert postgres.server_home(one) == home  # the next `cluster start` finds its data again
     assert postgres.server_home(other) != home
     # the same folder named another way is the same cluster
     assert postgres.server_home(tmp_path / "one" / "x" / ".." / ".tweetcare" / "cluster") == home

@@ -177,7 +177,7 @@ def _make_home(folder: Path) -> None:
     if folder.is_symlink() or folder.lstat().st_uid not in allowed:
         raise UserError(
             f"{folder} exists but was not made by tweetcare (a link, or another user's); "
-            "remove it and run `tweetcare cluster up` again"
+            "remove it and run `tweetcare cluster start` again"
         )
 
 
