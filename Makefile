@@ -81,8 +81,10 @@ requirements-serving.lock: pyproject.toml requirements.lock | $(VENV)/.installed
 PY_FILES := dist/tweetcare.zip
 py-files: $(PY_FILES) ## build dist/tweetcare.zip (the project's wheel) for spark-submit --py-files
 
+# setuptools stages the wheel in build/ and never deletes what it staged before: a module
+# renamed since (say, a ticket migration) would ship twice, so the staging goes first
 $(PY_FILES): pyproject.toml $(shell find tweetcare streaming -name '*.py') | $(VENV)/.installed
-	rm -rf dist/wheel && $(VENV)/bin/uv build -q --wheel --out-dir dist/wheel
+	rm -rf dist/wheel build && $(VENV)/bin/uv build -q --wheel --out-dir dist/wheel
 	cp dist/wheel/tweetcare-*.whl $@
 
 # the same demo on a local Spark standalone + 3-broker Kafka + S3 + Postgres + MLflow topology,

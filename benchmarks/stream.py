@@ -78,7 +78,13 @@ MEMORY_LIMIT_MB = 1536
 @dataclass
 class Figures:
     variant: str
+    # rows/s from the first tweet published to the last one in the lake (what a user sees)
     sustained_rate: float = float("nan")
+    # the same with the job's start-up (spark-submit to its query running) in front
+    startup_s: float = float("nan")
+    with_startup_rate: float = float("nan")
+    # rows/s from the first lake rows to the last: the pipeline's steady state, fill excluded
+    steady_rate: float = float("nan")
     latency: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     jvm_mb: float = 0.0
     python_mb: float = 0.0
@@ -102,6 +108,10 @@ class Variant:
 
     job: str
     spark_conf: tuple[tuple[str, str], ...] = ()
+    # settings fields changed for this variant (e.g. max_offsets_per_trigger)
+    settings: tuple[tuple[str, Any], ...] = ()
+    # the streaming/ package of this commit instead of the checkout's (`--at`)
+    commit: str | None = None
     workers: int | None = None
     partitions: int | None = None
 
@@ -130,6 +140,7 @@ def variant_settings(
     }
     if variant.spark_conf:
         updates["spark_conf"] = {**base.spark_conf, **dict(variant.spark_conf)}
+    updates.update(dict(variant.settings))
     if layout is None:
         updates |= {"spark_master": "local[2]", "lake_uri": ""}
     else:
@@ -176,10 +187,23 @@ def lake_rows(settings: Settings, variant: Variant) -> int:
 
 
 def wait_rows(settings: Settings, variant: Variant, expected: int, alive: Any) -> float:
+    return watch_rows(settings, variant, expected, alive)[-1]
+
+
+def watch_rows(
+    settings: Settings, variant: Variant, expected: int, alive: Any, before: int = 0
+) -> tuple[float, int, float]:
+    """When more than `before` rows were first seen in the lake, how many, and when `expected`
+    were there."""
     deadline = time.monotonic() + WAIT_S
+    first: tuple[float, int] | None = None
     while time.monotonic() < deadline:
-        if lake_rows(settings, variant) >= expected:
-            return time.monotonic()
+        rows = lake_rows(settings, variant)
+        if first is None and rows > before:
+            first = (time.monotonic(), rows)
+        if rows >= expected:
+            seen, count = first or (time.monotonic(), rows)
+            return seen, count, time.monotonic()
         if not alive():
             raise RuntimeError("the job stopped")
         time.sleep(0.5)
@@ -239,14 +263,15 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 
 @contextlib.contextmanager
 def running_job(settings: Settings, variant: Variant, work: Path) -> Iterator[Service]:
-    if variant.job not in OLD_JOBS:  # the current job, under its own settings
+    commit = variant.commit or OLD_JOBS.get(variant.job)
+    if commit is None:  # the current job, under its own settings
         start_stream(settings)
         try:
             yield Service("stream", settings.state_dir)
         finally:
             stop_stream(settings)
         return
-    old = package_at(OLD_JOBS[variant.job], "streaming", work / f"{variant.job}-code")
+    old = package_at(commit, "streaming", work / f"{variant.job}-code")
     command = spark_submit_command(settings)
     # an old job runs from its own folder (local mode: the workers inherit PYTHONPATH); the new
     # code's zip would shadow its modules
@@ -294,7 +319,9 @@ def measure(
             if variant.workers is not None:
                 use_workers(layout, variant.workers)
         ensure_topics(settings)
+        launched = time.monotonic()
         with running_job(settings, variant, work) as service:
+            figures.startup_s = time.monotonic() - launched
             server_service = server(base)
             workers = (
                 None
@@ -309,8 +336,11 @@ def measure(
                 (first, convs), *paced = parts
                 print(f"  {variant.name}: {args.tweets} tweets flat out", flush=True)
                 sent = replay(first, settings, progress=False).sent
-                done = wait_rows(settings, variant, sent, service.is_running)
+                seen, seen_rows, done = watch_rows(settings, variant, sent, service.is_running)
                 figures.sustained_rate = sent / (done - start)
+                figures.with_startup_rate = sent / (done - start + figures.startup_s)
+                if done > seen:
+                    figures.steady_rate = (sent - seen_rows) / (done - seen)
                 figures.cpu_per_1000 = {k: v * 1000 / sent for k, v in memory.cpu_seconds().items()}
                 figures.latency["max"] = percentiles(latencies(settings, convs))
                 total = sent
@@ -359,6 +389,16 @@ def report(rows: list[Figures], loads: list[str], server: float) -> None:
         )
     print("\nlatency in seconds from the tweet's Kafka timestamp to its ticket on `tickets`")
     print(f"model server alone, on a quiet machine: {server:.0f} tweets/s on /analyze (same mix)")
+    print("\nend to end, flat out: rows/s from the first publish to the last lake row (start-up")
+    print("of the job in front; steady state from the first lake rows), and against the server")
+    for f in rows:
+        if f.error:
+            continue
+        print(
+            f"{f.variant}: {f.sustained_rate:.0f} rows/s = {f.sustained_rate / server:.2f} x the "
+            f"server's /analyze rate; with the job's {f.startup_s:.0f} s start-up "
+            f"{f.with_startup_rate:.0f} rows/s; steady {f.steady_rate:.0f} rows/s"
+        )
     cores = psutil.cpu_count() or 1
     print(f"\nCPU seconds per 1,000 tweets of the flat-out replay ({cores} cores)")
     for f in rows:
@@ -367,9 +407,12 @@ def report(rows: list[Figures], loads: list[str], server: float) -> None:
         total = sum(f.cpu_per_1000.values())
         parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(f.cpu_per_1000.items()))
         top = max(f.cpu_per_1000, key=lambda k: f.cpu_per_1000[k])
+        own = total - f.cpu_per_1000.get("server", 0.0)
+        ratio = own / f.cpu_per_1000["server"] if f.cpu_per_1000.get("server") else float("nan")
         print(
             f"{f.variant}: {parts}; total {total:.1f} -> CPU-bound at about "
-            f"{cores * 1000 / total:.0f} tweets/s; the largest share is {top}"
+            f"{cores * 1000 / total:.0f} tweets/s; the largest share is {top}; the job's own "
+            f"{own:.1f} = {ratio:.2f} x the server's"
         )
 
 
@@ -391,10 +434,26 @@ def variants(args: argparse.Namespace) -> list[Variant]:
             Variant(name, tuple(json.loads(conf).items()))
             for name, _, conf in (v.partition("=") for v in args.variant)
         ]
-        return [Variant(job) for job in jobs] + extra
+        tuned = [
+            Variant(name, settings=tuple(json.loads(fields).items()))
+            for name, _, fields in (v.partition("=") for v in args.setting)
+        ]
+        at = [
+            Variant(
+                f"at-{commit}", settings=tuple(json.loads(fields or "{}").items()), commit=commit
+            )
+            for commit, _, fields in (v.partition("=") for v in args.at)
+        ]
+        return at + [Variant(job) for job in jobs] + extra + tuned
     workers = [int(x) for x in args.workers.split(",") if x]
     partitions = [int(x) for x in args.partitions.split(",") if x]
-    return [Variant("after", w, p) for w in workers for p in partitions]
+    shapes = [Variant("after", workers=w, partitions=p) for w in workers for p in partitions]
+    # extra Spark conf on the cluster: measured on the first shape
+    extra = [
+        Variant(name, tuple(json.loads(conf).items()), workers=workers[0], partitions=partitions[0])
+        for name, _, conf in (v.partition("=") for v in args.variant)
+    ]
+    return shapes + extra
 
 
 def main() -> None:
@@ -410,14 +469,27 @@ def main() -> None:
         default=[],
         help="also the current job under extra Spark conf, NAME='{JSON}'; repeatable",
     )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        help="also the current job under other settings, NAME='{JSON of fields}'; repeatable",
+    )
+    parser.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        help="also the job (streaming/) of this commit, e.g. the one before a change, optionally "
+        "under the settings of its day: COMMIT='{JSON of fields}'; repeatable",
+    )
     parser.add_argument("--topology", choices=["local", "cluster"], default="local")
     parser.add_argument("--workers", default="1,2", help="cluster: Spark workers to measure with")
     parser.add_argument("--partitions", default="2", help="cluster: partitions of the topics")
     parser.add_argument("--registry", help="MLflow tracking URI with the champions")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (its logs)")
     args = parser.parse_args()
-    if (args.before or args.previous or args.variant) and args.topology == "cluster":
-        parser.error("--before, --previous and --variant measure on local[2] only")
+    if (args.before or args.previous or args.at or args.setting) and args.topology == "cluster":
+        parser.error("--before, --previous, --at and --setting measure on local[2] only")
     env = get_settings()
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     kafka_port, controller, bento = free_port(), free_port(), free_port()

@@ -1,15 +1,16 @@
 """One Spark partition of a micro-batch: raw Kafka records to lake rows, dead letters, ticket
 upserts and the messages for the output topics.
 
-Runs on an executor (inside `mapInArrow`, see `streaming/job.py`), one instance per task with its
-own HTTP client and ticket store connection. Spark delivers at least once: the ticket store is
-idempotent by tweet id, the lake is merged on tweet id and every output message carries a stable
+Runs on an executor (inside `mapInArrow`, see `streaming/job.py`), one instance per task with
+the worker's HTTP client and its own ticket store connection. Spark delivers at least once: the
+ticket store is idempotent by tweet id, the lake is merged on tweet id and every output message carries a stable
 `message_id`, so a partition processed twice changes nothing twice. `record_stats` is the one
 part the driver runs: it writes the partitions' statistics once the batch's outputs are written.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -342,10 +343,18 @@ def records_of(batch: pa.RecordBatch) -> list[KafkaRecord]:
     ]
 
 
+@functools.cache
+def worker_client() -> httpx.Client:
+    """One HTTP client per Python worker process, kept across its tasks (Spark reuses workers):
+    a client per task built a TLS context each time (2% of the workers' samples) and opened a
+    new connection to the model server. Pooled connections the server closed are dropped."""
+    return httpx.Client(timeout=REQUEST_TIMEOUT_S)
+
+
 def score_partitions(
     context: JobContext, batch_id: int
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The function `mapInArrow` runs in each task: one HTTP client and one ticket store
+    """The function `mapInArrow` runs in each task: the worker's HTTP client, one ticket store
     connection per task, the partition's rows out as one Arrow batch of `lake.OUTPUT_SCHEMA`."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -353,15 +362,15 @@ def score_partitions(
         if not records:
             return
         settings = context.settings
-        with httpx.Client(timeout=REQUEST_TIMEOUT_S) as http:
-            store = TicketStore(settings.tickets_db_url)
-            try:
-                processor = PartitionProcessor(
-                    context, store, http_analyzer(settings, http), served_lineage(settings, http)
-                )
-                result = processor.process(batch_id, records)
-            finally:
-                store.close()
+        http = worker_client()
+        store = TicketStore(settings.tickets_db_url)
+        try:
+            processor = PartitionProcessor(
+                context, store, http_analyzer(settings, http), served_lineage(settings, http)
+            )
+            result = processor.process(batch_id, records)
+        finally:
+            store.close()
         if result.rows:
             yield lake.output_batch(result.rows)
 

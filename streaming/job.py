@@ -18,6 +18,7 @@ two micro-batches, lets the lake query catch up with what it sent, and stops tha
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -33,7 +34,7 @@ from pyspark import SparkConf, SparkContext, StorageLevel
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
+from pyspark.sql.streaming import StreamingQuery
 
 from streaming import lake
 from streaming.batch import JobContext, record_stats, score_partitions
@@ -71,6 +72,7 @@ from tweetcare.tickets.routing import load_routing
 STARTED_MARKER = "tweetcare stream: query started"
 QUERY_NAME = "tweetcare-stream"
 LAKE_QUERY_NAME = "tweetcare-lake"
+POOL_PROPERTY = "spark.scheduler.pool"
 # how often the driver loop checks whether a stop was requested
 POLL_SECONDS = 1.0
 # longest wait for a running micro-batch to finish when a stop is requested
@@ -147,14 +149,26 @@ def start_query(
     checkpoint: str,
     trigger_seconds: float,
 ) -> StreamingQuery:
-    """`frame` through `body` (a `foreachBatch` function) every `trigger_seconds`."""
-    return (
-        frame.writeStream.queryName(name)
-        .foreachBatch(body)
-        .option("checkpointLocation", checkpoint)
-        .trigger(processingTime=f"{trigger_seconds} seconds")
-        .start()
-    )
+    """`frame` through `body` (a `foreachBatch` function) every `trigger_seconds`, its jobs in
+    the scheduler pool named after the query.
+
+    Under Spark's FAIR scheduler (`spark.scheduler.mode`, which the local cluster sets) the two
+    queries' pools share the executors: a care batch's tasks take the next free slot instead of
+    queueing behind every task of a lake MERGE. Under the default FIFO the pools change nothing.
+    The stream's thread inherits the pool from the thread that starts it.
+    """
+    context = frame.sparkSession.sparkContext
+    context.setLocalProperty(POOL_PROPERTY, name)
+    try:
+        return (
+            frame.writeStream.queryName(name)
+            .foreachBatch(body)
+            .option("checkpointLocation", checkpoint)
+            .trigger(processingTime=f"{trigger_seconds} seconds")
+            .start()
+        )
+    finally:
+        context.setLocalProperty(POOL_PROPERTY, None)  # type: ignore[arg-type]
 
 
 class CareWriter:
@@ -200,7 +214,7 @@ class LakeWriter:
     def __init__(self, spark: SparkSession, settings: Settings) -> None:
         self.spark = spark
         self.settings = settings
-        # each batch's counts, for the progress listener
+        # each batch's counts, until the progress recorder takes them
         self.counts: dict[int, dict[str, int]] = {}
         # table -> the date partitions written since the last compaction
         self.written: dict[str, set[str]] = {}
@@ -281,6 +295,16 @@ class LakeWriter:
         }
         log.info("lake batch %d: %s in %s", batch_id, self.counts[batch_id], clock)
 
+    def take_counts(self, up_to: int) -> dict[str, int]:
+        """The rows and dead letters of the batches up to `up_to` not taken yet (summed: the
+        driver polls, and two short batches may end between two polls)."""
+        taken = [batch for batch in self.counts if batch <= up_to]
+        totals = {"rows": 0, "dead_letters": 0}
+        for batch in taken:
+            for name, count in self.counts.pop(batch).items():
+                totals[name] += count
+        return totals
+
     def compact(self) -> None:
         """Bin-pack what the batches since the last compaction wrote. Maintenance only: a failure
         (say, a concurrent OPTIMIZE) is logged and the dates wait for the next round."""
@@ -309,40 +333,57 @@ class StepClock:
         return ", ".join(f"{step} {seconds:.2f}s" for step, seconds in self.steps.items())
 
 
-class ProgressListener(StreamingQueryListener):
-    """Writes the progress file after each batch (the care query's offsets, the lake query's
-    counts) and when either query ends with an error."""
+class ProgressRecorder:
+    """Copies each query's latest progress (the care query's offsets, the lake query's counts)
+    to the progress file, polled from the driver's loop. A Python `StreamingQueryListener` did
+    this before: each of its events cost a py4j round trip per field, each a failing class
+    lookup through every jar (6% of the job's JVM CPU and its Python driver's largest share in a
+    JFR profile at flat out); `lastProgress` is one call returning JSON text."""
 
-    def __init__(self, progress: ProgressFile, lake_writer: LakeWriter) -> None:
+    def __init__(
+        self,
+        progress: ProgressFile,
+        care: StreamingQuery,
+        lake_query: StreamingQuery,
+        lake_writer: LakeWriter,
+    ) -> None:
         self.progress = progress
+        self.care = care
+        self.lake_query = lake_query
         self.lake_writer = lake_writer
+        self._care_batch: int | None = None
+        self._lake_batch: int | None = None
+        progress.update(query_id=str(care.id), last_error=None)
 
-    def onQueryStarted(self, event: Any) -> None:
-        if event.name == QUERY_NAME:
-            self.progress.update(query_id=str(event.id), last_error=None)
+    def poll(self) -> None:
+        care = self.care.lastProgress
+        if care is not None and care.batchId != self._care_batch:
+            self._care_batch = care.batchId
+            self.progress.update(
+                query_id=str(care.id),
+                batch_id=care.batchId,
+                end_offsets=offsets_of(care),
+                last_error=None,
+            )
+        lake_progress = self.lake_query.lastProgress
+        if lake_progress is not None and lake_progress.batchId != self._lake_batch:
+            self._lake_batch = lake_progress.batchId
+            counts = self.lake_writer.take_counts(lake_progress.batchId)
+            self.progress.update(
+                lake_batch_id=lake_progress.batchId,
+                lake_end_offsets=offsets_of(lake_progress),
+                **counts,
+            )
 
-    def onQueryProgress(self, event: Any) -> None:
-        progress = event.progress
-        offsets: dict[str, dict[str, int]] = {}
-        for source in progress.sources:
-            offsets.update(end_offsets_of(source.endOffset))
-        if progress.name == LAKE_QUERY_NAME:
-            counts = self.lake_writer.counts.pop(progress.batchId, {"rows": 0, "dead_letters": 0})
-            self.progress.update(lake_batch_id=progress.batchId, lake_end_offsets=offsets, **counts)
-            return
-        self.progress.update(
-            query_id=str(progress.id),
-            batch_id=progress.batchId,
-            end_offsets=offsets,
-            last_error=None,
-        )
 
-    def onQueryIdle(self, event: Any) -> None:
-        pass
-
-    def onQueryTerminated(self, event: Any) -> None:
-        if event.exception:
-            self.progress.update(last_error=redact(str(event.exception))[:2000])
+def offsets_of(progress: Any) -> dict[str, dict[str, int]]:
+    """The end offsets of a progress's Kafka sources, {topic: {partition: next offset}}. Read
+    from each source's JSON: PySpark's `SourceProgress.endOffset` is `str()` of a dict, which is
+    not JSON."""
+    offsets: dict[str, dict[str, int]] = {}
+    for source in progress.sources:
+        offsets.update(end_offsets_of(json.loads(source.json).get("endOffset")))
+    return offsets
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -417,7 +458,6 @@ def main() -> None:
     ensure_tables(spark, settings)
     care_writer = CareWriter(settings)
     lake_writer = LakeWriter(spark, settings)
-    spark.streams.addListener(ProgressListener(progress, lake_writer))
     lake_query = start_query(
         read_lake_rows(spark, settings),
         LAKE_QUERY_NAME,
@@ -433,6 +473,7 @@ def main() -> None:
         settings.trigger_seconds,
     )
     care_writer.started(str(care_query.id))
+    recorder = ProgressRecorder(progress, care_query, lake_query, lake_writer)
     signals: list[int] = []
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -451,8 +492,14 @@ def main() -> None:
         return dict(progress.state.get("lake_end_offsets", {}).get(settings.lake_rows_topic, {}))
 
     watch = LakeLagWatch(settings, merged)
+
+    def each_poll() -> None:
+        recorder.poll()
+        watch.check()
+
     try:
-        run_until_stopped(spark, care_query, lake_query, stop_requested, progress, watch.check)
+        run_until_stopped(spark, care_query, lake_query, stop_requested, progress, each_poll)
+        recorder.poll()  # the batches that ended while stopping
     finally:
         spark.stop()
         lake_writer.store.close()
@@ -467,7 +514,7 @@ def run_until_stopped(
     watch: Callable[[], object],
 ) -> None:
     """Wait for a stop request (clean stop) or either query's end (exit 1 if it failed), and
-    `watch` the lake's lag meanwhile."""
+    `watch` (the progress file, the lake's lag) after each poll."""
     try:
         while care.isActive and lake_query.isActive and not stop_requested():
             spark.streams.awaitAnyTermination(POLL_SECONDS)

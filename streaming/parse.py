@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from tweetcare.core.errors import describe_validation
-from tweetcare.core.schemas import REQUIRED_MESSAGE_FIELDS, TWCS_DATE_FORMAT, TweetMessage
+from tweetcare.core.schemas import REQUIRED_MESSAGE_FIELDS, TweetMessage, parse_twcs_time
 
 # twcs.csv writes the inbound flag as the strings "True"/"False"
 _INBOUND_STRINGS = {"True": True, "False": False}
@@ -104,10 +104,7 @@ def parse_inbound(value: Any) -> bool | None:
 
 def parse_created_at(value: str) -> datetime | None:
     """A twcs timestamp in UTC, or None when it does not follow TWCS_DATE_FORMAT."""
-    try:
-        return datetime.strptime(value, TWCS_DATE_FORMAT).astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: a UTC offset that leaves years 1-9999
-        return None
+    return parse_twcs_time(value)
 
 
 def _json_type(value: Any) -> str:

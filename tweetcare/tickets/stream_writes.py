@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from tweetcare.core.kill_points import TICKETS_AFTER_UPSERT, kill_point
-from tweetcare.core.schemas import TWCS_DATE_FORMAT, Analysis, TweetMessage
+from tweetcare.core.schemas import Analysis, TweetMessage, parse_twcs_time
 from tweetcare.tickets import audit
 from tweetcare.tickets.bulk import chunks, ids_present, row_of, update_tickets
 from tweetcare.tickets.database import ConcurrentWrite, TicketDatabase
@@ -279,7 +279,4 @@ def _drafts(
 
 
 def _tweet_time(created_at: str, default: datetime) -> datetime:
-    try:
-        return datetime.strptime(created_at, TWCS_DATE_FORMAT).astimezone(UTC)
-    except ValueError:
-        return default
+    return parse_twcs_time(created_at) or default
