@@ -83,8 +83,8 @@ class Figures:
     # the same with the job's start-up (spark-submit to its query running) in front
     startup_s: float = float("nan")
     with_startup_rate: float = float("nan")
-    # rows/s from the first lake rows to the last: the pipeline's steady state, fill excluded
-    steady_rate: float = float("nan")
+    # seconds from the first publish to the first rows in the lake: the pipeline's fill
+    first_rows_s: float = float("nan")
     latency: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     jvm_mb: float = 0.0
     python_mb: float = 0.0
@@ -187,23 +187,21 @@ def lake_rows(settings: Settings, variant: Variant) -> int:
 
 
 def wait_rows(settings: Settings, variant: Variant, expected: int, alive: Any) -> float:
-    return watch_rows(settings, variant, expected, alive)[-1]
+    return watch_rows(settings, variant, expected, alive)[1]
 
 
 def watch_rows(
-    settings: Settings, variant: Variant, expected: int, alive: Any, before: int = 0
-) -> tuple[float, int, float]:
-    """When more than `before` rows were first seen in the lake, how many, and when `expected`
-    were there."""
+    settings: Settings, variant: Variant, expected: int, alive: Any
+) -> tuple[float, float]:
+    """When the lake's first rows were seen, and when `expected` rows were there."""
     deadline = time.monotonic() + WAIT_S
-    first: tuple[float, int] | None = None
+    first: float | None = None
     while time.monotonic() < deadline:
         rows = lake_rows(settings, variant)
-        if first is None and rows > before:
-            first = (time.monotonic(), rows)
+        if first is None and rows > 0:
+            first = time.monotonic()
         if rows >= expected:
-            seen, count = first or (time.monotonic(), rows)
-            return seen, count, time.monotonic()
+            return first or time.monotonic(), time.monotonic()
         if not alive():
             raise RuntimeError("the job stopped")
         time.sleep(0.5)
@@ -336,11 +334,10 @@ def measure(
                 (first, convs), *paced = parts
                 print(f"  {variant.name}: {args.tweets} tweets flat out", flush=True)
                 sent = replay(first, settings, progress=False).sent
-                seen, seen_rows, done = watch_rows(settings, variant, sent, service.is_running)
+                seen, done = watch_rows(settings, variant, sent, service.is_running)
                 figures.sustained_rate = sent / (done - start)
                 figures.with_startup_rate = sent / (done - start + figures.startup_s)
-                if done > seen:
-                    figures.steady_rate = (sent - seen_rows) / (done - seen)
+                figures.first_rows_s = seen - start
                 figures.cpu_per_1000 = {k: v * 1000 / sent for k, v in memory.cpu_seconds().items()}
                 figures.latency["max"] = percentiles(latencies(settings, convs))
                 total = sent
@@ -389,15 +386,16 @@ def report(rows: list[Figures], loads: list[str], server: float) -> None:
         )
     print("\nlatency in seconds from the tweet's Kafka timestamp to its ticket on `tickets`")
     print(f"model server alone, on a quiet machine: {server:.0f} tweets/s on /analyze (same mix)")
-    print("\nend to end, flat out: rows/s from the first publish to the last lake row (start-up")
-    print("of the job in front; steady state from the first lake rows), and against the server")
+    print("\nend to end, flat out: rows/s from the first publish to the last lake row, against")
+    print("the server; with the job's start-up in front; and when the lake's first rows came")
     for f in rows:
         if f.error:
             continue
         print(
             f"{f.variant}: {f.sustained_rate:.0f} rows/s = {f.sustained_rate / server:.2f} x the "
             f"server's /analyze rate; with the job's {f.startup_s:.0f} s start-up "
-            f"{f.with_startup_rate:.0f} rows/s; steady {f.steady_rate:.0f} rows/s"
+            f"{f.with_startup_rate:.0f} rows/s; the first lake rows {f.first_rows_s:.0f} s after "
+            "the first publish"
         )
     cores = psutil.cpu_count() or 1
     print(f"\nCPU seconds per 1,000 tweets of the flat-out replay ({cores} cores)")
