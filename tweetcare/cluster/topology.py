@@ -161,13 +161,10 @@ def cluster_env(layout: Layout, settings: Settings) -> dict[str, str]:
 
 
 def spark_conf(layout: Layout, jars_dir: Path) -> dict[str, str]:
-    """Executors sized for the 1-core, 1 GB workers, s3a:// on the moto server (the hadoop-aws
-    jars on the driver's and executors' classpath: same paths on this machine), and the FAIR
-    scheduler, so the stream's care query (its own pool, `streaming/job.py`) takes the next
-    free executor slot instead of waiting for a lake MERGE on S3 to finish all its tasks."""
+    """Executors sized for the 1-core, 1 GB workers, and s3a:// on the moto server (the
+    hadoop-aws jars on the driver's and executors' classpath: same paths on this machine)."""
     s3_jars = f"{(jars_dir / 'spark-s3').resolve()}/*"
     return {
-        "spark.scheduler.mode": "FAIR",
         "spark.executor.cores": "1",
         "spark.executor.memory": EXECUTOR_MEMORY,
         "spark.cores.max": "2",
