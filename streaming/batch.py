@@ -3,9 +3,10 @@ upserts and the messages for the output topics.
 
 Runs on an executor (inside `mapInArrow`, see `streaming/job.py`), one instance per task with
 the worker's HTTP client and its own ticket store connection. Spark delivers at least once: the
-ticket store is idempotent by tweet id, the lake is merged on tweet id and every output message carries a stable
-`message_id`, so a partition processed twice changes nothing twice. `record_stats` is the one
-part the driver runs: it writes the partitions' statistics once the batch's outputs are written.
+ticket store is idempotent by tweet id, the lake is merged on tweet id and every output message
+carries a stable `message_id`, so a partition processed twice changes nothing twice.
+`record_stats` is the one part the driver runs: it writes the partitions' statistics once the
+batch's outputs are written.
 """
 
 from __future__ import annotations

@@ -15,10 +15,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from streaming.parse import DeadLetter, parse_created_at
+from streaming.parse import DeadLetter
 from streaming.records import KafkaRecord
 from tweetcare.core.pii import mask_pii
-from tweetcare.core.schemas import HANDLE_MAX_CHARS, Analysis, ShadowScore, TweetMessage
+from tweetcare.core.schemas import (
+    HANDLE_MAX_CHARS,
+    Analysis,
+    ShadowScore,
+    TweetMessage,
+    parse_twcs_time,
+)
 
 PARTITION_COLUMN = "date"
 BRAND_COLUMN = "brand"
@@ -140,7 +146,7 @@ def tweet_row(
     text_truncated: bool = False,
 ) -> dict[str, Any]:
     """One row of the `tweets` table: the message (masked), where it came from, its analysis."""
-    created = parse_created_at(tweet.created_at)
+    created = parse_twcs_time(tweet.created_at)
     p_inbound = analysis.inbound_probability
     return {
         "tweet_id": tweet.tweet_id,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -82,7 +81,7 @@ def parse_payload(payload: dict[str, Any]) -> TweetMessage | DeadLetter:
         return DeadLetter(f"bad text: must be a string, got {_json_type(fields['text'])}")
     if not fields["text"].strip():
         return DeadLetter("empty text")
-    if not isinstance(fields["created_at"], str) or parse_created_at(fields["created_at"]) is None:
+    if not isinstance(fields["created_at"], str) or parse_twcs_time(fields["created_at"]) is None:
         return DeadLetter(
             f"unparsable created_at: got {_json_type(fields['created_at'])} that is not a date "
             f'like "{_EXAMPLE_DATE}"'
@@ -100,11 +99,6 @@ def parse_inbound(value: Any) -> bool | None:
     if isinstance(value, str):
         return _INBOUND_STRINGS.get(value)
     return None
-
-
-def parse_created_at(value: str) -> datetime | None:
-    """A twcs timestamp in UTC, or None when it does not follow TWCS_DATE_FORMAT."""
-    return parse_twcs_time(value)
 
 
 def _json_type(value: Any) -> str:
